@@ -1,0 +1,64 @@
+// A runtime tensor: typed data with its shape and zero point.
+import type { DType, TensorData } from './graph.ts';
+
+export interface Tensor {
+  dtype: DType;
+  shape: number[];
+  data: TensorData;
+  zeroPoint: number;
+}
+
+/** Row-major strides of a shape. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+/** Numpy broadcasting of two shapes; throws if incompatible. */
+export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
+  const n = Math.max(a.length, b.length);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(`Shapes [${a.join(',')}] and [${b.join(',')}] cannot be broadcast together.`);
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/**
+ * For each flat index of `outShape`, the flat index into a tensor of shape `inShape` broadcast to it.
+ */
+export function broadcastIndexMap(inShape: readonly number[], outShape: readonly number[]): Int32Array {
+  const n = outShape.reduce((p, d) => p * d, 1);
+  const map = new Int32Array(n);
+  const rank = outShape.length;
+  const inStrides = stridesOf(inShape);
+  // Stride 0 on broadcast axes.
+  const eff = new Array<number>(rank).fill(0);
+  for (let i = 0; i < rank; i++) {
+    const j = inShape.length - rank + i;
+    if (j >= 0 && inShape[j] !== 1) eff[i] = inStrides[j];
+  }
+  const idx = new Array<number>(rank).fill(0);
+  let off = 0;
+  for (let flat = 0; flat < n; flat++) {
+    map[flat] = off;
+    for (let ax = rank - 1; ax >= 0; ax--) {
+      idx[ax] += 1;
+      off += eff[ax];
+      if (idx[ax] < outShape[ax]) break;
+      off -= eff[ax] * idx[ax];
+      idx[ax] = 0;
+    }
+  }
+  return map;
+}

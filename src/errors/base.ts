@@ -1,0 +1,45 @@
+// One error base class for the whole package. Each subclass sets a literal `name`, and its message
+// tells the user what was wrong and how to fix it.
+
+export interface VerinferErrorOptions {
+  cause?: unknown;
+  details?: string;
+  metaMessages?: string[];
+}
+
+export class VerinferError extends Error {
+  override name: string = 'VerinferError';
+  readonly shortMessage: string;
+  readonly details?: string;
+  readonly metaMessages?: string[];
+
+  constructor(shortMessage: string, options: VerinferErrorOptions = {}) {
+    const parts = [shortMessage];
+    if (options.metaMessages?.length) parts.push('', ...options.metaMessages);
+    if (options.details) parts.push('', `Details: ${options.details}`);
+    super(parts.join('\n'), options.cause === undefined ? undefined : { cause: options.cause });
+    this.shortMessage = shortMessage;
+    this.details = options.details;
+    this.metaMessages = options.metaMessages;
+  }
+}
+
+/** A model file or model object that breaks the format's rules. */
+export class ModelFormatError extends VerinferError {
+  override name = 'ModelFormatError' as const;
+}
+
+/** An input that does not fit the model (shape, type, range or syntax). */
+export class InputError extends VerinferError {
+  override name = 'InputError' as const;
+}
+
+/** An ONNX graph that uses something the importer does not support. */
+export class UnsupportedOpError extends VerinferError {
+  override name = 'UnsupportedOpError' as const;
+}
+
+/** A malformed or unreadable ONNX file. */
+export class OnnxFormatError extends VerinferError {
+  override name = 'OnnxFormatError' as const;
+}
