@@ -1,8 +1,9 @@
 // Output shapes of every op, from its input shapes. Used by the validator and by every backend.
+import { ModelFormatError } from '../errors/base.ts';
 import type { Op } from './graph.ts';
 import { broadcastShapes } from './tensor.ts';
 
-export class ShapeError extends Error {
+export class ShapeError extends ModelFormatError {
   override name = 'ShapeError' as const;
 }
 

@@ -1,8 +1,9 @@
+import { InputError } from '../../errors/base.ts';
 import type { ConcatOp, TransposeOp } from '../graph.ts';
 import { stridesOf, type Tensor } from '../tensor.ts';
 
 /** An id outside the embedding table: the input is invalid, not the model. */
-export class TokenOutOfRangeError extends Error {
+export class TokenOutOfRangeError extends InputError {
   override name = 'TokenOutOfRangeError' as const;
   constructor(id: number, vocab: number, position: number) {
     super(

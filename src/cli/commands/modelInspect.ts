@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { elementCount } from '../../engine/graph.ts';
+import { loadModelDir } from '../../store/modelDir.ts';
+
+export function registerModelInspect(model: Command): void {
+  model
+    .command('inspect')
+    .description('Print a model package: ID, input, output and every op')
+    .argument('<modelDir>', 'model package directory')
+    .option('--json', 'print JSON')
+    .action(async (modelDir: string, opts: { json?: boolean }) => {
+      const { model: m, manifest } = await loadModelDir(modelDir);
+      const params = [...m.consts.values()].reduce((n, d) => n + d.length, 0);
+      const ops = m.ops.map((op, k) => ({
+        index: k,
+        type: op.type,
+        name: op.name,
+        output: m.tensors[op.output].shape,
+      }));
+      if (opts.json) {
+        console.log(JSON.stringify({ ...manifest, parameters: params, ops }));
+        return;
+      }
+      const input = m.tensors[m.input];
+      console.log(`model       ${manifest.name} v${manifest.version}`);
+      console.log(`model ID    ${manifest.modelRoot}`);
+      console.log(`input       ${input.dtype} [B,${input.shape.slice(1).join(',')}] scale ${input.scale} zero point ${input.zeroPoint}`);
+      console.log(`parameters  ${params.toLocaleString('en-US')} in ${m.consts.size} constant tensors`);
+      for (const op of ops) {
+        const count = elementCount(op.output);
+        console.log(`  ${String(op.index).padStart(3)}  ${op.type.padEnd(10)} [${op.output.join(',')}] (${count})  ${op.name}`);
+      }
+    });
+}

@@ -1,0 +1,35 @@
+// The `verinfer` command line. Only this module may end the process.
+import { Command, CommanderError } from 'commander';
+import { VerinferError } from '../errors/base.ts';
+import { registerDemo } from './commands/demo.ts';
+import { registerModelImport } from './commands/modelImport.ts';
+import { registerModelInspect } from './commands/modelInspect.ts';
+import { registerModelRun } from './commands/modelRun.ts';
+
+const program = new Command()
+  .name('verinfer')
+  .description('Verifiable AI inference: exact integer models, Merkle commitments, on-chain disputes.')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+const model = program.command('model').description('Import, inspect and run quantized models');
+registerModelImport(model);
+registerModelRun(model);
+registerModelInspect(model);
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode;
+  } else if (error instanceof VerinferError) {
+    console.error(`error: ${error.message}`);
+    process.exitCode = 1;
+  } else {
+    console.error('error: unexpected failure. This is a bug in Verinfer; please report it with the input that caused it.');
+    console.error(error);
+    process.exitCode = 2;
+  }
+}

@@ -1,0 +1,54 @@
+// The two example models shipped with Verinfer, and how to import them.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { keccak256, toHex } from '../commit/keccak.ts';
+import { importOnnx, parseFloatInput } from '../onnx/index.ts';
+import { type Manifest, saveModelDir } from '../store/modelDir.ts';
+
+const root = (p: string) => fileURLToPath(new URL(`../../models/${p}`, import.meta.url));
+
+export interface Example {
+  name: string;
+  onnx: string;
+  calibration: string;
+  samples: string;
+  tokenizer?: string;
+  labels: string[];
+}
+
+export const EXAMPLES: Example[] = [
+  {
+    name: 'digits',
+    onnx: root('digits/digits.onnx'),
+    calibration: root('digits/calibration.json'),
+    samples: root('digits/samples'),
+    labels: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+  },
+  {
+    name: 'spam',
+    onnx: root('spam/spam.onnx'),
+    calibration: root('spam/calibration.json'),
+    samples: root('spam/samples'),
+    tokenizer: root('spam/tokenizer.json'),
+    labels: ['ham', 'spam'],
+  },
+];
+
+export async function importExampleModel(
+  example: Example,
+  out: string,
+  onProgress?: (stage: string, done: number, total: number) => void,
+): Promise<Manifest> {
+  const bytes = new Uint8Array(await readFile(example.onnx));
+  const calibration = (JSON.parse(await readFile(example.calibration, 'utf8')) as unknown[]).map(parseFloatInput);
+  const tokenizer = example.tokenizer ? new Uint8Array(await readFile(example.tokenizer)) : undefined;
+  const result = await importOnnx(bytes, calibration, {
+    name: example.name,
+    version: '1',
+    inputKind: tokenizer ? 'tokens' : 'image',
+    labels: example.labels,
+    onProgress,
+  });
+  if (tokenizer) result.model.meta.tokenizerHash = toHex(keccak256(tokenizer));
+  return saveModelDir(out, result.model, { tokenizer, report: result.report, force: true });
+}
