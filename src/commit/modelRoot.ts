@@ -25,6 +25,8 @@ export function opAttributes(op: Op): number[] {
       return [op.qmin, op.qmax];
     case 'add':
       return [op.multA, op.multB, op.shift, op.qmin, op.qmax];
+    case 'mul':
+      return [op.mult, op.shift, op.qmin, op.qmax];
     case 'lut':
     case 'softmax':
     case 'gather':

@@ -42,6 +42,7 @@ export const OP_CODES = {
   reshape: 11,
   transpose: 12,
   concat: 13,
+  mul: 14,
 } as const;
 
 export type OpType = keyof typeof OP_CODES;
@@ -92,6 +93,20 @@ export interface AddOp extends OpBase {
   output: number;
   multA: number;
   multB: number;
+  shift: number;
+  qmin: number;
+  qmax: number;
+}
+
+/**
+ * y = clamp(zy + rq((a - za) * (b - zb), mult, shift), qmin, qmax), numpy broadcasting.
+ * The product of two activations, e.g. a sigmoid gate times a feature map.
+ */
+export interface MulOp extends OpBase {
+  type: 'mul';
+  inputs: [a: number, b: number];
+  output: number;
+  mult: number;
   shift: number;
   qmin: number;
   qmax: number;
@@ -207,6 +222,7 @@ export type Op =
   | ConvOp
   | MatMulOp
   | AddOp
+  | MulOp
   | LutOp
   | MaxPoolOp
   | AvgPoolOp

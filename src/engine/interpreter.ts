@@ -2,7 +2,7 @@
 // Plain loops, one function per op (see ./reference), no I/O and no floating-point arithmetic.
 import { batchedShape, type Model, type Op } from './graph.ts';
 import { conv } from './reference/conv.ts';
-import { add, lut } from './reference/elementwise.ts';
+import { add, lut, mul } from './reference/elementwise.ts';
 import { matmul } from './reference/matmul.ts';
 import { layernorm, softmax } from './reference/normalize.ts';
 import { avgpool, maxpool, reducemean } from './reference/pool.ts';
@@ -31,6 +31,8 @@ export function runOp(op: Op, ins: Tensor[], outShape: number[], zy: number): Ui
       return matmul(op, ins, outShape, zy);
     case 'add':
       return add(op, ins, outShape, zy);
+    case 'mul':
+      return mul(op, ins, outShape, zy);
     case 'lut':
       return lut(ins);
     case 'maxpool':

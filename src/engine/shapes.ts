@@ -41,6 +41,7 @@ export function inferShape(op: Op, shapes: number[][]): number[] {
       return [...lead, a[a.length - 2], b[b.length - 1]];
     }
     case 'add':
+    case 'mul':
       return broadcastShapes(shapes[0], shapes[1]);
     case 'lut':
     case 'softmax':

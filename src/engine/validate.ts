@@ -151,6 +151,12 @@ function checkOp(model: Model, op: Op): void {
       requant(op.multB, op.shift);
       clampRange(op);
       return;
+    case 'mul':
+      expect(0, 'u8');
+      expect(1, 'u8');
+      requant(op.mult, op.shift);
+      clampRange(op);
+      return;
     case 'lut':
       expect(0, 'u8');
       expect(1, 'u8');

@@ -26,20 +26,20 @@ export class VerinferError extends Error {
 
 /** A model file or model object that breaks the format's rules. */
 export class ModelFormatError extends VerinferError {
-  override name = 'ModelFormatError' as const;
+  override name: string = 'ModelFormatError';
 }
 
 /** An input that does not fit the model (shape, type, range or syntax). */
 export class InputError extends VerinferError {
-  override name = 'InputError' as const;
+  override name: string = 'InputError';
 }
 
 /** An ONNX graph that uses something the importer does not support. */
 export class UnsupportedOpError extends VerinferError {
-  override name = 'UnsupportedOpError' as const;
+  override name: string = 'UnsupportedOpError';
 }
 
 /** A malformed or unreadable ONNX file. */
 export class OnnxFormatError extends VerinferError {
-  override name = 'OnnxFormatError' as const;
+  override name: string = 'OnnxFormatError';
 }

@@ -1,10 +1,10 @@
 // Known answers worked out by hand from the one-line arithmetic comments of each op.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AddOp, ConvOp, LayerNormOp } from '../graph.ts';
+import type { AddOp, ConvOp, LayerNormOp, MulOp } from '../graph.ts';
 import type { Tensor } from '../tensor.ts';
 import { conv } from './conv.ts';
-import { add } from './elementwise.ts';
+import { add, mul } from './elementwise.ts';
 import { layernorm, softmax } from './normalize.ts';
 import { avgpool } from './pool.ts';
 import { transpose } from './shape.ts';
@@ -142,4 +142,10 @@ test('transpose swaps the last two axes', () => {
     [1, 3, 2],
   );
   assert.deepEqual([...y], [1, 4, 2, 5, 3, 6]);
+});
+
+test('mul multiplies two activations and broadcasts the gate', () => {
+  const op: MulOp = { type: 'mul', name: 'm', inputs: [0, 1], output: 2, mult: 1, shift: 1, qmin: 0, qmax: 255 };
+  // a - za = [2, 4], gate - zg = 3 -> products 6 and 12 -> rshift by 1: (6+1)/2 = 3, (12+1)/2 = 6; plus zy 10.
+  assert.deepEqual([...mul(op, [u8([1, 2], [2, 4]), u8([1, 1], [4], 1)], [1, 2], 10)], [13, 16]);
 });

@@ -1,0 +1,2 @@
+// The fast backend (see backend.ts for the design).
+export { createFastBackend, type FastBackend, type FastBackendOptions, fastBackend } from './backend.ts';
