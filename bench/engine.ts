@@ -4,6 +4,7 @@
 // the full trace commitment, and the reference interpreter. Batch 1 and batch 32.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { commitTrace } from '../src/commit/traceRoot.ts';
 import type { Model } from '../src/engine/graph.ts';
@@ -32,6 +33,20 @@ async function timeIt(fn: () => Promise<unknown> | unknown): Promise<number> {
     now = performance.now();
   }
   return (now - start) / 1000 / calls;
+}
+
+/**
+ * The example ONNX files fix the batch dimension to 1 (their reshapes use -1). Relabel dimension 0
+ * of the graph inputs and outputs as symbolic so that onnxruntime runs batch 32 natively.
+ */
+function withDynamicBatch(path: string): Uint8Array {
+  const { onnx } = onnxProto;
+  const m = onnx.ModelProto.decode(readFileSync(path));
+  for (const v of [...(m.graph?.input ?? []), ...(m.graph?.output ?? [])]) {
+    const dims = v.type?.tensorType?.shape?.dim;
+    if (dims?.length) dims[0] = onnx.TensorShapeProto.Dimension.create({ dimParam: 'N' });
+  }
+  return onnx.ModelProto.encode(m).finish();
 }
 
 interface Inputs {
@@ -86,7 +101,7 @@ async function main(): Promise<void> {
       await importExampleModel(example, dir);
     }
     const { model } = await loadModelDir(dir);
-    const session = await ort.InferenceSession.create(example.onnx, {
+    const session = await ort.InferenceSession.create(withDynamicBatch(example.onnx), {
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
       executionMode: 'sequential',

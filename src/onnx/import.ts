@@ -1,0 +1,220 @@
+// importOnnx: float ONNX model + calibration samples -> validated integer model + report.
+import type { Model, ModelMeta } from '../engine/graph.ts';
+import { validateModel } from '../engine/validate.ts';
+import { InputError, OnnxFormatError, VerinferError } from '../errors/base.ts';
+import { type CalibrationMethod, calibrate } from './calibrate.ts';
+import type { FTensor } from './float/tensor.ts';
+import { foldGraph, graphInput, normalizeSamples } from './fold.ts';
+import type { FloatTensor } from './input.ts';
+import { lowerGraph } from './lower/index.ts';
+import { parseOnnx } from './parse.ts';
+import { buildModel } from './quantize/index.ts';
+import { DEFAULT_WEIGHT_BITS } from './quantize/params.ts';
+import { type Agreement, agreement, onnxruntimeOutputs } from './report.ts';
+
+export interface ImportOptions {
+  name: string;
+  version?: string;
+  inputKind?: 'tensor' | 'image' | 'tokens';
+  labels?: string[];
+  onProgress?: (stage: string, done: number, total: number) => void;
+  /** Held-out samples for a second agreement measurement (not used for calibration). */
+  evaluation?: FloatTensor[];
+  /** Weight bit width (symmetric, [-(2^(b-1)-1), 2^(b-1)-1]); default 8. */
+  weightBits?: number;
+  /** Activation range estimate: 'minmax' (default) or 'percentile' clipping. */
+  calibrationMethod?: CalibrationMethod;
+  /** Percentile for 'percentile' calibration (default 99.99). */
+  percentile?: number;
+}
+
+export interface ImportReport {
+  opCount: number;
+  parameterCount: number;
+  /** Op types of the source ONNX graph and how often each occurs. */
+  sourceOps: Record<string, number>;
+  /** Quantized vs float outputs on the calibration samples. */
+  agreement: Agreement;
+  /** The same on `options.evaluation`, if given. */
+  evaluation?: Agreement;
+  /** Where the float outputs came from. */
+  floatReference: 'onnxruntime' | 'evaluator';
+  warnings: string[];
+}
+
+export interface ImportResult {
+  model: Model;
+  report: ImportReport;
+}
+
+function toF(t: FloatTensor, i: number, what: string): FTensor {
+  if (!t || !Array.isArray(t.shape) || !(Array.isArray(t.data) || t.data instanceof Float32Array)) {
+    throw new InputError(`${what} ${i} is not a { shape, data } tensor.`);
+  }
+  const data = Float64Array.from(t.data as ArrayLike<number>);
+  const n = t.shape.reduce((p, d) => p * d, 1);
+  if (!t.shape.every((d) => Number.isInteger(d) && d >= 1) || data.length !== n) {
+    throw new InputError(`${what} ${i} has ${data.length} values for shape [${t.shape.join(',')}].`);
+  }
+  if (!data.every(Number.isFinite))
+    throw new InputError(`${what} ${i} contains a value that is not a finite number.`);
+  return { shape: [...t.shape], data, dtype: 'float' };
+}
+
+/** Runs a pipeline stage; unexpected errors (from odd graphs) become OnnxFormatError. */
+function guard<T>(stage: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof VerinferError) throw err;
+    const why = err instanceof Error ? err.message : String(err);
+    throw new OnnxFormatError(`The ONNX model could not be imported: ${stage} failed.`, {
+      cause: err,
+      details: why,
+    });
+  }
+}
+
+function checkTokens(samples: FTensor[], what: string): void {
+  samples.forEach((s, i) => {
+    if (!s.data.every(Number.isInteger))
+      throw new InputError(`${what} ${i}: the model takes integer token ids, found a fractional value.`);
+  });
+}
+
+export async function importOnnx(
+  bytes: Uint8Array,
+  calibration: FloatTensor[],
+  options: ImportOptions,
+): Promise<ImportResult> {
+  const progress = options.onProgress ?? (() => {});
+  const weightBits = options.weightBits ?? DEFAULT_WEIGHT_BITS;
+  if (!Number.isInteger(weightBits) || weightBits < 2 || weightBits > 8)
+    throw new InputError(`weightBits must be an integer in [2, 8], got ${weightBits}.`);
+  if (!Array.isArray(calibration) || calibration.length === 0)
+    throw new InputError('At least one calibration sample is needed.');
+  progress('parse', 0, 1);
+  const graph = parseOnnx(bytes);
+  const sourceOps: Record<string, number> = {};
+  for (const n of graph.nodes) sourceOps[n.opType] = (sourceOps[n.opType] ?? 0) + 1;
+  const { info, isInt } = graphInput(graph);
+  const samples = normalizeSamples(
+    info,
+    calibration.map((t, i) => toF(t, i, 'Calibration sample')),
+    'Calibration sample',
+  );
+  const evaluation = options.evaluation
+    ? normalizeSamples(
+        info,
+        options.evaluation.map((t, i) => toF(t, i, 'Evaluation sample')),
+        'Evaluation sample',
+      )
+    : [];
+  if (isInt) {
+    checkTokens(samples, 'Calibration sample');
+    checkTokens(evaluation, 'Evaluation sample');
+  }
+  progress('parse', 1, 1);
+
+  progress('fold', 0, 1);
+  const dyn = guard('folding', () => foldGraph(graph, samples[0]));
+  const lowered = guard('lowering', () => lowerGraph(dyn));
+  progress('fold', 1, 1);
+
+  const cal = guard('calibration', () =>
+    calibrate(dyn, samples, lowered.probes, options.calibrationMethod, options.percentile, (d, t) =>
+      progress('calibrate', d, t),
+    ),
+  );
+  const warnings = [...dyn.warnings, ...lowered.warnings];
+  for (const t of new Set(cal.nonFinite))
+    warnings.push(`Tensor "${t}" took non-finite values during calibration; they were ignored.`);
+
+  progress('quantize', 0, 1);
+  const meta: ModelMeta = {
+    name: options.name,
+    version: options.version ?? '1',
+    inputKind: options.inputKind ?? (isInt ? 'tokens' : 'tensor'),
+  };
+  const built = buildModel(lowered, cal.ranges, meta, {
+    weightBits,
+    unitRangeInput: meta.inputKind === 'image',
+  });
+  const model = built.model;
+  warnings.push(...built.warnings);
+  if (options.labels) {
+    const outShape = model.tensors[model.output].shape;
+    if (options.labels.length !== outShape[outShape.length - 1]) {
+      throw new InputError(
+        `${options.labels.length} labels were given, but the model output has ${outShape[outShape.length - 1]} classes.`,
+      );
+    }
+    model.meta.labels = [...options.labels];
+  }
+  validateModel(model);
+  progress('quantize', 1, 1);
+
+  const outputName = graph.outputs[0].name;
+  const all = [...samples, ...evaluation];
+  const ort = await onnxruntimeOutputs(bytes, info.name, outputName, info.elemType, all);
+  let floatOut: ArrayLike<number>[];
+  let floatReference: ImportReport['floatReference'] = 'onnxruntime';
+  if ('error' in ort) {
+    warnings.push(
+      `onnxruntime could not run the float model (${ort.error}); the built-in float evaluator is the reference.`,
+    );
+    floatReference = 'evaluator';
+    floatOut = [...cal.outputs.map((o) => o.data)];
+    if (evaluation.length > 0) {
+      const { runDynamic } = await import('./fold.ts');
+      for (const s of evaluation) floatOut.push(runDynamic(dyn, s).data);
+    }
+  } else {
+    floatOut = ort.outputs;
+    let diff = 0;
+    let mag = 0;
+    cal.outputs.forEach((o, k) => {
+      for (let i = 0; i < o.data.length; i++) {
+        diff = Math.max(diff, Math.abs(o.data[i] - ort.outputs[k][i]));
+        mag = Math.max(mag, Math.abs(ort.outputs[k][i]));
+      }
+    });
+    if (diff > 1e-3 * (1 + mag)) {
+      warnings.push(
+        `The built-in float evaluator differs from onnxruntime by up to ${diff.toExponential(2)}; calibration ranges may be off.`,
+      );
+    }
+  }
+  const total = all.length;
+  const agree = agreement(model, samples, floatOut.slice(0, samples.length), (d) =>
+    progress('evaluate', d, total),
+  );
+  const evalAgree =
+    evaluation.length > 0
+      ? agreement(model, evaluation, floatOut.slice(samples.length), (d) =>
+          progress('evaluate', samples.length + d, total),
+        )
+      : undefined;
+  for (const [what, a] of [
+    ['calibration', agree],
+    ['evaluation', evalAgree],
+  ] as const) {
+    if (a && a.top1Agreement < 0.95) {
+      warnings.push(
+        `Top-1 agreement with the float model on the ${what} samples is only ${(100 * a.top1Agreement).toFixed(1)}%.`,
+      );
+    }
+  }
+  return {
+    model,
+    report: {
+      opCount: model.ops.length,
+      parameterCount: built.parameterCount,
+      sourceOps,
+      agreement: agree,
+      ...(evalAgree ? { evaluation: evalAgree } : {}),
+      floatReference,
+      warnings,
+    },
+  };
+}

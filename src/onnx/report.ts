@@ -1,0 +1,92 @@
+// Agreement between the quantized model and the float model.
+import type { Model } from '../engine/graph.ts';
+import { runReference } from '../engine/interpreter.ts';
+import type { FTensor } from './float/tensor.ts';
+import { dequantize, quantizeInput } from './input.ts';
+
+export interface Agreement {
+  samples: number;
+  /** Fraction of output rows (last axis) whose arg-max matches the float model. */
+  top1Agreement: number;
+  maxAbsError: number;
+  meanAbsError: number;
+}
+
+function argmax(v: ArrayLike<number>, from: number, len: number): number {
+  let best = from;
+  for (let i = from + 1; i < from + len; i++) if (v[i] > v[best]) best = i;
+  return best - from;
+}
+
+/** Runs the quantized model on every sample and compares with the float outputs. */
+export function agreement(
+  model: Model,
+  samples: FTensor[],
+  floatOutputs: ArrayLike<number>[],
+  onSample?: (done: number, total: number) => void,
+): Agreement {
+  let rows = 0;
+  let agree = 0;
+  let maxAbs = 0;
+  let sumAbs = 0;
+  let count = 0;
+  const shape = model.tensors[model.output].shape;
+  const last = shape[shape.length - 1];
+  samples.forEach((s, k) => {
+    const run = runReference(model, quantizeInput(model, { shape: s.shape, data: Array.from(s.data) }));
+    const q = dequantize(model, run.output);
+    const f = floatOutputs[k];
+    for (let i = 0; i < q.length; i++) {
+      const e = Math.abs(q[i] - f[i]);
+      maxAbs = Math.max(maxAbs, e);
+      sumAbs += e;
+      count += 1;
+    }
+    for (let r = 0; r < q.length; r += last) {
+      rows += 1;
+      if (argmax(q, r, last) === argmax(f, r, last)) agree += 1;
+    }
+    onSample?.(k + 1, samples.length);
+  });
+  return {
+    samples: samples.length,
+    top1Agreement: rows ? agree / rows : 0,
+    maxAbsError: maxAbs,
+    meanAbsError: count ? sumAbs / count : 0,
+  };
+}
+
+/** Float outputs from onnxruntime; null if onnxruntime is unavailable or fails on this model. */
+export async function onnxruntimeOutputs(
+  bytes: Uint8Array,
+  inputName: string,
+  outputName: string,
+  elemType: number,
+  samples: FTensor[],
+): Promise<{ outputs: Float64Array[] } | { error: string }> {
+  try {
+    const ort = await import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(bytes);
+    const outputs: Float64Array[] = [];
+    try {
+      for (const s of samples) {
+        const data =
+          elemType === 7
+            ? BigInt64Array.from(s.data, (v) => BigInt(v))
+            : elemType === 6
+              ? Int32Array.from(s.data)
+              : elemType === 11
+                ? Float64Array.from(s.data)
+                : Float32Array.from(s.data);
+        const feeds = { [inputName]: new ort.Tensor(data, s.shape) };
+        const res = await session.run(feeds, [outputName]);
+        outputs.push(Float64Array.from(res[outputName].data as ArrayLike<number>, Number));
+      }
+    } finally {
+      await session.release();
+    }
+    return { outputs };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message.split('\n')[0] : String(err) };
+  }
+}
