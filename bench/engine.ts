@@ -55,7 +55,9 @@ interface Inputs {
 }
 
 function digitsInputs(model: Model, batch: number): Inputs {
-  const set = JSON.parse(readFileSync(resolve('models/digits/test-set.json'), 'utf8')) as { pixels: string[] };
+  const set = JSON.parse(readFileSync(resolve('models/digits/test-set.json'), 'utf8')) as {
+    pixels: string[];
+  };
   const info = model.tensors[model.input];
   const f = new Float32Array(batch * 784);
   const q = new Uint8Array(batch * 784);
@@ -73,7 +75,9 @@ function digitsInputs(model: Model, batch: number): Inputs {
 }
 
 function spamInputs(_model: Model, batch: number): Inputs {
-  const set = JSON.parse(readFileSync(resolve('models/spam/test-set.json'), 'utf8')) as { tokens: number[][] };
+  const set = JSON.parse(readFileSync(resolve('models/spam/test-set.json'), 'utf8')) as {
+    tokens: number[][];
+  };
   const T = set.tokens[0].length;
   const ids = set.tokens.slice(0, batch).flat();
   return {
@@ -137,8 +141,12 @@ async function main(): Promise<void> {
     return;
   }
   const fmt = (v: number, base: number) => `${v.toFixed(0).padStart(8)} (${(v / base).toFixed(2)}×)`;
-  console.log('\nThroughput in samples/s, single thread; ratio against onnxruntime float32 on the float model.\n');
-  console.log('| model | batch | onnxruntime float32 | fast | fast + trace commitment | reference | commitment overhead |');
+  console.log(
+    '\nThroughput in samples/s, single thread; ratio against onnxruntime float32 on the float model.\n',
+  );
+  console.log(
+    '| model | batch | onnxruntime float32 | fast | fast + trace commitment | reference | commitment overhead |',
+  );
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     const overhead = (r.fast / r.fastWithCommitment - 1) * 100;

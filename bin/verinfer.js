@@ -14,7 +14,9 @@ if (major < 22) {
     console.error(`verinfer needs Node >= 22 (found ${process.versions.node}). Run \`npm install\` first.`);
     process.exit(1);
   }
-  const result = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const result = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   process.exit(result.status ?? 1);
 } else {
   await import('../src/cli/main.ts');

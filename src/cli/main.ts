@@ -28,7 +28,9 @@ try {
     console.error(`error: ${error.message}`);
     process.exitCode = 1;
   } else {
-    console.error('error: unexpected failure. This is a bug in Verinfer; please report it with the input that caused it.');
+    console.error(
+      'error: unexpected failure. This is a bug in Verinfer; please report it with the input that caused it.',
+    );
     console.error(error);
     process.exitCode = 2;
   }

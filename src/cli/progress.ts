@@ -23,7 +23,12 @@ export function createProgress(enabled = true): Progress {
     };
   }
   const bar = new cliProgress.SingleBar(
-    { format: '{stage} [{bar}] {value}/{total}', stream: process.stderr, hideCursor: true, clearOnComplete: false },
+    {
+      format: '{stage} [{bar}] {value}/{total}',
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: false,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

@@ -40,7 +40,9 @@ export async function importExampleModel(
   onProgress?: (stage: string, done: number, total: number) => void,
 ): Promise<Manifest> {
   const bytes = new Uint8Array(await readFile(example.onnx));
-  const calibration = (JSON.parse(await readFile(example.calibration, 'utf8')) as unknown[]).map(parseFloatInput);
+  const calibration = (JSON.parse(await readFile(example.calibration, 'utf8')) as unknown[]).map(
+    parseFloatInput,
+  );
   const tokenizer = example.tokenizer ? new Uint8Array(await readFile(example.tokenizer)) : undefined;
   const result = await importOnnx(bytes, calibration, {
     name: example.name,

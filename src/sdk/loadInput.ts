@@ -43,7 +43,9 @@ export async function loadInput(pkg: ModelPackage, path: string): Promise<Tensor
 function pngToTensor(pkg: ModelPackage, raw: Buffer, path: string): { shape: number[]; data: Float32Array } {
   const info = pkg.model.tensors[pkg.model.input];
   if (info.shape.length !== 4 || info.shape[1] !== 1) {
-    throw new InputError(`Model "${pkg.manifest.name}" does not take a one-channel image (input shape [${info.shape.join(',')}]).`);
+    throw new InputError(
+      `Model "${pkg.manifest.name}" does not take a one-channel image (input shape [${info.shape.join(',')}]).`,
+    );
   }
   let png: PNG;
   try {

@@ -27,7 +27,8 @@ export async function runModel(model: Model, input: Tensor, backend: Backend): P
   const top: number[] = [];
   for (let r = 0; r < result.output.data.length / width; r++) {
     let best = 0;
-    for (let i = 1; i < width; i++) if (result.output.data[r * width + i] > result.output.data[r * width + best]) best = i;
+    for (let i = 1; i < width; i++)
+      if (result.output.data[r * width + i] > result.output.data[r * width + best]) best = i;
     top.push(best);
   }
   return { ...result, commitment, modelRoot: modelRoot(model), dequantized, top, elapsedMs };

@@ -24,7 +24,15 @@ export async function saveTrace(dir: string, model: Model, run: RunModelReturnTy
       const file = `op-${String(k).padStart(4, '0')}.bin`;
       await writeFile(join(staging, file), tensorBytes(t.dtype, t.data));
       const op = model.ops[k];
-      ops.push({ index: k, name: op.name, type: op.type, shape: t.shape, zeroPoint: t.zeroPoint, root: toHex(run.commitment.opRoots[k]), file });
+      ops.push({
+        index: k,
+        name: op.name,
+        type: op.type,
+        shape: t.shape,
+        zeroPoint: t.zeroPoint,
+        root: toHex(run.commitment.opRoots[k]),
+        file,
+      });
     }
     const manifest = {
       modelRoot: toHex(run.modelRoot),

@@ -11,7 +11,10 @@ import { before, describe, test } from 'node:test';
 const bin = new URL('../../bin/verinfer.js', import.meta.url).pathname;
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -21,7 +24,13 @@ before(async () => {
 });
 
 describe('help', () => {
-  for (const args of [['--help'], ['model', '--help'], ['model', 'import', '--help'], ['model', 'run', '--help'], ['model', 'inspect', '--help']]) {
+  for (const args of [
+    ['--help'],
+    ['model', '--help'],
+    ['model', 'import', '--help'],
+    ['model', 'run', '--help'],
+    ['model', 'inspect', '--help'],
+  ]) {
     test(`verinfer ${args.join(' ')}`, () => {
       const r = cli(...args);
       assert.equal(r.code, 0, r.stderr);
@@ -33,13 +42,28 @@ describe('help', () => {
 describe('example models through the CLI', () => {
   test('digits: import, run on both backends with equal roots, save the trace', () => {
     const out = join(work, 'digits');
-    const imp = cli('model', 'import', 'models/digits/digits.onnx', '--calibration', 'models/digits/calibration.json', '--out', out, '--labels', '0,1,2,3,4,5,6,7,8,9');
+    const imp = cli(
+      'model',
+      'import',
+      'models/digits/digits.onnx',
+      '--calibration',
+      'models/digits/calibration.json',
+      '--out',
+      out,
+      '--labels',
+      '0,1,2,3,4,5,6,7,8,9',
+    );
     assert.equal(imp.code, 0, imp.stderr);
     assert.match(imp.stdout, /model ID\s+0x[0-9a-f]{64}/);
     assert.match(imp.stdout, /agreement\s+top-1/);
     const png = 'models/digits/samples/digit-7.png';
-    const fast = JSON.parse(cli('model', 'run', out, '--input', png, '--json', '--backend', 'fast', '--trace', join(work, 'trace7')).stdout);
-    const ref = JSON.parse(cli('model', 'run', out, '--input', png, '--json', '--backend', 'reference').stdout);
+    const fast = JSON.parse(
+      cli('model', 'run', out, '--input', png, '--json', '--backend', 'fast', '--trace', join(work, 'trace7'))
+        .stdout,
+    );
+    const ref = JSON.parse(
+      cli('model', 'run', out, '--input', png, '--json', '--backend', 'reference').stdout,
+    );
     assert.deepEqual(fast, ref);
     assert.equal(fast.top, 7);
     assert.match(fast.traceRoot, /^0x[0-9a-f]{64}$/);
@@ -53,13 +77,33 @@ describe('example models through the CLI', () => {
 
   test('spam: import with its tokenizer, classify the spam and the ham samples', () => {
     const out = join(work, 'spam');
-    const imp = cli('model', 'import', 'models/spam/spam.onnx', '--calibration', 'models/spam/calibration.json', '--tokenizer', 'models/spam/tokenizer.json', '--labels', 'ham,spam', '--out', out);
+    const imp = cli(
+      'model',
+      'import',
+      'models/spam/spam.onnx',
+      '--calibration',
+      'models/spam/calibration.json',
+      '--tokenizer',
+      'models/spam/tokenizer.json',
+      '--labels',
+      'ham,spam',
+      '--out',
+      out,
+    );
     assert.equal(imp.code, 0, imp.stderr);
-    const spam = JSON.parse(cli('model', 'run', out, '--input', 'models/spam/samples/spam.txt', '--json').stdout);
-    const ham = JSON.parse(cli('model', 'run', out, '--input', 'models/spam/samples/ham.txt', '--json', '--backend', 'reference').stdout);
+    const spam = JSON.parse(
+      cli('model', 'run', out, '--input', 'models/spam/samples/spam.txt', '--json').stdout,
+    );
+    const ham = JSON.parse(
+      cli('model', 'run', out, '--input', 'models/spam/samples/ham.txt', '--json', '--backend', 'reference')
+        .stdout,
+    );
     assert.equal(spam.top, 1);
     assert.equal(ham.top, 0);
-    const spamRef = JSON.parse(cli('model', 'run', out, '--input', 'models/spam/samples/spam.txt', '--json', '--backend', 'reference').stdout);
+    const spamRef = JSON.parse(
+      cli('model', 'run', out, '--input', 'models/spam/samples/spam.txt', '--json', '--backend', 'reference')
+        .stdout,
+    );
     assert.equal(spamRef.traceRoot, spam.traceRoot);
   });
 });
@@ -72,7 +116,18 @@ describe('bad input', () => {
   };
 
   test('a missing ONNX file', () => {
-    expectError(cli('model', 'import', join(work, 'nope.onnx'), '--calibration', 'models/digits/calibration.json', '--out', join(work, 'x1')), /Cannot read ONNX model/);
+    expectError(
+      cli(
+        'model',
+        'import',
+        join(work, 'nope.onnx'),
+        '--calibration',
+        'models/digits/calibration.json',
+        '--out',
+        join(work, 'x1'),
+      ),
+      /Cannot read ONNX model/,
+    );
     assert.ok(!existsSync(join(work, 'x1')));
   });
 
@@ -80,16 +135,35 @@ describe('bad input', () => {
     const bytes = readFileSync('models/digits/digits.onnx');
     const cut = join(work, 'cut.onnx');
     writeFileSync(cut, bytes.subarray(0, bytes.length >> 1));
-    const r = cli('model', 'import', cut, '--calibration', 'models/digits/calibration.json', '--out', join(work, 'x2'));
+    const r = cli(
+      'model',
+      'import',
+      cut,
+      '--calibration',
+      'models/digits/calibration.json',
+      '--out',
+      join(work, 'x2'),
+    );
     assert.equal(r.code, 1, r.stderr);
     assert.ok(!existsSync(join(work, 'x2')));
-    assert.deepEqual(readdirSync(work).filter((f) => f.includes('partial')), []);
+    assert.deepEqual(
+      readdirSync(work).filter((f) => f.includes('partial')),
+      [],
+    );
   });
 
   test('a malformed calibration file', () => {
     const bad = join(work, 'bad-calibration.json');
     writeFileSync(bad, '[[1, 2], [3]]');
-    const r = cli('model', 'import', 'models/digits/digits.onnx', '--calibration', bad, '--out', join(work, 'x3'));
+    const r = cli(
+      'model',
+      'import',
+      'models/digits/digits.onnx',
+      '--calibration',
+      bad,
+      '--out',
+      join(work, 'x3'),
+    );
     assert.equal(r.code, 1, r.stderr);
     assert.ok(!existsSync(join(work, 'x3')));
   });
@@ -109,11 +183,36 @@ describe('bad input', () => {
   });
 
   test('an unknown backend and a missing model package', () => {
-    expectError(cli('model', 'run', join(work, 'digits'), '--input', 'models/digits/samples/digit-7.png', '--backend', 'gpu'), /Unknown backend "gpu"/);
-    expectError(cli('model', 'run', work, '--input', 'models/digits/samples/digit-7.png'), /not a model package/);
+    expectError(
+      cli(
+        'model',
+        'run',
+        join(work, 'digits'),
+        '--input',
+        'models/digits/samples/digit-7.png',
+        '--backend',
+        'gpu',
+      ),
+      /Unknown backend "gpu"/,
+    );
+    expectError(
+      cli('model', 'run', work, '--input', 'models/digits/samples/digit-7.png'),
+      /not a model package/,
+    );
   });
 
   test('a non-empty output directory is refused', () => {
-    expectError(cli('model', 'import', 'models/digits/digits.onnx', '--calibration', 'models/digits/calibration.json', '--out', work), /not empty/);
+    expectError(
+      cli(
+        'model',
+        'import',
+        'models/digits/digits.onnx',
+        '--calibration',
+        'models/digits/calibration.json',
+        '--out',
+        work,
+      ),
+      /not empty/,
+    );
   });
 });

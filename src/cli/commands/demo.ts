@@ -44,7 +44,8 @@ export function registerDemo(program: Command): void {
           );
         }
       }
-      if (mismatches > 0) throw new VerinferError(`${mismatches} runs gave different roots on the two backends.`);
+      if (mismatches > 0)
+        throw new VerinferError(`${mismatches} runs gave different roots on the two backends.`);
       console.log('\nEvery run produced bit-identical traces on the reference and fast backends.');
     });
 }

@@ -38,11 +38,17 @@ export function registerModelImport(model: Command): void {
     .command('import')
     .description('Quantize a float ONNX model into a Verinfer model package')
     .argument('<model.onnx>', 'float ONNX model (PyTorch, TensorFlow or Paddle export)')
-    .requiredOption('--calibration <file>', 'JSON array of sample inputs, each nested arrays or { "shape", "data" }')
+    .requiredOption(
+      '--calibration <file>',
+      'JSON array of sample inputs, each nested arrays or { "shape", "data" }',
+    )
     .requiredOption('--out <dir>', 'output directory for the model package (must be new or empty)')
     .option('--name <name>', 'model name (default: the file name)')
     .option('--model-version <version>', 'model version label', '1')
-    .option('--tokenizer <file>', 'tokenizer JSON to ship with the model (text models); its hash joins the model ID')
+    .option(
+      '--tokenizer <file>',
+      'tokenizer JSON to ship with the model (text models); its hash joins the model ID',
+    )
     .option('--labels <list>', 'comma-separated class labels for the output')
     .option('--force', 'replace a non-empty output directory')
     .option('--json', 'print the report as JSON')
@@ -55,13 +61,18 @@ export function registerModelImport(model: Command): void {
       }
       const calibrationJson = await readJson(opts.calibration, 'Calibration file');
       if (!Array.isArray(calibrationJson) || calibrationJson.length === 0) {
-        throw new InputError(`Calibration file "${opts.calibration}" must be a non-empty JSON array of inputs.`);
+        throw new InputError(
+          `Calibration file "${opts.calibration}" must be a non-empty JSON array of inputs.`,
+        );
       }
       const calibration = calibrationJson.map((sample, i) => {
         try {
           return parseFloatInput(sample);
         } catch (cause) {
-          throw new InputError(`Calibration sample ${i} is malformed.`, { cause, details: String((cause as Error).message) });
+          throw new InputError(`Calibration sample ${i} is malformed.`, {
+            cause,
+            details: String((cause as Error).message),
+          });
         }
       });
       let tokenizerBytes: Uint8Array | undefined;
@@ -71,7 +82,11 @@ export function registerModelImport(model: Command): void {
       }
       const labels = opts.labels?.split(',').map((s) => s.trim());
       const rank = calibration[0].shape.length;
-      const inputKind = tokenizerBytes ? 'tokens' : rank === 4 && calibration[0].shape[1] === 1 ? 'image' : 'tensor';
+      const inputKind = tokenizerBytes
+        ? 'tokens'
+        : rank === 4 && calibration[0].shape[1] === 1
+          ? 'image'
+          : 'tensor';
       const progress = createProgress(!opts.json);
       const result = await importOnnx(bytes, calibration, {
         name: opts.name ?? basename(onnxPath, extname(onnxPath)),
@@ -82,7 +97,11 @@ export function registerModelImport(model: Command): void {
       });
       progress.stop();
       if (tokenizerBytes) result.model.meta.tokenizerHash = toHex(keccak256(tokenizerBytes));
-      const manifest = await saveModelDir(opts.out, result.model, { tokenizer: tokenizerBytes, report: result.report, force: opts.force });
+      const manifest = await saveModelDir(opts.out, result.model, {
+        tokenizer: tokenizerBytes,
+        report: result.report,
+        force: opts.force,
+      });
       if (opts.json) {
         console.log(JSON.stringify({ modelRoot: manifest.modelRoot, out: opts.out, ...result.report }));
         return;
@@ -90,7 +109,11 @@ export function registerModelImport(model: Command): void {
       const r = result.report;
       console.log(`model       ${manifest.name} v${manifest.version}`);
       console.log(`model ID    ${manifest.modelRoot}`);
-      console.log(`ops         ${r.opCount} (${Object.entries(r.sourceOps).map(([k, v]) => `${k}×${v}`).join(', ')} in the ONNX graph)`);
+      console.log(
+        `ops         ${r.opCount} (${Object.entries(r.sourceOps)
+          .map(([k, v]) => `${k}×${v}`)
+          .join(', ')} in the ONNX graph)`,
+      );
       console.log(`parameters  ${r.parameterCount.toLocaleString('en-US')}`);
       console.log(
         `agreement   top-1 ${(100 * r.agreement.top1Agreement).toFixed(2)}% of ${r.agreement.samples} calibration samples; ` +

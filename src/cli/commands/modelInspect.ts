@@ -24,11 +24,15 @@ export function registerModelInspect(model: Command): void {
       const input = m.tensors[m.input];
       console.log(`model       ${manifest.name} v${manifest.version}`);
       console.log(`model ID    ${manifest.modelRoot}`);
-      console.log(`input       ${input.dtype} [B,${input.shape.slice(1).join(',')}] scale ${input.scale} zero point ${input.zeroPoint}`);
+      console.log(
+        `input       ${input.dtype} [B,${input.shape.slice(1).join(',')}] scale ${input.scale} zero point ${input.zeroPoint}`,
+      );
       console.log(`parameters  ${params.toLocaleString('en-US')} in ${m.consts.size} constant tensors`);
       for (const op of ops) {
         const count = elementCount(op.output);
-        console.log(`  ${String(op.index).padStart(3)}  ${op.type.padEnd(10)} [${op.output.join(',')}] (${count})  ${op.name}`);
+        console.log(
+          `  ${String(op.index).padStart(3)}  ${op.type.padEnd(10)} [${op.output.join(',')}] (${count})  ${op.name}`,
+        );
       }
     });
 }

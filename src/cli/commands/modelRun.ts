@@ -17,7 +17,10 @@ export function registerModelRun(model: Command): void {
     .command('run')
     .description('Run a model package on one input and print the output and its commitments')
     .argument('<modelDir>', 'model package directory (from `verinfer model import`)')
-    .requiredOption('--input <file>', 'input: JSON float tensor, a PNG image, or a text file for models with a tokenizer')
+    .requiredOption(
+      '--input <file>',
+      'input: JSON float tensor, a PNG image, or a text file for models with a tokenizer',
+    )
     .option('--backend <name>', `execution backend: ${BACKEND_NAMES.join(' | ')}`, 'fast')
     .option('--json', 'print one machine-readable JSON object')
     .option('--trace <dir>', 'save every op output and its root to this directory')
@@ -35,12 +38,17 @@ export function registerModelRun(model: Command): void {
       const labels = pkg.model.meta.labels;
       const width = run.output.shape[run.output.shape.length - 1];
       console.log(`model       ${pkg.manifest.name} v${pkg.manifest.version}  ${pkg.manifest.modelRoot}`);
-      console.log(`input       ${opts.input} -> ${input.dtype} [${input.shape.join(',')}]  root ${summary.inputRoot}`);
+      console.log(
+        `input       ${opts.input} -> ${input.dtype} [${input.shape.join(',')}]  root ${summary.inputRoot}`,
+      );
       console.log(`backend     ${backend.name}, ${pkg.model.ops.length} ops, ${run.elapsedMs.toFixed(2)} ms`);
       console.log(`output      [${summary.output.join(', ')}]`);
       for (let row = 0; row < run.top.length; row++) {
         const scores = run.dequantized.slice(row * width, (row + 1) * width);
-        const ranked = scores.map((s, i) => [i, s] as const).sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 3);
+        const ranked = scores
+          .map((s, i) => [i, s] as const)
+          .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+          .slice(0, 3);
         const text = ranked.map(([i, s]) => `${labels?.[i] ?? i} (${s.toFixed(3)})`).join(', ');
         console.log(`top${run.top.length > 1 ? `[${row}]` : '   '}      ${text}`);
       }

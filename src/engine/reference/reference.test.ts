@@ -145,7 +145,16 @@ test('transpose swaps the last two axes', () => {
 });
 
 test('mul multiplies two activations and broadcasts the gate', () => {
-  const op: MulOp = { type: 'mul', name: 'm', inputs: [0, 1], output: 2, mult: 1, shift: 1, qmin: 0, qmax: 255 };
+  const op: MulOp = {
+    type: 'mul',
+    name: 'm',
+    inputs: [0, 1],
+    output: 2,
+    mult: 1,
+    shift: 1,
+    qmin: 0,
+    qmax: 255,
+  };
   // a - za = [2, 4], gate - zg = 3 -> products 6 and 12 -> rshift by 1: (6+1)/2 = 3, (12+1)/2 = 6; plus zy 10.
   assert.deepEqual([...mul(op, [u8([1, 2], [2, 4]), u8([1, 1], [4], 1)], [1, 2], 10)], [13, 16]);
 });
