@@ -2,15 +2,12 @@
 // Throughput of the example models, single-threaded, measured side by side in one run:
 // onnxruntime float32 on the float model (the baseline), our fast backend, the fast backend plus
 // the full trace commitment, and the reference interpreter. Batch 1 and batch 32.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import onnxProto from 'onnx-proto';
-import * as ort from 'onnxruntime-node';
 import { commitTrace } from '../src/commit/traceRoot.ts';
-import type { Model } from '../src/engine/graph.ts';
 import { type Backend, referenceBackend } from '../src/engine/interpreter.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
 import { getBackend } from '../src/sdk/backends.ts';
+import { floatSession, heldOutBatches } from '../src/sdk/evaluate.ts';
 import { EXAMPLES, importExampleModel } from '../src/sdk/examples.ts';
 import { loadModelDir } from '../src/store/modelDir.ts';
 
@@ -35,57 +32,6 @@ async function timeIt(fn: () => Promise<unknown> | unknown): Promise<number> {
   return (now - start) / 1000 / calls;
 }
 
-/**
- * The example ONNX files fix the batch dimension to 1 (their reshapes use -1). Relabel dimension 0
- * of the graph inputs and outputs as symbolic so that onnxruntime runs batch 32 natively.
- */
-function withDynamicBatch(path: string): Uint8Array {
-  const { onnx } = onnxProto;
-  const m = onnx.ModelProto.decode(readFileSync(path));
-  for (const v of [...(m.graph?.input ?? []), ...(m.graph?.output ?? [])]) {
-    const dims = v.type?.tensorType?.shape?.dim;
-    if (dims?.length) dims[0] = onnx.TensorShapeProto.Dimension.create({ dimParam: 'N' });
-  }
-  return onnx.ModelProto.encode(m).finish();
-}
-
-interface Inputs {
-  float: ort.Tensor;
-  quantized: Tensor;
-}
-
-function digitsInputs(model: Model, batch: number): Inputs {
-  const set = JSON.parse(readFileSync(resolve('models/digits/test-set.json'), 'utf8')) as {
-    pixels: string[];
-  };
-  const info = model.tensors[model.input];
-  const f = new Float32Array(batch * 784);
-  const q = new Uint8Array(batch * 784);
-  for (let b = 0; b < batch; b++) {
-    const px = Buffer.from(set.pixels[b], 'base64');
-    for (let i = 0; i < 784; i++) {
-      f[b * 784 + i] = px[i] / 255;
-      q[b * 784 + i] = Math.min(255, Math.max(0, Math.round(px[i] / 255 / info.scale) + info.zeroPoint));
-    }
-  }
-  return {
-    float: new ort.Tensor('float32', f, [batch, 1, 28, 28]),
-    quantized: { dtype: 'u8', shape: [batch, 1, 28, 28], data: q, zeroPoint: info.zeroPoint },
-  };
-}
-
-function spamInputs(_model: Model, batch: number): Inputs {
-  const set = JSON.parse(readFileSync(resolve('models/spam/test-set.json'), 'utf8')) as {
-    tokens: number[][];
-  };
-  const T = set.tokens[0].length;
-  const ids = set.tokens.slice(0, batch).flat();
-  return {
-    float: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [batch, T]),
-    quantized: { dtype: 'i32', shape: [batch, T], data: Int32Array.from(ids), zeroPoint: 0 },
-  };
-}
-
 interface Row {
   model: string;
   batch: number;
@@ -105,14 +51,9 @@ async function main(): Promise<void> {
       await importExampleModel(example, dir);
     }
     const { model } = await loadModelDir(dir);
-    const session = await ort.InferenceSession.create(withDynamicBatch(example.onnx), {
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
+    const session = await floatSession(example);
     for (const batch of [1, 32]) {
-      const inputs = example.name === 'digits' ? digitsInputs(model, batch) : spamInputs(model, batch);
+      const [inputs] = heldOutBatches(example, model, batch, batch);
       const feeds = { [session.inputNames[0]]: inputs.float };
       log(`${example.name} batch ${batch}: onnxruntime float32…`);
       const base = await timeIt(() => session.run(feeds));

@@ -40,13 +40,12 @@ export function clamp(v: number, lo: number, hi: number): number {
   return v < lo ? lo : Math.min(v, hi);
 }
 
-/** floor(a / b) for b > 0 and |a| < 2^52. */
+/** floor(a / b) for b > 0 and |a| < 2^52, by integer (BigInt) division. */
 export function floorDiv(a: number, b: number): number {
-  let q = Math.floor(a / b);
-  // q * b is exact: |q * b| <= |a| + b < 2^53.
-  while (q * b > a) q -= 1;
-  while ((q + 1) * b <= a) q += 1;
-  return q;
+  const n = BigInt(a);
+  const d = BigInt(b);
+  const q = n / d; // truncates toward zero
+  return Number(n % d < 0n ? q - 1n : q);
 }
 
 /** Round to nearest, half up: floor((2p + q) / (2q)) for q > 0, |p| < 2^50. */

@@ -12,6 +12,8 @@ export interface Example {
   onnx: string;
   calibration: string;
   samples: string;
+  /** Held-out set: digits { labels, pixels: base64 u8 28x28 }, spam { labels, tokens }. */
+  testSet: string;
   tokenizer?: string;
   labels: string[];
 }
@@ -22,6 +24,7 @@ export const EXAMPLES: Example[] = [
     onnx: root('digits/digits.onnx'),
     calibration: root('digits/calibration.json'),
     samples: root('digits/samples'),
+    testSet: root('digits/test-set.json'),
     labels: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
   },
   {
@@ -29,6 +32,7 @@ export const EXAMPLES: Example[] = [
     onnx: root('spam/spam.onnx'),
     calibration: root('spam/calibration.json'),
     samples: root('spam/samples'),
+    testSet: root('spam/test-set.json'),
     tokenizer: root('spam/tokenizer.json'),
     labels: ['ham', 'spam'],
   },

@@ -1,18 +1,31 @@
 // conv and matmul in the fast backend: the integer dot products (in onnxruntime, or in a
 // TypeScript loop when the op is too small to pay for a session call), then bias,
 // requantization and clamp in TypeScript with the arithmetic of ../arith.ts.
+import { clamp, rq } from '../arith.ts';
 import type { ConvOp, MatMulOp, Model, TensorData } from '../graph.ts';
 import { broadcastIndexMap, broadcastShapes } from '../tensor.ts';
+import { compileBinary } from './kernels.ts';
 import type { Dim, NodeSpec } from './onnx.ts';
+import { requantRows, requantRun, requantTable } from './requant.ts';
 
 /** The part of a conv or matmul that onnxruntime computes: one node with its uint8 initializers. */
 export interface OrtPart {
   node: NodeSpec;
   initializers: { name: string; dims: number[]; data: Uint8Array | Int8Array }[];
-  /** Activation tensors the node reads: tensor id and declared dims (batch dimension symbolic). */
-  inputs: { id: number; dims: Dim[] }[];
+  /**
+   * Activation tensors the node reads: graph input name, tensor id, declared dims (first dimension
+   * symbolic) and the shape fed at this batch size (same bytes as the tensor, maybe flattened).
+   */
+  inputs: OrtInput[];
   /** Name of the int32 output. */
   output: string;
+}
+
+export interface OrtInput {
+  name: string;
+  id: number;
+  dims: Dim[];
+  shape: number[];
 }
 
 export interface IntOpPlan {
@@ -29,6 +42,8 @@ export interface IntOpPlan {
   dot(values: TensorData[], acc: Int32Array): void;
   /** out = clamp(zy + rq(acc + bias, mult, shift), qmin, qmax). */
   requant(acc: Int32Array, out: Uint8Array): void;
+  /** A TypeScript kernel that writes the output directly; preferred over onnxruntime when set. */
+  direct?: (values: TensorData[], out: Uint8Array) => void;
 }
 
 /** The symbolic name of the batch dimension in the onnxruntime graphs. */
@@ -59,81 +74,6 @@ function encodeWeights(
   return { data: u, zero: Uint8Array.of(128) };
 }
 
-/** Per-channel requantization constants as doubles: bias, multiplier, 2^(s-1) (0 if s = 0) and 2^-s. */
-function requantParams(bias: Int32Array, mult: Int32Array, shift: Int32Array, n: number) {
-  const B = new Float64Array(n);
-  const MU = new Float64Array(n);
-  const H = new Float64Array(n);
-  const INV = new Float64Array(n);
-  for (let j = 0; j < n; j++) {
-    const c = mult.length > 1 ? j : 0;
-    const s = shift[c];
-    B[j] = bias[j];
-    MU[j] = mult[c];
-    H[j] = s === 0 ? 0 : 2 ** (s - 1);
-    INV[j] = 2 ** -s;
-  }
-  return { B, MU, H, INV };
-}
-
-// Requantization, equal to clamp(zy + rq(acc + bias, mult, shift), qmin, qmax) of arith.ts:
-// rq(v, m, s) = floor((v*m + 2^(s-1)) / 2^s) for s > 0 and v*m for s = 0. |v| < 2^31 and m < 2^15,
-// so v*m + 2^(s-1) is an integer below 2^47 and exact; multiplying it by 2^-s gives exactly the
-// same double as dividing by 2^s (only the exponent changes). For s = 0, H = 0 and INV = 1 and
-// floor(v*m) = v*m. clamp(zy + r, qmin, qmax) = zy + clamp(r, qmin - zy, qmax - zy).
-
-function compileConvRequant(
-  op: ConvOp,
-  model: Model,
-  N: number,
-  M: number,
-  P: number,
-  zy: number,
-): (acc: Int32Array, y: Uint8Array) => void {
-  const c = (k: number) => model.consts.get(op.inputs[k]) as Int32Array;
-  const { B, MU, H, INV } = requantParams(c(2), c(3), c(4), M);
-  const lo = op.qmin - zy;
-  const hi = op.qmax - zy;
-  return (acc, y) => {
-    let i = 0;
-    for (let n = 0; n < N; n++) {
-      for (let m = 0; m < M; m++) {
-        const b = B[m];
-        const mu = MU[m];
-        const h = H[m];
-        const inv = INV[m];
-        const end = i + P;
-        for (; i < end; i++) {
-          const v = Math.floor(((acc[i] + b) * mu + h) * inv);
-          y[i] = (v < lo ? lo : v > hi ? hi : v) + zy;
-        }
-      }
-    }
-  };
-}
-
-function compileRowRequant(
-  op: MatMulOp,
-  model: Model,
-  rows: number,
-  N: number,
-  zy: number,
-): (acc: Int32Array, y: Uint8Array) => void {
-  const c = (k: number) => model.consts.get(op.inputs[k]) as Int32Array;
-  const { B, MU, H, INV } = requantParams(c(2), c(3), c(4), N);
-  const lo = op.qmin - zy;
-  const hi = op.qmax - zy;
-  return (acc, y) => {
-    let i = 0;
-    for (let r = 0; r < rows; r++) {
-      for (let j = 0; j < N; j++, i++) {
-        const v = Math.floor(((acc[i] + B[j]) * MU[j] + H[j]) * INV[j]);
-        y[i] = (v < lo ? lo : v > hi ? hi : v) + zy;
-      }
-    }
-  };
-}
-
 /** Plans a conv at batch size N. `xShape` and `outShape` are batched. */
 export function planConv(
   model: Model,
@@ -154,8 +94,8 @@ export function planConv(
   const [dh, dw] = op.dilations;
   const Mg = M / op.group;
   const P = OH * OW;
-  const zx = xInfo.zeroPoint;
-  const zy = model.tensors[op.output].zeroPoint;
+  const zx = xInfo.zeroPoint | 0;
+  const zy = model.tensors[op.output].zeroPoint | 0;
   const taps = Cg * KH * KW;
 
   // Valid output rows for each ky and columns for each kx: the taps that land inside the input.
@@ -189,13 +129,16 @@ export function planConv(
     oxLo[kx] = lo;
     oxHi[kx] = Math.max(lo, hi);
   }
-  const xz = new Int16Array(N * C * H * W);
+  // x - zx, allocated at the first TypeScript run (most convs never need it).
+  let xzBuf: Int16Array | null = null;
   const HW = H * W;
   const xId = op.inputs[0];
 
   // Direct convolution, weight-stationary: for every weight, one strided pass over an output row.
   const dot = (values: TensorData[], acc: Int32Array) => {
     const x = values[xId] as Uint8Array;
+    xzBuf ??= new Int16Array(N * C * H * W);
+    const xz = xzBuf;
     for (let i = 0; i < xz.length; i++) xz[i] = x[i] - zx;
     acc.fill(0);
     for (let n = 0; n < N; n++) {
@@ -251,18 +194,22 @@ export function planConv(
       { name: `zx${opIndex}`, dims: [], data: Uint8Array.of(zx) },
       { name: `zw${opIndex}`, dims: [], data: wq.zero },
     ],
-    inputs: [{ id: xId, dims: graphDims(xShape) }],
+    inputs: [{ name: inputName(xId), id: xId, dims: graphDims(xShape), shape: xShape }],
     output,
   };
-  return {
-    opIndex,
-    macs: N * M * P * taps,
-    taps,
-    accLength: N * M * P,
-    ort,
-    dot,
-    requant: compileConvRequant(op, model, N, M, P, zy),
+  const c = (k: number) => model.consts.get(op.inputs[k]) as Int32Array;
+  const rt = requantTable(c(2), c(3), c(4), M, zy, op.qmin, op.qmax);
+  const requant = (acc: Int32Array, y: Uint8Array) => {
+    let i = 0;
+    for (let n = 0; n < N; n++) {
+      for (let m = 0; m < M; m++, i += P) requantRun(rt, m, acc, y, i, i + P);
+    }
   };
+  return { opIndex, macs: N * M * P * taps, taps, accLength: N * M * P, ort, dot, requant };
+}
+
+function elementCountOf(shape: readonly number[]): number {
+  return shape.reduce((p, d) => p * d, 1);
 }
 
 function sameDims(a: readonly number[], b: readonly number[]): boolean {
@@ -282,9 +229,9 @@ export function planMatMul(
   const [aId, bId] = op.inputs;
   const bInfo = model.tensors[bId];
   const bConst = bInfo.kind === 'const';
-  const za = model.tensors[aId].zeroPoint;
-  const zb = bInfo.zeroPoint;
-  const zy = model.tensors[op.output].zeroPoint;
+  const za = model.tensors[aId].zeroPoint | 0;
+  const zb = bInfo.zeroPoint | 0;
+  const zy = model.tensors[op.output].zeroPoint | 0;
   const rank = outShape.length;
   const M = outShape[rank - 2];
   const N = outShape[rank - 1];
@@ -294,17 +241,21 @@ export function planMatMul(
   // The same index maps as the reference, so that even unusual shapes read the same bytes.
   const aMap = broadcastIndexMap(aShape.slice(0, -2), lead);
   const bMap = broadcastIndexMap(bShape.slice(0, -2), lead);
-  const bz = bConst
-    ? (model.consts.get(bId) as Int8Array)
-    : new Int16Array(bShape.reduce((p, d) => p * d, 1));
+  const w = bConst ? (model.consts.get(bId) as Int8Array) : null;
+  // b - zb for an activation b, allocated at the first TypeScript run.
+  let bzBuf: Int16Array | null = null;
   const row = new Int32Array(N);
 
   const dot = (values: TensorData[], acc: Int32Array) => {
     const a = values[aId] as Uint8Array;
-    if (!bConst) {
+    let bz: Int8Array | Int16Array;
+    if (w) {
+      bz = w;
+    } else {
       const b = values[bId] as Uint8Array;
-      const z = bz as Int16Array;
-      for (let i = 0; i < z.length; i++) z[i] = b[i] - zb;
+      bzBuf ??= new Int16Array(b.length);
+      bz = bzBuf;
+      for (let i = 0; i < bz.length; i++) bz[i] = b[i] - zb;
     }
     for (let t = 0; t < T; t++) {
       const aBase = aMap[t] * M * K;
@@ -337,25 +288,30 @@ export function planMatMul(
   const output = `y${opIndex}`;
   let ort: OrtPart | null = null;
   if (ortOk) {
-    const inputs = [{ id: aId, dims: graphDims(aShape) }];
+    // A constant 2-D b: feed a as one [rows, K] matrix (same bytes), which onnxruntime runs as a
+    // single GEMM instead of one per leading index.
+    const flat = bConst && bShape.length === 2 && aShape.length > 2;
+    const aFeed = flat ? [T * M, K] : aShape;
+    const aName = flat ? `${inputName(aId)}_2d` : inputName(aId);
+    const inputs: OrtInput[] = [{ name: aName, id: aId, dims: graphDims(aFeed), shape: aFeed }];
     const initializers: OrtPart['initializers'] = [
       { name: `za${opIndex}`, dims: [], data: Uint8Array.of(za) },
     ];
     let bName: string;
     if (bConst) {
       bName = `w${opIndex}`;
-      const wq = encodeWeights(bz as Int8Array, enc);
+      const wq = encodeWeights(w as Int8Array, enc);
       initializers.push({ name: bName, dims: bInfo.shape, data: wq.data });
       initializers.push({ name: `zb${opIndex}`, dims: [], data: wq.zero });
     } else {
       bName = inputName(bId);
-      if (bId !== aId) inputs.push({ id: bId, dims: graphDims(bShape) });
+      if (bId !== aId) inputs.push({ name: bName, id: bId, dims: graphDims(bShape), shape: bShape });
       initializers.push({ name: `zb${opIndex}`, dims: [], data: Uint8Array.of(zb) });
     }
     ort = {
       node: {
         opType: 'MatMulInteger',
-        inputs: [inputName(aId), bName, `za${opIndex}`, `zb${opIndex}`],
+        inputs: [aName, bName, `za${opIndex}`, `zb${opIndex}`],
         output,
       },
       initializers,
@@ -363,6 +319,8 @@ export function planMatMul(
       output,
     };
   }
+  const c = (k: number) => model.consts.get(op.inputs[k]) as Int32Array;
+  const rt = requantTable(c(2), c(3), c(4), N, zy, op.qmin, op.qmax);
   return {
     opIndex,
     macs: T * M * N * K,
@@ -370,6 +328,81 @@ export function planMatMul(
     accLength: T * M * N,
     ort,
     dot,
-    requant: compileRowRequant(op, model, T * M, N, zy),
+    requant: (acc, y) => requantRows(rt, T * M, N, acc, y),
+    direct:
+      K === 1
+        ? outerProduct(model, op, T, M, N, aMap, bMap, aShape.slice(0, -2), bShape.slice(0, -2), lead)
+        : undefined,
+  };
+}
+
+/**
+ * matmul with K = 1 (an elementwise product in disguise, like a broadcast Mul): every output is a
+ * function of one byte of a and one of b, so it is read from tables filled with the reference
+ * formula: 256 entries per column for constant b, 65536 per column for activation b (N <= 4).
+ */
+function outerProduct(
+  model: Model,
+  op: MatMulOp,
+  T: number,
+  M: number,
+  N: number,
+  aMap: Int32Array,
+  bMap: Int32Array,
+  aLead: number[],
+  bLead: number[],
+  lead: number[],
+): ((values: TensorData[], out: Uint8Array) => void) | undefined {
+  const [aId, bId, biasId, multId, shiftId] = op.inputs;
+  const bConst = model.tensors[bId].kind === 'const';
+  if (!bConst && N > 4) return undefined;
+  if (bConst && elementCountOf(model.tensors[bId].shape) !== N) return undefined;
+  const za = model.tensors[aId].zeroPoint | 0;
+  const zb = model.tensors[bId].zeroPoint | 0;
+  const zy = model.tensors[op.output].zeroPoint | 0;
+  const bias = model.consts.get(biasId) as Int32Array;
+  const mult = model.consts.get(multId) as Int32Array;
+  const shift = model.consts.get(shiftId) as Int32Array;
+  const f = (j: number, av: number, bv: number) => {
+    const c = mult.length > 1 ? j : 0;
+    return clamp(zy + rq(bias[j] + (av - za) * (bv - zb), mult[c], shift[c]), op.qmin, op.qmax);
+  };
+  if (bConst) {
+    const w = model.consts.get(bId) as Int8Array;
+    const table = new Uint8Array(N * 256);
+    for (let j = 0; j < N; j++) for (let av = 0; av < 256; av++) table[j * 256 + av] = f(j, av, w[j]);
+    return (values, y) => {
+      const a = values[aId] as Uint8Array;
+      let o = 0;
+      for (let t = 0; t < T; t++) {
+        const aBase = aMap[t] * M;
+        for (let i = 0; i < M; i++) {
+          const av = a[aBase + i];
+          for (let j = 0; j < N; j++) y[o++] = table[(j << 8) | av];
+        }
+      }
+    };
+  }
+  const table = new Uint8Array(N * 65536);
+  for (let j = 0; j < N; j++) {
+    for (let av = 0; av < 256; av++)
+      for (let bv = 0; bv < 256; bv++) table[(j << 16) | (av << 8) | bv] = f(j, av, bv);
+  }
+  if (M === 1 && N === 1) {
+    // One output per pair of leading indices: a broadcast elementwise op over the leading dims.
+    return compileBinary([aId, bId], table, aLead, bLead, lead);
+  }
+  return (values, y) => {
+    const a = values[aId] as Uint8Array;
+    const b = values[bId] as Uint8Array;
+    let o = 0;
+    for (let t = 0; t < T; t++) {
+      const aBase = aMap[t] * M;
+      const bBase = bMap[t] * N;
+      for (let i = 0; i < M; i++) {
+        const hi = a[aBase + i] << 8;
+        for (let j = 0; j < N; j++) y[o++] = table[(j << 16) | hi | b[bBase + j]];
+      }
+    }
   };
 }

@@ -5,19 +5,40 @@
 // `exec` that writes the op's output into a caller-provided buffer. Every integer result is
 // computed with the functions of ../arith.ts or with an expression proved equal to them, so the
 // bytes equal the reference interpreter's (see test/differential).
-import { clamp, divRound, floorDiv, isqrt, LAYERNORM_FRAC_BITS, pow2, rq, rshift } from '../arith.ts';
+import { clamp, divRound, floorDiv, LAYERNORM_FRAC_BITS, pow2, rq, rshift } from '../arith.ts';
 import type {
   AddOp,
   AvgPoolOp,
   ConcatOp,
   LayerNormOp,
   MaxPoolOp,
+  MulOp,
   ReduceMeanOp,
   TensorData,
   TransposeOp,
 } from '../graph.ts';
 import { TokenOutOfRangeError } from '../reference/shape.ts';
 import { stridesOf } from '../tensor.ts';
+
+/**
+ * FLOOR_RECIP: for integers |a| < 2^40 and 0 < b < 2^40, q = Math.floor(a * (1 / b)) is within 1
+ * of floor(a / b) (a * fl(1/b) has relative error below 2^-51, so absolute error below 2^-11), and
+ * one exact comparison of q*b and (q+1)*b (both below 2^53) with a corrects it. The result is
+ * floor(a / b), arith.floorDiv's value, without a division (about 15 cycles, a multiply is 4).
+ * (Property-tested in test/differential/fast-vs-reference.test.ts.)
+ */
+
+/**
+ * ISQRT_EST: floor(sqrt(v)) for 0 <= v < 2^52 from the double square root, corrected by exact
+ * integer comparisons (r*r and (r+1)^2 stay below 2^53): the value of arith.isqrt, whose Newton
+ * iteration takes up to ~60 steps.
+ */
+export function isqrtEst(v: number): number {
+  let r = Math.floor(Math.sqrt(v));
+  while (r * r > v) r -= 1;
+  while ((r + 1) * (r + 1) <= v) r += 1;
+  return r;
+}
 
 /** Reads op inputs from `values` (indexed by tensor id) and writes the op output into `out`. */
 export type Exec = (values: TensorData[], out: Uint8Array) => void;
@@ -106,8 +127,8 @@ export function broadcastRows(
 }
 
 /**
- * add: the output depends only on the pair (a, b) of bytes, so the op compiles to a 256x256 table
- * filled with the reference formula, and the run is one table lookup per element.
+ * add and mul: the output depends only on the pair (a, b) of bytes, so the op compiles to a
+ * 256x256 table filled with the reference formula, and the run is one lookup per element.
  */
 export function addTable(op: AddOp, za: number, zb: number, zy: number): Uint8Array {
   const table = new Uint8Array(65536);
@@ -120,9 +141,19 @@ export function addTable(op: AddOp, za: number, zb: number, zy: number): Uint8Ar
   return table;
 }
 
-/** `table` is `addTable(op, za, zb, zy)`. */
-export function compileAdd(
-  op: AddOp,
+export function mulTable(op: MulOp, za: number, zb: number, zy: number): Uint8Array {
+  const table = new Uint8Array(65536);
+  for (let a = 0; a < 256; a++) {
+    for (let b = 0; b < 256; b++) {
+      table[(a << 8) | b] = clamp(zy + rq((a - za) * (b - zb), op.mult, op.shift), op.qmin, op.qmax);
+    }
+  }
+  return table;
+}
+
+/** y = table[a << 8 | b] with numpy broadcasting over inputs `ids` = [a, b] (tables from addTable or mulTable). */
+export function compileBinary(
+  ids: readonly number[],
   table: Uint8Array,
   aShape: number[],
   bShape: number[],
@@ -133,7 +164,7 @@ export function compileAdd(
   const outer = ra.bases.length;
   const sa = ra.step;
   const sb = rb.step;
-  const [ia, ib] = op.inputs;
+  const [ia, ib] = ids;
   return (values, y) => {
     const a = values[ia] as Uint8Array;
     const b = values[ib] as Uint8Array;
@@ -197,12 +228,51 @@ function poolWindows(op: MaxPoolOp | AvgPoolOp, H: number, W: number, OH: number
   return w;
 }
 
+/** Whether every window lies fully inside the input (kh x kw in-bounds taps). */
+function allFull(
+  y0: Int32Array,
+  y1: Int32Array,
+  x0: Int32Array,
+  x1: Int32Array,
+  kh: number,
+  kw: number,
+): boolean {
+  for (let i = 0; i < y0.length; i++) if (y1[i] - y0[i] !== kh) return false;
+  for (let i = 0; i < x0.length; i++) if (x1[i] - x0[i] !== kw) return false;
+  return true;
+}
+
+// Branchless max of two bytes: m - ((m - v) & ((m - v) >> 31)) is v if m < v, else m. (Pooling
+// inputs are data-dependent, so a compare-and-branch mispredicts about half the time.)
+
 export function compileMaxPool(op: MaxPoolOp, xShape: number[], outShape: number[]): Exec {
   const [N, C, H, W] = xShape;
   const [, , OH, OW] = outShape;
   const { y0, y1, x0, x1 } = poolWindows(op, H, W, OH, OW);
   const planes = N * C;
   const xId = op.inputs[0];
+  const two = op.kernel[0] === 2 && op.kernel[1] === 2;
+  if (two && allFull(y0, y1, x0, x1, 2, 2)) {
+    const sw = op.strides[1];
+    return (values, y) => {
+      const x = values[xId] as Uint8Array;
+      let o = 0;
+      for (let p = 0; p < planes; p++) {
+        for (let oy = 0; oy < OH; oy++) {
+          let i = p * H * W + y0[oy] * W + x0[0];
+          for (let ox = 0; ox < OW; ox++, i += sw) {
+            const a = x[i];
+            const b = x[i + 1];
+            const c = x[i + W];
+            const d = x[i + W + 1];
+            const ab = a - ((a - b) & ((a - b) >> 31));
+            const cd = c - ((c - d) & ((c - d) >> 31));
+            y[o++] = ab - ((ab - cd) & ((ab - cd) >> 31));
+          }
+        }
+      }
+    };
+  }
   return (values, y) => {
     const x = values[xId] as Uint8Array;
     let o = 0;
@@ -211,15 +281,27 @@ export function compileMaxPool(op: MaxPoolOp, xShape: number[], outShape: number
       for (let oy = 0; oy < OH; oy++) {
         const ya = y0[oy];
         const yb = y1[oy];
+        const fullRows = two && yb - ya === 2;
         for (let ox = 0; ox < OW; ox++) {
           const xa = x0[ox];
           const xb = x1[ox];
           let m = 0;
-          for (let iy = ya; iy < yb; iy++) {
-            const row = plane + iy * W;
-            for (let ix = xa; ix < xb; ix++) {
-              const v = x[row + ix];
-              if (v > m) m = v;
+          if (fullRows && xb - xa === 2) {
+            const i = plane + ya * W + xa;
+            const a = x[i];
+            const b = x[i + 1];
+            const c = x[i + W];
+            const d = x[i + W + 1];
+            const ab = a - ((a - b) & ((a - b) >> 31));
+            const cd = c - ((c - d) & ((c - d) >> 31));
+            m = ab - ((ab - cd) & ((ab - cd) >> 31));
+          } else {
+            for (let iy = ya; iy < yb; iy++) {
+              const row = plane + iy * W;
+              for (let ix = xa; ix < xb; ix++) {
+                const v = x[row + ix];
+                m -= (m - v) & ((m - v) >> 31);
+              }
             }
           }
           y[o++] = m;
@@ -227,6 +309,19 @@ export function compileMaxPool(op: MaxPoolOp, xShape: number[], outShape: number
       }
     }
   };
+}
+
+/** Raw sums of n bytes span [0, 255n]; tables are used up to this n (65536 entries). */
+const MAX_TABLE_TAPS = 257;
+
+/**
+ * The output of a mean over n in-bounds bytes as a function of their raw sum Σx, for divisor q:
+ * table[Σx] = clamp(zy + divRound((Σx - n*zx) * mult, q), 0, 255), the reference formula.
+ */
+function meanTable(n: number, q: number, zx: number, zy: number, mult: number): Uint8Array {
+  const t = new Uint8Array(255 * n + 1);
+  for (let sum = 0; sum <= 255 * n; sum++) t[sum] = clamp(zy + divRound((sum - n * zx) * mult, q), 0, 255);
+  return t;
 }
 
 export function compileAvgPool(
@@ -240,17 +335,65 @@ export function compileAvgPool(
   const [, , OH, OW] = outShape;
   const { y0, y1, x0, x1 } = poolWindows(op, H, W, OH, OW);
   const full = op.kernel[0] * op.kernel[1];
-  // The reference divisor count * 2^shift of every window position.
+  // Per window position: the number of in-bounds taps n, the reference divisor q = count * 2^shift,
+  // and (when n is small enough) the offset of its table in `tables`.
   const q = new Float64Array(OH * OW);
+  const offsets = new Int32Array(OH * OW);
+  const byKey = new Map<string, number>();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  let useTables = true;
   for (let oy = 0; oy < OH; oy++) {
     for (let ox = 0; ox < OW; ox++) {
-      const count = op.countIncludePad ? full : (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
-      q[oy * OW + ox] = count * pow2(op.shift);
+      const n = (y1[oy] - y0[oy]) * (x1[ox] - x0[ox]);
+      const pos = oy * OW + ox;
+      q[pos] = (op.countIncludePad ? full : n) * pow2(op.shift);
+      if (n > MAX_TABLE_TAPS) {
+        useTables = false;
+        continue;
+      }
+      const key = `${n},${q[pos]}`;
+      let off = byKey.get(key);
+      if (off === undefined) {
+        off = size;
+        const t = meanTable(n, q[pos], zx, zy, op.mult);
+        parts.push(t);
+        size += t.length;
+        byKey.set(key, off);
+      }
+      offsets[pos] = off;
+    }
+  }
+  const tables = new Uint8Array(useTables ? size : 0);
+  if (useTables) {
+    let o = 0;
+    for (const t of parts) {
+      tables.set(t, o);
+      o += t.length;
     }
   }
   const planes = N * C;
   const mult = op.mult;
   const xId = op.inputs[0];
+  if (
+    useTables &&
+    op.kernel[0] === 2 &&
+    op.kernel[1] === 2 &&
+    allFull(y0, y1, x0, x1, 2, 2) &&
+    byKey.size === 1
+  ) {
+    const sw = op.strides[1];
+    return (values, y) => {
+      const x = values[xId] as Uint8Array;
+      let o = 0;
+      for (let p = 0; p < planes; p++) {
+        for (let oy = 0; oy < OH; oy++) {
+          let i = p * H * W + y0[oy] * W + x0[0];
+          for (let ox = 0; ox < OW; ox++, i += sw) y[o++] = tables[x[i] + x[i + 1] + x[i + W] + x[i + W + 1]];
+        }
+      }
+    };
+  }
   return (values, y) => {
     const x = values[xId] as Uint8Array;
     let o = 0;
@@ -263,12 +406,22 @@ export function compileAvgPool(
           const xa = x0[ox];
           const xb = x1[ox];
           let sum = 0;
-          for (let iy = ya; iy < yb; iy++) {
-            const row = plane + iy * W;
-            for (let ix = xa; ix < xb; ix++) sum += x[row + ix];
+          if (yb - ya === 2 && xb - xa === 2) {
+            const i = plane + ya * W + xa;
+            sum = x[i] + x[i + 1] + x[i + W] + x[i + W + 1];
+          } else {
+            for (let iy = ya; iy < yb; iy++) {
+              const row = plane + iy * W;
+              for (let ix = xa; ix < xb; ix++) sum += x[row + ix];
+            }
           }
-          sum -= zx * (yb - ya) * (xb - xa);
-          y[o++] = clamp(zy + divRound(sum * mult, q[oy * OW + ox]), 0, 255);
+          const pos = oy * OW + ox;
+          if (useTables) {
+            y[o++] = tables[offsets[pos] + sum];
+          } else {
+            sum -= zx * (yb - ya) * (xb - xa);
+            y[o++] = clamp(zy + divRound(sum * mult, q[pos]), 0, 255);
+          }
         }
       }
     }
@@ -283,6 +436,7 @@ export function compileReduceMean(op: ReduceMeanOp, xShape: number[], zx: number
   const mult = op.mult;
   const sums = new Int32Array(inner);
   const offset = zx * len;
+  const table = len <= MAX_TABLE_TAPS ? meanTable(len, divisor, zx, zy, mult) : null;
   const xId = op.inputs[0];
   return (values, y) => {
     const x = values[xId] as Uint8Array;
@@ -292,8 +446,12 @@ export function compileReduceMean(op: ReduceMeanOp, xShape: number[], zx: number
         const row = (o * len + r) * inner;
         for (let i = 0; i < inner; i++) sums[i] += x[row + i];
       }
-      for (let i = 0; i < inner; i++) {
-        y[o * inner + i] = clamp(zy + divRound((sums[i] - offset) * mult, divisor), 0, 255);
+      if (table) {
+        for (let i = 0; i < inner; i++) y[o * inner + i] = table[sums[i]];
+      } else {
+        for (let i = 0; i < inner; i++) {
+          y[o * inner + i] = clamp(zy + divRound((sums[i] - offset) * mult, divisor), 0, 255);
+        }
       }
     }
   };
@@ -309,14 +467,26 @@ export function compileSoftmax(xShape: number[], xId: number, tableId: number): 
     for (let r = 0; r < rows; r++) {
       const base = r * L;
       let m = 0;
-      for (let i = 0; i < L; i++) if (x[base + i] > m) m = x[base + i];
+      for (let i = 0; i < L; i++) {
+        const v = x[base + i];
+        m -= (m - v) & ((m - v) >> 31);
+      }
       let S = 0;
       for (let i = 0; i < L; i++) {
         const v = table[m - x[base + i]];
         e[i] = v;
         S += v;
       }
-      for (let i = 0; i < L; i++) y[base + i] = divRound(255 * e[i], S);
+      // divRound(255 e, S) = floor((510 e + S) / 2S), by reciprocal and exact correction (FLOOR_RECIP).
+      const S2 = 2 * S;
+      const inv = 1 / S2;
+      for (let i = 0; i < L; i++) {
+        const a = 510 * e[i] + S;
+        let q = Math.floor(a * inv);
+        if (q * S2 > a) q -= 1;
+        else if ((q + 1) * S2 <= a) q += 1;
+        y[base + i] = q;
+      }
     }
   };
 }
@@ -327,6 +497,8 @@ export function compileLayerNorm(op: LayerNormOp, xShape: number[], zx: number, 
   const c = new Int32Array(D);
   const [xId, gId, bId] = op.inputs;
   const { eps, mult, shift, qmin, qmax } = op;
+  const half = shift === 0 ? 0 : 2 ** (shift - 1);
+  const scale = 2 ** -shift;
   return (values, y) => {
     const x = values[xId] as Uint8Array;
     const gamma = values[gId] as Int32Array;
@@ -342,10 +514,22 @@ export function compileLayerNorm(op: LayerNormOp, xShape: number[], zx: number, 
         c[i] = ci;
         Q += ci * ci;
       }
-      const sigma = isqrt(floorDiv(Q, D) + eps);
+      const sigma = isqrtEst(floorDiv(Q, D) + eps);
+      // n = divRound(c * 2^10, sigma) = floor((2^11 c + sigma) / 2 sigma), with |2^11 c| <=
+      // 2^11 * 2 * 255 * 2048 < 2^31 and sigma < 2^21, by FLOOR_RECIP. Then rq(n * gamma + beta)
+      // with the reference's double operations (* 2^-s gives the same double as / 2^s).
+      const s2 = 2 * sigma;
+      const inv = 1 / s2;
       for (let i = 0; i < D; i++) {
-        const n = sigma > 0 ? divRound(c[i] * one, sigma) : 0;
-        y[base + i] = clamp(zy + rq(n * gamma[i] + beta[i], mult, shift), qmin, qmax);
+        let n = 0;
+        if (sigma > 0) {
+          const a = 2 * one * c[i] + sigma;
+          n = Math.floor(a * inv);
+          if (n * s2 > a) n -= 1;
+          else if ((n + 1) * s2 <= a) n += 1;
+        }
+        const r = Math.floor(((n * gamma[i] + beta[i]) * mult + half) * scale);
+        y[base + i] = clamp(zy + r, qmin, qmax);
       }
     }
   };
@@ -361,7 +545,7 @@ export function compileGather(tableShape: number[], tableId: number, idsId: numb
       if (id < 0 || id >= V) throw new TokenOutOfRangeError(id, V, p);
       const src = id * D;
       const dst = p * D;
-      if (D < 32) {
+      if (D <= 512) {
         for (let d = 0; d < D; d++) y[dst + d] = table[src + d];
       } else {
         y.set(table.subarray(src, src + D), dst);

@@ -18,7 +18,7 @@ export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
 export type Feeds = Record<string, ort.Tensor>;
 export type Outputs = Record<string, ort.Tensor>;
 
-/** A loaded integer graph. `run` returns synchronously when the native binding is used. */
+/** A loaded integer graph. `run` returns synchronously when the native binding is used; `dispose` is idempotent. */
 export interface IntSession {
   run(feeds: Feeds): Outputs | Promise<Outputs>;
   dispose(): Promise<void>;
@@ -69,15 +69,23 @@ export async function createIntSession(
     const fetches: Record<string, null> = {};
     for (const name of outputNames) fetches[name] = null;
     const runOptions: ort.InferenceSession.RunOptions = {};
+    let disposed = false;
     return {
       run: (feeds) => s.run(feeds, fetches, runOptions),
-      dispose: async () => s.dispose(),
+      dispose: async () => {
+        if (!disposed) s.dispose();
+        disposed = true;
+      },
     };
   }
   const s = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
+  let released: Promise<void> | null = null;
   return {
     run: (feeds) => s.run(feeds, outputNames) as Promise<Outputs>,
-    dispose: () => s.release(),
+    dispose: () => {
+      released ??= s.release();
+      return released;
+    },
   };
 }
 

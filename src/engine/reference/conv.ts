@@ -3,7 +3,7 @@ import type { ConvOp } from '../graph.ts';
 import type { Tensor } from '../tensor.ts';
 
 /**
- * conv: y[n,m,oy,ox] = clamp(zy + rq(bias[m] + Σ_{c,ky,kx} (x[n,g*Cg+c,iy,ix] - zx) * w[m,c,ky,kx], mult[m], shift[m]), qmin, qmax)
+ * conv: y[n,m,oy,ox] = clamp(zy + rq(bias[m] + Σ_{c,ky,kx} (x[n,g*Cg+c,iy,ix] - zx) * w[m,c,ky,kx], mult[m|0], shift[m|0]), qmin, qmax)
  * iy = oy*sh - padTop + ky*dh, ix = ox*sw - padLeft + kx*dw; taps outside the input contribute 0.
  * x (N,C,H,W) u8, w (M,C/group,KH,KW) i8 -> y (N,M,OH,OW) u8.
  */
@@ -23,6 +23,8 @@ export function conv(
   const zx = x.zeroPoint;
   const xd = x.data;
   const wd = w.data;
+  // mult and shift are per output channel, or one value for the whole tensor.
+  const perChannel = mult.data.length > 1;
   const y = new Uint8Array(N * M * OH * OW);
   for (let n = 0; n < N; n++) {
     for (let m = 0; m < M; m++) {
@@ -44,7 +46,7 @@ export function conv(
             }
           }
           y[((n * M + m) * OH + oy) * OW + ox] = clamp(
-            zy + rq(acc, mult.data[m], shift.data[m]),
+            zy + rq(acc, mult.data[perChannel ? m : 0], shift.data[perChannel ? m : 0]),
             op.qmin,
             op.qmax,
           );
