@@ -62,3 +62,19 @@ export function broadcastIndexMap(inShape: readonly number[], outShape: readonly
   }
   return map;
 }
+
+const centeredCache = new WeakMap<TensorData, { zeroPoint: number; values: Int32Array }>();
+
+/**
+ * The tensor's values minus its zero point, as one Int32Array (q - z for every element), so that
+ * kernels read a single element type. Cached per data array: constants (weights) are converted
+ * once per model, activations once per op that reads them.
+ */
+export function centered(t: Tensor): Int32Array {
+  const hit = centeredCache.get(t.data);
+  if (hit && hit.zeroPoint === t.zeroPoint) return hit.values;
+  const values = new Int32Array(t.data.length);
+  for (let i = 0; i < values.length; i++) values[i] = t.data[i] - t.zeroPoint;
+  centeredCache.set(t.data, { zeroPoint: t.zeroPoint, values });
+  return values;
+}

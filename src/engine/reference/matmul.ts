@@ -1,6 +1,6 @@
 import { clamp, rq } from '../arith.ts';
 import type { MatMulOp } from '../graph.ts';
-import { broadcastIndexMap, type Tensor } from '../tensor.ts';
+import { broadcastIndexMap, centered, type Tensor } from '../tensor.ts';
 
 /**
  * matmul: y[...,i,j] = clamp(zy + rq(bias[j] + Σ_k (a[...,i,k] - za) * (b[...,k,j] - zb), mult[j|0], shift[j|0]), qmin, qmax)
@@ -20,8 +20,9 @@ export function matmul(
   const batches = lead.reduce((p, d) => p * d, 1);
   const aMap = broadcastIndexMap(a.shape.slice(0, -2), lead);
   const bMap = broadcastIndexMap(b.shape.slice(0, -2), lead);
-  const za = a.zeroPoint;
-  const zb = b.zeroPoint;
+  // Subtract the zero points once, into arrays of one element type.
+  const as = centered(a);
+  const bs = centered(b);
   const perColumn = mult.data.length > 1;
   const y = new Uint8Array(batches * M * N);
   // The model validator proves |acc| < 2^31 for every matmul, so Int32Array holds it exactly.
@@ -32,10 +33,10 @@ export function matmul(
     for (let i = 0; i < M; i++) {
       for (let j = 0; j < N; j++) acc[j] = bias.data[j];
       for (let k = 0; k < K; k++) {
-        const av = a.data[aBase + i * K + k] - za;
+        const av = as[aBase + i * K + k];
         if (av === 0) continue;
         const row = bBase + k * N;
-        for (let j = 0; j < N; j++) acc[j] += av * (b.data[row + j] - zb);
+        for (let j = 0; j < N; j++) acc[j] += av * bs[row + j];
       }
       const yBase = (t * M + i) * N;
       for (let j = 0; j < N; j++) {

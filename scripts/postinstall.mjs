@@ -1,0 +1,16 @@
+// npm running on Node < 22 skips optional native packages whose `engines` need Node >= 22, such as
+// the binding of the embedded EDR chain. This hook runs under the pinned Node 24 (npm puts
+// node_modules/.bin first on PATH), so it repeats the install once there to add what was skipped.
+import { spawnSync } from 'node:child_process';
+
+const npmNode = /node\/v(\d+)/.exec(process.env.npm_config_user_agent ?? '');
+const hereMajor = Number(process.versions.node.split('.')[0]);
+if (npmNode && Number(npmNode[1]) < 22 && hereMajor >= 22 && process.env.npm_execpath) {
+  console.log(`verinfer: npm ran on Node ${npmNode[1]}; installing the optional packages that need Node >= 22`);
+  const result = spawnSync(
+    process.execPath,
+    [process.env.npm_execpath, 'install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund'],
+    { stdio: 'inherit' },
+  );
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
