@@ -5,6 +5,7 @@ import { keccak256 as viemKeccak } from 'viem';
 import { fromHex, keccak256, toHex } from './keccak.ts';
 import { buildLevels, merkleProof, merkleRoot, verifyMerkleProof } from './merkle.ts';
 import { CHUNK_BYTES, openChunkProof, tensorBytes, tensorRoot, verifyChunkProof } from './tensorRoot.ts';
+import { commitTrace, rootOfTensor } from './traceRoot.ts';
 
 test('keccak256 matches an independent implementation', () => {
   fc.assert(
@@ -80,4 +81,14 @@ test('hex helpers round-trip and reject bad input', () => {
   assert.deepEqual([...fromHex('0x00ff')], [0, 255]);
   assert.throws(() => fromHex('0x0'), /even number/);
   assert.throws(() => fromHex('zz'), /hex/);
+});
+
+test('commitTrace hashes a shared buffer once and still gives every op its own root', () => {
+  const buffer = new Uint8Array(3000).map((_, i) => (i * 7) & 255);
+  const a = { dtype: 'u8' as const, shape: [1, 3000], data: buffer, zeroPoint: 0 };
+  const reshaped = { ...a, shape: [1, 30, 100] };
+  const tail = { ...a, shape: [1, 1000], data: buffer.subarray(2000) };
+  const c = commitTrace(a, [a, reshaped, tail]);
+  assert.deepEqual(c.opRoots, [a, reshaped, tail].map(rootOfTensor));
+  assert.notDeepEqual(c.opRoots[2], c.opRoots[0]);
 });

@@ -29,7 +29,21 @@ export function rootOfTensor(t: Tensor): Hash {
 
 /** Commits to a run: the input, every op output, and the trace root over them. */
 export function commitTrace(input: Tensor, trace: Tensor[]): TraceCommitment {
-  const opRoots = trace.map(rootOfTensor);
+  // A reshape's output is the very same bytes as its input, so its root is hashed only once.
+  const seen = new Map<ArrayBufferLike, Map<string, Hash>>();
+  const opRoots = trace.map((t) => {
+    const key = `${t.dtype}:${t.data.byteOffset}:${t.data.length}`;
+    let byBuffer = seen.get(t.data.buffer);
+    if (!byBuffer) {
+      byBuffer = new Map();
+      seen.set(t.data.buffer, byBuffer);
+    }
+    const hit = byBuffer.get(key);
+    if (hit) return hit;
+    const root = rootOfTensor(t);
+    byBuffer.set(key, root);
+    return root;
+  });
   return {
     inputRoot: rootOfTensor(input),
     opRoots,
