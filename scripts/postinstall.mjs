@@ -6,7 +6,9 @@ import { spawnSync } from 'node:child_process';
 const npmNode = /node\/v(\d+)/.exec(process.env.npm_config_user_agent ?? '');
 const hereMajor = Number(process.versions.node.split('.')[0]);
 if (npmNode && Number(npmNode[1]) < 22 && hereMajor >= 22 && process.env.npm_execpath) {
-  console.log(`verinfer: npm ran on Node ${npmNode[1]}; installing the optional packages that need Node >= 22`);
+  console.log(
+    `verinfer: npm ran on Node ${npmNode[1]}; installing the optional packages that need Node >= 22`,
+  );
   const result = spawnSync(
     process.execPath,
     [process.env.npm_execpath, 'install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund'],

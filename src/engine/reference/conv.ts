@@ -10,7 +10,12 @@ import { centered, type Tensor } from '../tensor.ts';
  * The sum is accumulated weight by weight over a whole output plane (one weight times a shifted
  * input row segment), which visits the same taps as the formula, in a cache-friendly order.
  */
-export function conv(op: ConvOp, [x, w, bias, mult, shift]: Tensor[], outShape: number[], zy: number): Uint8Array {
+export function conv(
+  op: ConvOp,
+  [x, w, bias, mult, shift]: Tensor[],
+  outShape: number[],
+  zy: number,
+): Uint8Array {
   const [N, C, H, W] = x.shape;
   const [M, Cg, KH, KW] = w.shape;
   const [, , OH, OW] = outShape;
