@@ -75,30 +75,7 @@ export function broadcast(...shapes: (readonly number[])[]): number[] {
 }
 
 /** For each flat index of `out`, the flat index into a tensor of shape `shape` broadcast to it. */
-export function broadcastMap(shape: readonly number[], out: readonly number[]): Int32Array {
-  const n = sizeOf(out);
-  const map = new Int32Array(n);
-  const rank = out.length;
-  const inStrides = stridesOf(shape);
-  const eff = new Array<number>(rank).fill(0);
-  for (let i = 0; i < rank; i++) {
-    const j = shape.length - rank + i;
-    if (j >= 0 && shape[j] !== 1) eff[i] = inStrides[j];
-  }
-  const idx = new Array<number>(rank).fill(0);
-  let off = 0;
-  for (let flat = 0; flat < n; flat++) {
-    map[flat] = off;
-    for (let ax = rank - 1; ax >= 0; ax--) {
-      idx[ax] += 1;
-      off += eff[ax];
-      if (idx[ax] < out[ax]) break;
-      off -= eff[ax] * idx[ax];
-      idx[ax] = 0;
-    }
-  }
-  return map;
-}
+export { broadcastIndexMap as broadcastMap } from '../../engine/tensor.ts';
 
 /** Normalizes a possibly negative axis for a tensor of rank `rank`. */
 export function normAxis(axis: number, rank: number, what = 'axis'): number {
