@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { toHex } from '../../commit/keccak.ts';
 import { VerinferError } from '../../errors/base.ts';
 import { getBackend } from '../../sdk/backends.ts';
+import { type DemoModel, runChainDemo } from '../../sdk/chainDemo.ts';
 import { EXAMPLES, importExampleModel } from '../../sdk/examples.ts';
 import { loadInput } from '../../sdk/loadInput.ts';
 import { runModel } from '../../sdk/runModel.ts';
@@ -14,12 +15,15 @@ import { createProgress } from '../progress.ts';
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('Import both example models, run their samples on both backends and compare the commitments')
+    .description(
+      'Import both example models, run their samples on both backends, then settle a task and win a dispute on the embedded chain',
+    )
     .option('--out <dir>', 'where the imported model packages go', '.tmp/demo')
     .action(async (opts: { out: string }) => {
       const reference = await getBackend('reference');
       const fast = await getBackend('fast');
       let mismatches = 0;
+      const demoModels: DemoModel[] = [];
       for (const example of EXAMPLES) {
         const dir = resolve(opts.out, example.name);
         const progress = createProgress();
@@ -33,6 +37,7 @@ export function registerDemo(program: Command): void {
         const samples = (await readdir(example.samples)).sort();
         for (const file of samples) {
           const input = await loadInput(pkg, join(example.samples, file));
+          if (file === samples[0]) demoModels.push({ name: example.name, model: pkg.model, input });
           const a = await runModel(pkg.model, input, reference);
           const b = await runModel(pkg.model, input, fast);
           const same = toHex(a.commitment.traceRoot) === toHex(b.commitment.traceRoot);
@@ -46,6 +51,7 @@ export function registerDemo(program: Command): void {
       }
       if (mismatches > 0)
         throw new VerinferError(`${mismatches} runs gave different roots on the two backends.`);
-      console.log('\nEvery run produced bit-identical traces on the reference and fast backends.');
+      console.log('\nEvery run produced bit-identical traces on the reference and fast backends.\n');
+      await runChainDemo(demoModels, fast, (line) => console.log(line));
     });
 }

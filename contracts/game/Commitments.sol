@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// The leaf list does not fit the byte length: a tensor of `len` bytes has max(1, ceil(len/1024)) chunks.
+error CommitmentsLeafCount(uint256 leaves, uint256 expected);
+/// A byte length or leaf count that does not fit the uint64 of the root wrappers.
+error CommitmentsTooLong(uint256 length);
+
+/// @title Commitments: the byte layouts of docs/commitments.md, rebuilt on chain.
+/// @notice Binary keccak256 Merkle trees padded with zero hashes to a power of two,
+/// parent = keccak256(left ‖ right), bit k of a leaf index set = right child at level k.
+///   tensorRoot = keccak256(0x54 ‖ merkleRoot(keccak256 of 1024-byte chunks) ‖ uint64be(len))
+///   traceRoot  = keccak256(0x52 ‖ merkleRoot(opRoots) ‖ uint64be(opCount))
+///   modelRoot  = keccak256(0x4d ‖ merkleRoot(leaves) ‖ uint64be(leafCount))
+///   result     = keccak256(abi.encode(taskId, inputRoot, outputRoot, traceRoot))
+library Commitments {
+    uint256 internal constant CHUNK_BYTES = 1024;
+    uint8 internal constant TENSOR_TAG = 0x54;
+    uint8 internal constant TRACE_TAG = 0x52;
+    uint8 internal constant MODEL_TAG = 0x4d;
+
+    /// The number of levels above n leaves: the least d with 2^d >= n (0 for one leaf).
+    function depth(uint256 n) internal pure returns (uint256 d) {
+        while ((uint256(1) << d) < n) ++d;
+    }
+
+    function hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            mstore(0x00, a)
+            mstore(0x20, b)
+            h := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// The root above `leaf` at `index`, given its siblings from the leaf up.
+    function fold(bytes32 leaf, uint256 index, bytes32[] calldata siblings) internal pure returns (bytes32 node) {
+        node = leaf;
+        for (uint256 k; k < siblings.length; ++k) {
+            node = index & 1 == 1 ? hashPair(siblings[k], node) : hashPair(node, siblings[k]);
+            index >>= 1;
+        }
+    }
+
+    /// Whether `leaf` is leaf `index` of a tree of `count` leaves with root `root` (proof length checked).
+    function verifyLeaf(bytes32 root, uint256 count, bytes32 leaf, uint256 index, bytes32[] calldata siblings)
+        internal
+        pure
+        returns (bool)
+    {
+        return index < count && siblings.length == depth(count) && fold(leaf, index, siblings) == root;
+    }
+
+    /// keccak256(tag ‖ root ‖ uint64be(n)), 41 bytes.
+    function wrap(uint8 tag, bytes32 root, uint256 n) internal pure returns (bytes32 h) {
+        if (n >= 2 ** 64) revert CommitmentsTooLong(n);
+        assembly ("memory-safe") {
+            // Scratch space past the free memory pointer; nothing is allocated.
+            let p := mload(0x40)
+            mstore8(p, tag)
+            mstore(add(p, 1), root)
+            mstore(add(p, 33), shl(192, n))
+            h := keccak256(p, 41)
+        }
+    }
+
+    /// The Merkle root of `leaves` (at least one), padded with zero hashes. Overwrites `leaves`.
+    function merkleRootInPlace(bytes32[] memory leaves) internal pure returns (bytes32) {
+        uint256 n = leaves.length;
+        uint256 width = uint256(1) << depth(n);
+        // Level by level, the first `n` entries hold real nodes and the rest are implicit zero hashes.
+        while (width > 1) {
+            uint256 half = width >> 1;
+            for (uint256 i; i < half; ++i) {
+                bytes32 l = 2 * i < n ? leaves[2 * i] : bytes32(0);
+                bytes32 r = 2 * i + 1 < n ? leaves[2 * i + 1] : bytes32(0);
+                leaves[i] = hashPair(l, r);
+            }
+            n = half;
+            width = half;
+        }
+        return leaves[0];
+    }
+
+    /// The Merkle root of calldata leaves (copied first).
+    function merkleRoot(bytes32[] calldata leaves) internal pure returns (bytes32) {
+        bytes32[] memory copy = leaves;
+        return merkleRootInPlace(copy);
+    }
+
+    /// The tensor root of `data` (docs/commitments.md): 1024-byte chunks, the last one unpadded.
+    function tensorRoot(bytes calldata data) internal pure returns (bytes32) {
+        uint256 len = data.length;
+        uint256 count = len == 0 ? 1 : (len + CHUNK_BYTES - 1) / CHUNK_BYTES;
+        bytes32[] memory leaves = new bytes32[](count);
+        for (uint256 i; i < count; ++i) {
+            uint256 start = i * CHUNK_BYTES;
+            uint256 end = start + CHUNK_BYTES < len ? start + CHUNK_BYTES : len;
+            leaves[i] = keccak256(data[start:end]);
+        }
+        return wrap(TENSOR_TAG, merkleRootInPlace(leaves), len);
+    }
+
+    /// The tensor root from the chunk leaves of a tensor of `len` bytes (leaf count checked).
+    function tensorRootFromLeaves(bytes32[] calldata leaves, uint256 len) internal pure returns (bytes32) {
+        uint256 expected = chunkCount(len);
+        if (leaves.length != expected) revert CommitmentsLeafCount(leaves.length, expected);
+        return wrap(TENSOR_TAG, merkleRoot(leaves), len);
+    }
+
+    function chunkCount(uint256 len) internal pure returns (uint256) {
+        return len == 0 ? 1 : (len + CHUNK_BYTES - 1) / CHUNK_BYTES;
+    }
+
+    function traceRoot(bytes32[] calldata opRoots) internal pure returns (bytes32) {
+        return wrap(TRACE_TAG, merkleRoot(opRoots), opRoots.length);
+    }
+
+    function resultCommitment(bytes32 taskId, bytes32 inputRoot, bytes32 outputRoot, bytes32 traceRoot_)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(taskId, inputRoot, outputRoot, traceRoot_));
+    }
+
+    /// keccak256(abi.encode(code, inputs, output, attrs)): an op leaf of the model tree.
+    function opLeaf(uint256 code, uint256[] calldata inputs, uint256 output, int256[] calldata attrs)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(code, inputs, output, attrs));
+    }
+
+    /// keccak256(abi.encode(id, kind, dtype, shape, zeroPoint, constRoot)): a tensor leaf of the model tree.
+    function tensorLeaf(
+        uint256 id,
+        uint256 kind,
+        uint256 dtype,
+        uint256[] calldata shape,
+        int256 zeroPoint,
+        bytes32 constRoot
+    ) internal pure returns (bytes32) {
+        return keccak256(abi.encode(id, kind, dtype, shape, zeroPoint, constRoot));
+    }
+
+    /// Whether `leaf` at `index` opens a model root of `leafCount` leaves.
+    function opensModel(bytes32 modelRoot, uint256 leafCount, bytes32 leaf, uint256 index, bytes32[] calldata siblings)
+        internal
+        pure
+        returns (bool)
+    {
+        return index < leafCount && siblings.length == depth(leafCount)
+            && wrap(MODEL_TAG, fold(leaf, index, siblings), leafCount) == modelRoot;
+    }
+}

@@ -1,0 +1,129 @@
+// Off-chain twins of the on-chain identifiers: task IDs, request hashes (EIP-712), batch leaves
+// and batch trees, and the model layout proof for ModelRegistry.register.
+import { type Address, encodeAbiParameters, type Hex, hashTypedData, keccak256 } from 'viem';
+import { fromHex, toHex } from '../../commit/keccak.ts';
+import { buildLevels, merkleProof, merkleRoot } from '../../commit/merkle.ts';
+import { modelLeaves, tensorLeaf } from '../../commit/modelRoot.ts';
+import { tensorBytes, tensorRoot } from '../../commit/tensorRoot.ts';
+import type { Model } from '../../engine/graph.ts';
+import type { LeafArgs, RequestArgs, TaskArgs } from './types.ts';
+
+const TASK_ABI = [
+  {
+    type: 'tuple',
+    components: [
+      { name: 'requester', type: 'address' },
+      { name: 'modelRoot', type: 'bytes32' },
+      { name: 'inputRoot', type: 'bytes32' },
+      { name: 'feeToken', type: 'address' },
+      { name: 'fee', type: 'uint256' },
+      { name: 'takeDeadline', type: 'uint64' },
+      { name: 'consumer', type: 'address' },
+      { name: 'callbackGasLimit', type: 'uint32' },
+      { name: 'salt', type: 'bytes32' },
+    ],
+  },
+] as const;
+
+/** TaskMarket.taskId: keccak256(abi.encode(chainId, market, task)). */
+export function taskIdOf(chainId: number, market: Address, task: TaskArgs): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: 'uint256' }, { type: 'address' }, ...TASK_ABI],
+      [BigInt(chainId), market, task],
+    ),
+  );
+}
+
+/** The tensor root of committed bytes, as hex. */
+export function bytesRoot(bytes: Uint8Array): Hex {
+  return toHex(tensorRoot(bytes));
+}
+
+/** The EIP-712 types of BatchMarket.Request. */
+export const REQUEST_TYPES = {
+  Request: [
+    { name: 'requester', type: 'address' },
+    { name: 'worker', type: 'address' },
+    { name: 'modelRoot', type: 'bytes32' },
+    { name: 'inputRoot', type: 'bytes32' },
+    { name: 'feeToken', type: 'address' },
+    { name: 'fee', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint64' },
+  ],
+} as const;
+
+export function requestDomain(chainId: number, market: Address) {
+  return { name: 'Verinfer BatchMarket', version: '1', chainId, verifyingContract: market } as const;
+}
+
+/** The EIP-712 digest of a request: what the requester signs, and the task ID of its result. */
+export function requestHashOf(chainId: number, market: Address, request: RequestArgs): Hex {
+  return hashTypedData({
+    domain: requestDomain(chainId, market),
+    types: REQUEST_TYPES,
+    primaryType: 'Request',
+    message: request,
+  });
+}
+
+export function leafHashOf(leaf: LeafArgs): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'uint256' }],
+      [leaf.requestHash, leaf.resultCommitment, leaf.outputRoot, leaf.fee],
+    ),
+  );
+}
+
+export interface BatchTree {
+  root: Hex;
+  totalFee: bigint;
+  /** Inclusion proof (siblings from the leaf up) of leaf i. */
+  proof(i: number): Hex[];
+}
+
+/** The batch root over the leaves (the same zero-padded tree as src/commit/merkle.ts). */
+export function buildBatchTree(leaves: readonly LeafArgs[]): BatchTree {
+  const hashes = leaves.map((l) => fromHex(leafHashOf(l)));
+  let levels: Uint8Array[][] | undefined;
+  return {
+    root: toHex(merkleRoot(hashes)),
+    totalFee: leaves.reduce((s, l) => s + l.fee, 0n),
+    proof: (i) => {
+      levels ??= buildLevels(hashes);
+      return merkleProof(levels, i).map(toHex);
+    },
+  };
+}
+
+/** ModelRegistry.ModelLayout: the counts of the model tree and the proof of tensor 0's leaf. */
+export function modelLayoutOf(model: Model) {
+  const leaves = modelLeaves(model);
+  const opCount = model.ops.length;
+  const t = model.tensors[0];
+  const data = model.consts.get(0);
+  const leaf = tensorLeaf(model, 0);
+  const index = 1 + opCount;
+  if (toHex(leaves[index]) !== toHex(leaf)) throw new Error('Model leaves are out of order.');
+  const kinds = { input: 0n, const: 1n, activation: 2n } as const;
+  const dtypes = { u8: 0n, i8: 1n, i32: 2n } as const;
+  return {
+    leafCount: BigInt(leaves.length),
+    opCount: BigInt(opCount),
+    probe: {
+      id: 0n,
+      kind: kinds[t.kind],
+      dtype: dtypes[t.dtype],
+      shape: t.shape.map(BigInt),
+      zeroPoint: BigInt(t.zeroPoint),
+      constRoot: data ? bytesRootOfConst(model, 0) : (`0x${'00'.repeat(32)}` as Hex),
+    },
+    siblings: merkleProof(buildLevels(leaves), index).map(toHex),
+  };
+}
+
+function bytesRootOfConst(model: Model, id: number): Hex {
+  return bytesRoot(tensorBytes(model.tensors[id].dtype, model.consts.get(id)!));
+}

@@ -1,0 +1,225 @@
+// Dispute games on the hand model (conv -> maxpool -> reshape -> matmul -> softmax) with the real
+// OneStepVerifier: an honest challenger beats a worker that corrupts one element of one op, an
+// honest worker beats a dishonest challenger, silent parties lose on their clocks, a second game
+// on a convicted task is moot, and every bad move reverts with its named error.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { BURN_ADDRESS } from '../../src/chain/bindings/types.ts';
+import { MAX_MOVES_PER_PARTY } from '../../src/dispute/machine.ts';
+import { nameOpArgs, revealTraceArgs } from '../../src/dispute/moves.ts';
+import { corruptedParty, honestParty, type TraceProvider } from '../../src/dispute/party.ts';
+import {
+  advance,
+  balance,
+  expectRevert,
+  handInput,
+  receiptOf,
+  registerAgent,
+  startWorld,
+  type World,
+} from '../market/support.ts';
+import { assertGameSolvent, challengeTask, play, postTask } from './support.ts';
+
+let w: World;
+const REQ = 3;
+const WORKER = 1;
+const CHALLENGER = 2;
+const CHALLENGER2 = 4;
+
+before(async () => {
+  w = await startWorld();
+  await registerAgent(w, WORKER, [w.modelRoot]);
+  await registerAgent(w, CHALLENGER, [w.modelRoot]);
+});
+after(async () => w?.close());
+
+const player = (i: number, trace: TraceProvider, silent = false) => ({
+  wallet: w.chain.wallet(i),
+  trace,
+  silent,
+});
+
+async function dispute(worker: TraceProvider, challenger: TraceProvider) {
+  const posted = await postTask(w, REQ, WORKER, worker);
+  const gameId = await challengeTask(w, CHALLENGER, posted, challenger.traceRoot);
+  const result = await play(w, gameId, player(WORKER, worker), player(CHALLENGER, challenger));
+  return { posted, gameId, result };
+}
+
+const cases = [
+  { name: 'first op (conv)', k: 0, element: 5 },
+  { name: 'maxpool, not propagated', k: 1, element: 3, propagate: false },
+  { name: 'the long matmul', k: 3, element: 2 },
+  { name: 'last op (softmax), i.e. the output only', k: 4, element: 1 },
+];
+
+for (const c of cases) {
+  test(`a worker that corrupts ${c.name} loses to an honest challenger`, async () => {
+    const input = handInput(11 + c.k);
+    const honest = honestParty(w.model, input);
+    const cheat = corruptedParty(w.model, input, c.k, c.element, { propagate: c.propagate });
+    const stakeBefore = (await w.v.agentRegistry.read.agentInfo([w.accounts[WORKER]])).stake;
+    const { posted, result } = await dispute(cheat, honest);
+    assert.equal(result.outcome, 1, 'challenger won');
+    for (const by of ['worker', 'challenger'] as const) {
+      assert.ok(result.moves.filter((m) => m.by === by).length <= MAX_MOVES_PER_PARTY);
+    }
+    assert.equal((await w.v.taskMarket.read.taskState([posted.id])).status, 6, 'convicted');
+    const stake = w.v.params.task.workerStake;
+    assert.equal(stakeBefore - (await w.v.agentRegistry.read.agentInfo([w.accounts[WORKER]])).stake, stake);
+    await assertGameSolvent(w, w.accounts);
+  });
+}
+
+test('an honest worker beats a challenger that corrupts an op', async () => {
+  for (const k of [0, 3]) {
+    const input = handInput(30 + k);
+    const honest = honestParty(w.model, input);
+    const cheat = corruptedParty(w.model, input, k, 1);
+    const burnBefore = await balance(w, BURN_ADDRESS);
+    const creditBefore = await w.v.disputeGame.read.credits([w.accounts[WORKER]]);
+    const { posted, result } = await dispute(honest, cheat);
+    assert.equal(result.outcome, 2, `worker won (op ${k})`);
+    const bond = w.v.params.task.challengeBond;
+    const share = (bond * BigInt(w.v.params.gameWorkerShareBps)) / 10_000n;
+    assert.equal((await w.v.disputeGame.read.credits([w.accounts[WORKER]])) - creditBefore, share);
+    assert.equal((await balance(w, BURN_ADDRESS)) - burnBefore, bond - share);
+    // The task goes on to finalization.
+    await advance(w, w.v.params.task.challengeWindow);
+    await receiptOf(
+      w,
+      w.v
+        .as(w.chain.wallet(REQ))
+        .taskMarket.write.finalize([posted.task, posted.commitment, posted.run.outputRoot, '0x']),
+    );
+  }
+  await assertGameSolvent(w, w.accounts);
+});
+
+test('a silent worker loses on its clock; a silent challenger loses on its clock', async () => {
+  const input = handInput(40);
+  const honest = honestParty(w.model, input);
+  const cheat = corruptedParty(w.model, input, 0, 0);
+  let posted = await postTask(w, REQ, WORKER, cheat);
+  let gameId = await challengeTask(w, CHALLENGER, posted, honest.traceRoot);
+  let r = await play(w, gameId, player(WORKER, cheat, true), player(CHALLENGER, honest));
+  assert.equal(r.state, 'awaitWorkerTrace');
+  await expectRevert(() => w.v.disputeGame.write.timeout([gameId]), 'DisputeGameClockRunning');
+  await advance(w, w.v.params.clockBudget + 1n);
+  await expectRevert(
+    () => w.v.as(w.chain.wallet(WORKER)).disputeGame.write.revealTrace([gameId, ...revealTraceArgs(cheat)]),
+    'DisputeGameClockExpired',
+  );
+  await receiptOf(w, w.v.disputeGame.write.timeout([gameId]));
+  assert.equal((await w.v.disputeGame.read.game([gameId])).outcome, 1);
+
+  posted = await postTask(w, REQ, WORKER, honest);
+  gameId = await challengeTask(w, CHALLENGER, posted, cheat.traceRoot);
+  r = await play(w, gameId, player(WORKER, honest), player(CHALLENGER, cheat, true));
+  assert.equal(r.state, 'awaitChallengerOp');
+  await advance(w, w.v.params.clockBudget + 1n);
+  await receiptOf(w, w.v.disputeGame.write.timeout([gameId]));
+  assert.equal((await w.v.disputeGame.read.game([gameId])).outcome, 2);
+  await assertGameSolvent(w, w.accounts);
+});
+
+test('several challengers: once the worker loses one game, the others are moot and bonds come back', async () => {
+  const input = handInput(50);
+  const honest = honestParty(w.model, input);
+  const cheat = corruptedParty(w.model, input, 3, 0);
+  const posted = await postTask(w, REQ, WORKER, cheat);
+  const g1 = await challengeTask(w, CHALLENGER, posted, honest.traceRoot);
+  const g2 = await challengeTask(w, CHALLENGER2, posted, honest.traceRoot);
+  await expectRevert(() => w.v.disputeGame.write.resolveMoot([g2]), 'DisputeGameNotMoot');
+  const r1 = await play(w, g1, player(WORKER, cheat), player(CHALLENGER, honest));
+  assert.equal(r1.outcome, 1);
+  const creditBefore = await w.v.disputeGame.read.credits([w.accounts[CHALLENGER2]]);
+  await receiptOf(w, w.v.disputeGame.write.resolveMoot([g2]));
+  assert.equal((await w.v.disputeGame.read.game([g2])).outcome, 3);
+  assert.equal(
+    (await w.v.disputeGame.read.credits([w.accounts[CHALLENGER2]])) - creditBefore,
+    w.v.params.task.challengeBond,
+  );
+  assert.equal((await w.v.taskMarket.read.taskState([posted.id])).openDisputes, 0);
+  await assertGameSolvent(w, w.accounts);
+});
+
+test('bad moves revert with named errors: wrong party, wrong phase, wrong roots, bad sources, early timeout', async () => {
+  const input = handInput(60);
+  const honest = honestParty(w.model, input);
+  const cheat = corruptedParty(w.model, input, 3, 0);
+  const posted = await postTask(w, REQ, WORKER, cheat);
+  const gameId = await challengeTask(w, CHALLENGER, posted, honest.traceRoot);
+  const asW = w.v.as(w.chain.wallet(WORKER)).disputeGame.write;
+  const asC = w.v.as(w.chain.wallet(CHALLENGER)).disputeGame.write;
+  await expectRevert(() => asC.revealTrace([gameId, ...revealTraceArgs(cheat)]), 'DisputeGameNotYourTurn');
+  await expectRevert(
+    () => asW.revealTrace([gameId, honest.traceRoot, [...cheat.opRoots]]),
+    'DisputeGameTraceRootMismatch',
+  );
+  await expectRevert(
+    () => asW.revealTrace([gameId, ...revealTraceArgs(honest)]),
+    'DisputeGameCommitmentMismatch',
+  );
+  await expectRevert(
+    () => asW.revealTrace([gameId, cheat.traceRoot, cheat.opRoots.slice(1)]),
+    'DisputeGameOpCountMismatch',
+  );
+  await expectRevert(() => asW.revealLeaves([gameId, [], 0n]), 'DisputeGameWrongPhase');
+  await expectRevert(() => asW.revealTrace([999n, ...revealTraceArgs(cheat)]), 'DisputeGameUnknownGame');
+  await receiptOf(w, asW.revealTrace([gameId, ...revealTraceArgs(cheat)]));
+  const [mine, theirs, op, sources] = nameOpArgs(honest, cheat.opRoots);
+  await expectRevert(
+    () => asC.nameOp([gameId, [...cheat.opRoots], theirs, op, sources]),
+    'DisputeGameTraceRootMismatch',
+  );
+  await expectRevert(
+    () => asC.nameOp([gameId, mine, [...honest.opRoots], op, sources]),
+    'DisputeGameWorkerOpRootsMismatch',
+  );
+  const { openOp } = await import('../../src/dispute/moves.ts');
+  await expectRevert(
+    () => asC.nameOp([gameId, mine, theirs, openOp(w.model, 2), []]),
+    'DisputeGameOpRootsAgree',
+  );
+  await expectRevert(
+    () => asC.nameOp([gameId, mine, theirs, { ...op, attrs: [0n, 254n] }, sources]),
+    'DisputeGameOpLeafInvalid',
+  );
+  await expectRevert(
+    () => asC.nameOp([gameId, mine, theirs, op, sources.slice(1)]),
+    'DisputeGameSourceCount',
+  );
+  const badSources = [{ ...sources[0], producer: openOp(w.model, 1) }, ...sources.slice(1)];
+  await expectRevert(() => asC.nameOp([gameId, mine, theirs, op, badSources]), 'DisputeGameBadSource');
+  const asConst = [{ ...sources[0], kind: 2 }, ...sources.slice(1)];
+  await expectRevert(() => asC.nameOp([gameId, mine, theirs, op, asConst]), 'DisputeGameBadSource');
+  await expectRevert(() => w.v.disputeGame.write.timeout([gameId]), 'DisputeGameClockRunning');
+  const r = await play(w, gameId, player(WORKER, cheat), player(CHALLENGER, honest));
+  assert.equal(r.outcome, 1);
+  await expectRevert(() => w.v.disputeGame.write.timeout([gameId]), 'DisputeGameWrongPhase');
+  await expectRevert(
+    () => w.v.as(w.chain.wallet(9)).disputeGame.write.claim([w.accounts[9]]),
+    'DisputeGameNothingToClaim',
+  );
+  await expectRevert(
+    () =>
+      w.v.disputeGame.write.open(
+        [
+          {
+            subject: posted.id,
+            taskId: posted.id,
+            modelRoot: w.modelRoot,
+            inputRoot: posted.run.inputRoot,
+            resultCommitment: posted.commitment,
+            outputRoot: posted.run.outputRoot,
+            worker: w.accounts[WORKER],
+            challenger: w.accounts[CHALLENGER],
+            challengerTraceRoot: honest.traceRoot,
+          },
+        ],
+        { value: 1n },
+      ),
+    'DisputeGameNotArena',
+  );
+});

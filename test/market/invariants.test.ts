@@ -1,0 +1,314 @@
+// Invariant test with random actors (seeded). Each sequence runs random register / stake / create /
+// take / post (honest or cheating) / challenge (honest or bogus) / move / timeout / finalize /
+// expire / unbond / withdraw actions; every failed action must revert with a named custom error.
+// Then everything is resolved and paid out, and:
+//   - the TaskMarket and the DisputeGame hold exactly zero (exact solvency of fees and bonds);
+//   - the registry holds exactly Σ stake + Σ unbonding (after claims);
+//   - stake is conserved except by slashing: staked - withdrawn - slashed = Σ stake + Σ unbonding;
+//   - every fee is paid out exactly once, and nothing can be withdrawn twice.
+// VERINFER_INVARIANT_SEQUENCES=N runs more sequences; VERINFER_INVARIANT_SEED=S replays one.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type Hex, parseEther } from 'viem';
+import { revertErrorName } from '../../src/chain/bindings/errors.ts';
+import { NATIVE, type TaskArgs } from '../../src/chain/bindings/types.ts';
+import { corruptedParty, honestParty, type TraceProvider } from '../../src/dispute/party.ts';
+import { gameIdFromLogs, playDispute } from '../../src/dispute/play.ts';
+import { runOfProvider } from '../game/support.ts';
+import {
+  advance,
+  commitmentOf,
+  handInput,
+  hexOf,
+  idOf,
+  mine,
+  startWorld,
+  TEST_PARAMS,
+  taskOf,
+  type World,
+} from './support.ts';
+
+const SEQUENCES = Number(process.env.VERINFER_INVARIANT_SEQUENCES ?? 6);
+const FIRST_SEED = Number(process.env.VERINFER_INVARIANT_SEED ?? 1);
+const STEPS = 60;
+
+function mulberry(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  return {
+    int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
+    chance: (p: number) => next() < p,
+  };
+}
+
+interface SimTask {
+  task: TaskArgs;
+  id: Hex;
+  honest: TraceProvider;
+  worker?: number;
+  posted?: { trace: TraceProvider; commitment: Hex };
+  games: { id: bigint; challenger: number; trace: TraceProvider }[];
+}
+
+const AGENTS = [1, 2, 3, 4, 5];
+const REQUESTERS = [6, 7];
+const OUTSIDERS = [8, 9];
+const EVERYONE = [...AGENTS, ...REQUESTERS, ...OUTSIDERS];
+
+for (let s = 0; s < SEQUENCES; s++) {
+  const seed = FIRST_SEED + s;
+  test(`random actors, seed ${seed}: exact solvency and conservation`, { timeout: 120_000 }, async (t) => {
+    const r = mulberry(seed);
+    const w = await startWorld({ ...TEST_PARAMS, task: { ...TEST_PARAMS.task, auditBps: 0 } });
+    try {
+      t.diagnostic(await runSequence(w, r, seed));
+    } finally {
+      await w.close();
+    }
+  });
+}
+
+async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: number): Promise<string> {
+  const tasks: SimTask[] = [];
+  let staked = 0n;
+  let feesIn = 0n;
+  const failures = new Map<string, number>();
+  const as = (i: number) => w.v.as(w.chain.wallet(i));
+  const pick = <T>(xs: readonly T[]) => xs[r.int(0, xs.length - 1)];
+  /** Runs a transaction; a revert must carry a named custom error. Returns whether it succeeded. */
+  const attempt = async (label: string, send: () => Promise<Hex>) => {
+    try {
+      const hash = await send();
+      const receipt = await w.chain.publicClient.waitForTransactionReceipt({ hash });
+      return receipt.status === 'success' ? receipt : undefined;
+    } catch (err) {
+      const name = revertErrorName(err);
+      assert.ok(name, `seed ${seed}: ${label} failed without a named error: ${String(err).slice(0, 300)}`);
+      failures.set(name, (failures.get(name) ?? 0) + 1);
+      return undefined;
+    }
+  };
+  for (const i of AGENTS) {
+    const stake = parseEther(String(r.int(1, 4)));
+    if (
+      await attempt('register', () =>
+        as(i).agentRegistry.write.register([`a${i}`, [w.modelRoot]], { value: stake }),
+      )
+    )
+      staked += stake;
+  }
+  const playGame = async (
+    t: SimTask,
+    g: SimTask['games'][number],
+    silent: 'none' | 'worker' | 'challenger',
+  ) => {
+    if (!t.posted || t.worker === undefined) return;
+    await playDispute(
+      w.v,
+      w.chain.publicClient,
+      g.id,
+      { wallet: w.chain.wallet(t.worker), trace: t.posted.trace, silent: silent === 'worker' },
+      { wallet: w.chain.wallet(g.challenger), trace: g.trace, silent: silent === 'challenger' },
+    );
+  };
+  for (let step = 0; step < STEPS; step++) {
+    // Posting and challenging are drawn twice as often as the rest.
+    const roll = r.int(0, 14);
+    const action = roll > 11 ? (roll === 14 ? 3 : 2) : roll;
+    const t = tasks.length ? pick(tasks) : undefined;
+    switch (action) {
+      case 0:
+      case 1: {
+        const req = pick(REQUESTERS);
+        const honest = honestParty(w.model, handInput(r.int(0, 5)));
+        const task = taskOf(w, w.accounts[req], runOfProvider(honest), {
+          fee: parseEther('0.01') * BigInt(r.int(1, 5)),
+          takeDeadline: (await w.chain.publicClient.getBlock()).timestamp + BigInt(r.int(300, 6000)),
+        });
+        if (
+          await attempt('create', () =>
+            as(req).taskMarket.write.createTask([task, '0x'], { value: task.fee }),
+          )
+        ) {
+          feesIn += task.fee;
+          tasks.push({ task, id: idOf(w, task), honest, games: [] });
+        }
+        break;
+      }
+      case 2: {
+        const open = tasks.filter((x) => !x.posted);
+        const t = open.length ? pick(open) : undefined;
+        if (!t) break;
+        const worker = pick(AGENTS);
+        const cheat = r.chance(0.4);
+        const trace = cheat ? corruptedParty(w.model, t.honest.input, r.int(0, 4), r.int(0, 2)) : t.honest;
+        const commitment = commitmentOf(t.id, runOfProvider(trace));
+        const out = hexOf(trace.opBytes(trace.opRoots.length - 1));
+        if (r.chance(0.3)) await attempt('take', () => as(worker).taskMarket.write.takeTask([t.task]));
+        const ok = await attempt('post', () =>
+          as(worker).taskMarket.write.postResult([t.task, commitment, trace.outputRoot, out]),
+        );
+        if (ok) {
+          t.worker = worker;
+          t.posted = { trace, commitment };
+        }
+        break;
+      }
+      case 3: {
+        const posted = tasks.filter((x) => x.posted);
+        const t = posted.length ? pick(posted) : undefined;
+        if (!t?.posted) break;
+        const challenger = pick([...AGENTS, ...OUTSIDERS]);
+        const bogus = r.chance(0.3);
+        const trace = bogus ? corruptedParty(w.model, t.honest.input, r.int(0, 4), r.int(0, 2)) : t.honest;
+        const receipt = await attempt('challenge', () =>
+          as(challenger).taskMarket.write.challenge(
+            [t.task, t.posted!.commitment, t.posted!.trace.outputRoot, trace.traceRoot],
+            { value: w.v.params.task.challengeBond },
+          ),
+        );
+        if (receipt)
+          t.games.push({ id: gameIdFromLogs(receipt.logs, w.v.addresses.disputeGame), challenger, trace });
+        break;
+      }
+      case 4: {
+        const open = tasks.flatMap((x) => x.games.map((g) => ({ x, g })));
+        if (!open.length) break;
+        const { x, g } = pick(open);
+        const state = (await w.v.disputeGame.read.game([g.id])).phase;
+        if (state !== 8) await playGame(x, g, pick(['none', 'none', 'worker', 'challenger'] as const));
+        break;
+      }
+      case 5:
+        await advance(w, r.int(1, 6) * 200);
+        await mine(w, 2);
+        break;
+      case 6: {
+        if (!t?.posted) break;
+        const by = pick(EVERYONE);
+        await attempt('finalize', () =>
+          as(by).taskMarket.write.finalize([t.task, t.posted!.commitment, t.posted!.trace.outputRoot, '0x']),
+        );
+        break;
+      }
+      case 7:
+        if (t) await attempt('expire', () => as(pick(EVERYONE)).taskMarket.write.expire([t.task]));
+        break;
+      case 8: {
+        const g = tasks.flatMap((x) => x.games);
+        if (g.length)
+          await attempt('timeout', () => as(pick(EVERYONE)).disputeGame.write.timeout([pick(g).id]));
+        break;
+      }
+      case 9: {
+        const a = pick(AGENTS);
+        await attempt('unbond', () =>
+          as(a).agentRegistry.write.requestUnbond([parseEther('0.5') * BigInt(r.int(1, 4))]),
+        );
+        break;
+      }
+      case 10: {
+        const a = pick(AGENTS);
+        const amount = parseEther('0.5');
+        if (await attempt('addStake', () => as(a).agentRegistry.write.addStake({ value: amount })))
+          staked += amount;
+        break;
+      }
+      case 11: {
+        const who = pick(EVERYONE);
+        await attempt('withdraw', () => as(who).taskMarket.write.withdraw([NATIVE, w.accounts[who]]));
+        await attempt('claim', () => as(who).disputeGame.write.claim([w.accounts[who]]));
+        await attempt('withdraw stake', () => as(who).agentRegistry.write.withdraw([w.accounts[who]]));
+        break;
+      }
+    }
+  }
+
+  // Resolve everything: play or time out every game, then finalize or expire every task.
+  for (const t of tasks)
+    for (const g of t.games)
+      if ((await w.v.disputeGame.read.game([g.id])).phase !== 8) await playGame(t, g, 'none');
+  await advance(w, w.v.params.clockBudget + 1n);
+  for (const t of tasks)
+    for (const g of t.games) await attempt('final timeout', () => w.v.disputeGame.write.timeout([g.id]));
+  await advance(w, w.v.params.task.challengeWindow + w.v.params.task.resultWindow + 1n);
+  await mine(w, 2);
+  for (const t of tasks) {
+    const status = (await w.v.taskMarket.read.taskState([t.id])).status;
+    if (status === 3)
+      await attempt('final finalize', () =>
+        w.v.taskMarket.write.finalize([t.task, t.posted!.commitment, t.posted!.trace.outputRoot, '0x']),
+      );
+    if (status === 1 || status === 2)
+      await attempt('final expire', () => w.v.taskMarket.write.expire([t.task]));
+    const after = (await w.v.taskMarket.read.taskState([t.id])).status;
+    assert.ok(after >= 4, `seed ${seed}: task left in status ${after}`);
+  }
+  // Everyone takes out everything, twice: the second attempt must find nothing.
+  const slashed = (
+    await w.chain.publicClient.getContractEvents({
+      address: w.v.addresses.agentRegistry,
+      abi: w.v.agentRegistry.abi,
+      eventName: 'StakeSlashed',
+      fromBlock: 0n,
+    })
+  ).reduce((sum, e) => sum + (e.args.amount ?? 0n), 0n);
+  for (const who of EVERYONE) {
+    for (let round = 0; round < 2; round++) {
+      if ((await w.v.taskMarket.read.owed([NATIVE, w.accounts[who]])) > 0n || round === 1)
+        await attempt('final withdraw', () => as(who).taskMarket.write.withdraw([NATIVE, w.accounts[who]]));
+      if ((await w.v.disputeGame.read.credits([w.accounts[who]])) > 0n || round === 1)
+        await attempt('final claim', () => as(who).disputeGame.write.claim([w.accounts[who]]));
+      if ((await w.v.agentRegistry.read.claimable([w.accounts[who]])) > 0n || round === 1)
+        await attempt('final registry claim', () => as(who).agentRegistry.write.claim([w.accounts[who]]));
+    }
+  }
+  const balance = (a: Hex) => w.chain.publicClient.getBalance({ address: a });
+  assert.equal(await balance(w.v.addresses.taskMarket), 0n, `seed ${seed}: the market holds fees`);
+  assert.equal(await balance(w.v.addresses.disputeGame), 0n, `seed ${seed}: the game holds bonds`);
+  let bonded = 0n;
+  for (const a of AGENTS) {
+    const info = await w.v.agentRegistry.read.agentInfo([w.accounts[a]]);
+    assert.equal(info.locked, 0n, `seed ${seed}: stake still locked after everything resolved`);
+    bonded += info.stake + info.unbonding;
+  }
+  const withdrawn = (
+    await w.chain.publicClient.getContractEvents({
+      address: w.v.addresses.agentRegistry,
+      abi: w.v.agentRegistry.abi,
+      eventName: 'StakeWithdrawn',
+      fromBlock: 0n,
+    })
+  ).reduce((sum, e) => sum + (e.args.amount ?? 0n), 0n);
+  assert.equal(
+    await balance(w.v.addresses.agentRegistry),
+    bonded,
+    `seed ${seed}: registry = Σ stake + Σ unbonding`,
+  );
+  assert.equal(staked - withdrawn - slashed, bonded, `seed ${seed}: stake conserved except by slashing`);
+  const paidOut = (
+    await w.chain.publicClient.getContractEvents({
+      address: w.v.addresses.taskMarket,
+      abi: w.v.taskMarket.abi,
+      eventName: 'Withdrawn',
+      fromBlock: 0n,
+    })
+  ).reduce((sum, e) => sum + (e.args.amount ?? 0n), 0n);
+  assert.equal(paidOut, feesIn, `seed ${seed}: every fee paid out exactly once`);
+  assert.ok(failures.get('TaskMarketNothingOwed'), 'second withdrawals were refused');
+  const outcomes = [0, 0, 0, 0];
+  for (const t of tasks)
+    for (const g of t.games) outcomes[(await w.v.disputeGame.read.game([g.id])).outcome] += 1;
+  const statuses = new Map<number, number>();
+  for (const t of tasks) {
+    const st = (await w.v.taskMarket.read.taskState([t.id])).status;
+    statuses.set(st, (statuses.get(st) ?? 0) + 1);
+  }
+  return `tasks ${tasks.length} (finalized ${statuses.get(4) ?? 0}, expired ${statuses.get(5) ?? 0}, convicted ${statuses.get(6) ?? 0}); games: challenger won ${outcomes[1]}, worker won ${outcomes[2]}, moot ${outcomes[3]}; named reverts ${[...failures.values()].reduce((a, b) => a + b, 0)}`;
+}
