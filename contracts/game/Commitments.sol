@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {MerkleTree} from "../lib/MerkleTree.sol";
+
 /// The leaf list does not fit the byte length: a tensor of `len` bytes has max(1, ceil(len/1024)) chunks.
 error CommitmentsLeafCount(uint256 leaves, uint256 expected);
 /// A byte length or leaf count that does not fit the uint64 of the root wrappers.
@@ -19,61 +21,33 @@ library Commitments {
     uint8 internal constant TRACE_TAG = 0x52;
     uint8 internal constant MODEL_TAG = 0x4d;
 
-    /// The number of levels above n leaves: the least d with 2^d >= n (0 for one leaf).
-    function depth(uint256 n) internal pure returns (uint256 d) {
-        while ((uint256(1) << d) < n) ++d;
-    }
-
-    function hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32 h) {
-        assembly ("memory-safe") {
-            mstore(0x00, a)
-            mstore(0x20, b)
-            h := keccak256(0x00, 0x40)
-        }
-    }
-
-    /// The root above `leaf` at `index`, given its siblings from the leaf up.
-    function fold(bytes32 leaf, uint256 index, bytes32[] calldata siblings) internal pure returns (bytes32 node) {
-        node = leaf;
-        for (uint256 k; k < siblings.length; ++k) {
-            node = index & 1 == 1 ? hashPair(siblings[k], node) : hashPair(node, siblings[k]);
-            index >>= 1;
-        }
-    }
-
     /// Whether `leaf` is leaf `index` of a tree of `count` leaves with root `root` (proof length checked).
     function verifyLeaf(bytes32 root, uint256 count, bytes32 leaf, uint256 index, bytes32[] calldata siblings)
         internal
         pure
         returns (bool)
     {
-        return index < count && siblings.length == depth(count) && fold(leaf, index, siblings) == root;
+        return index < count && siblings.length == MerkleTree.depth(count)
+            && MerkleTree.fold(leaf, index, siblings) == root;
     }
 
     /// keccak256(tag ‖ root ‖ uint64be(n)), 41 bytes.
     function wrap(uint8 tag, bytes32 root, uint256 n) internal pure returns (bytes32 h) {
         if (n >= 2 ** 64) revert CommitmentsTooLong(n);
-        assembly ("memory-safe") {
-            // Scratch space past the free memory pointer; nothing is allocated.
-            let p := mload(0x40)
-            mstore8(p, tag)
-            mstore(add(p, 1), root)
-            mstore(add(p, 33), shl(192, n))
-            h := keccak256(p, 41)
-        }
+        h = MerkleTree.wrap(tag, root, n);
     }
 
     /// The Merkle root of `leaves` (at least one), padded with zero hashes. Overwrites `leaves`.
     function merkleRootInPlace(bytes32[] memory leaves) internal pure returns (bytes32) {
         uint256 n = leaves.length;
-        uint256 width = uint256(1) << depth(n);
+        uint256 width = uint256(1) << MerkleTree.depth(n);
         // Level by level, the first `n` entries hold real nodes and the rest are implicit zero hashes.
         while (width > 1) {
             uint256 half = width >> 1;
             for (uint256 i; i < half; ++i) {
                 bytes32 l = 2 * i < n ? leaves[2 * i] : bytes32(0);
                 bytes32 r = 2 * i + 1 < n ? leaves[2 * i + 1] : bytes32(0);
-                leaves[i] = hashPair(l, r);
+                leaves[i] = MerkleTree.hashPair(l, r);
             }
             n = half;
             width = half;
@@ -150,7 +124,7 @@ library Commitments {
         pure
         returns (bool)
     {
-        return index < leafCount && siblings.length == depth(leafCount)
-            && wrap(MODEL_TAG, fold(leaf, index, siblings), leafCount) == modelRoot;
+        return index < leafCount && siblings.length == MerkleTree.depth(leafCount)
+            && wrap(MODEL_TAG, MerkleTree.fold(leaf, index, siblings), leafCount) == modelRoot;
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {MerkleTree} from "../lib/MerkleTree.sol";
 import {IOneStepVerifier} from "./IOneStepVerifier.sol";
 import {
     OneStepBadKind,
@@ -26,41 +27,6 @@ import {
 library ModelProof {
     uint8 internal constant MODEL_TAG = 0x4d;
     uint8 internal constant TENSOR_TAG = 0x54;
-
-    /// The number of levels above n leaves: the least d with 2^d >= n (0 for one leaf).
-    function depth(uint256 n) internal pure returns (uint256 d) {
-        while ((uint256(1) << d) < n) ++d;
-    }
-
-    /// keccak256(a ‖ b).
-    function hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32 h) {
-        assembly ("memory-safe") {
-            mstore(0x00, a)
-            mstore(0x20, b)
-            h := keccak256(0x00, 0x40)
-        }
-    }
-
-    /// The root above `leaf` at `index`, given its siblings from the leaf up.
-    function fold(bytes32 leaf, uint256 index, bytes32[] calldata siblings) internal pure returns (bytes32 node) {
-        node = leaf;
-        for (uint256 k; k < siblings.length; ++k) {
-            node = index & 1 == 1 ? hashPair(siblings[k], node) : hashPair(node, siblings[k]);
-            index >>= 1;
-        }
-    }
-
-    /// keccak256(tag ‖ root ‖ uint64be(n)), 41 bytes; n < 2^64 (checked by the callers).
-    function wrap(uint8 tag, bytes32 root, uint256 n) internal pure returns (bytes32 h) {
-        assembly ("memory-safe") {
-            // Scratch memory past the free memory pointer; nothing is allocated.
-            let p := mload(0x40)
-            mstore8(p, tag)
-            mstore(add(p, 1), root)
-            mstore(add(p, 33), shl(192, n))
-            h := keccak256(p, 41)
-        }
-    }
 
     /// Checks modelLeafCount against opCount and the op leaf of step.op against modelRoot.
     function checkOp(IOneStepVerifier.Step calldata s) internal pure {
@@ -93,8 +59,8 @@ library ModelProof {
         pure
         returns (bool)
     {
-        uint256 d = depth(s.modelLeafCount);
+        uint256 d = MerkleTree.depth(s.modelLeafCount);
         if (siblings.length != d) revert OneStepLeafProofLength(index, siblings.length, d);
-        return wrap(MODEL_TAG, fold(leaf, index, siblings), s.modelLeafCount) == s.modelRoot;
+        return MerkleTree.wrap(MODEL_TAG, MerkleTree.fold(leaf, index, siblings), s.modelLeafCount) == s.modelRoot;
     }
 }

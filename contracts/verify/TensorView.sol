@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {MerkleTree} from "../lib/MerkleTree.sol";
 import {IOneStepVerifier} from "./IOneStepVerifier.sol";
 import {ModelProof} from "./ModelProof.sol";
 import {
@@ -101,7 +102,7 @@ library TensorView {
         uint256 count = len == 0 ? 1 : (len + CHUNK_BYTES - 1) / CHUNK_BYTES;
         uint256 index = c.index;
         if (index >= count) revert OneStepChunkOutOfRange(id, index, count);
-        uint256 d = ModelProof.depth(count);
+        uint256 d = MerkleTree.depth(count);
         if (c.siblings.length != d) revert OneStepChunkProofLength(id, index, c.siblings.length, d);
         uint256 expected = len - index * CHUNK_BYTES;
         if (expected > CHUNK_BYTES) expected = CHUNK_BYTES;
@@ -113,7 +114,7 @@ library TensorView {
             calldatacopy(p, chunk.offset, chunk.length)
             leaf := keccak256(p, chunk.length)
         }
-        if (ModelProof.wrap(ModelProof.TENSOR_TAG, ModelProof.fold(leaf, index, c.siblings), len) != root) {
+        if (MerkleTree.wrap(ModelProof.TENSOR_TAG, MerkleTree.fold(leaf, index, c.siblings), len) != root) {
             revert OneStepChunkMismatch(id, index);
         }
     }

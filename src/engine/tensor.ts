@@ -35,11 +35,32 @@ export function broadcastShapes(a: readonly number[], b: readonly number[]): num
 }
 
 /**
+ * Walks every index of `dims` in row-major order and returns, for each, Σ idx[ax] * strides[ax]:
+ * the offset into a tensor laid out with those strides (a stride of 0 repeats, i.e. broadcasts).
+ */
+export function odometerOffsets(dims: readonly number[], strides: readonly number[]): Int32Array {
+  const n = dims.reduce((p, d) => p * d, 1);
+  const offsets = new Int32Array(n);
+  const rank = dims.length;
+  const idx = new Array<number>(rank).fill(0);
+  let off = 0;
+  for (let flat = 0; flat < n; flat++) {
+    offsets[flat] = off;
+    for (let ax = rank - 1; ax >= 0; ax--) {
+      idx[ax] += 1;
+      off += strides[ax];
+      if (idx[ax] < dims[ax]) break;
+      off -= strides[ax] * idx[ax];
+      idx[ax] = 0;
+    }
+  }
+  return offsets;
+}
+
+/**
  * For each flat index of `outShape`, the flat index into a tensor of shape `inShape` broadcast to it.
  */
 export function broadcastIndexMap(inShape: readonly number[], outShape: readonly number[]): Int32Array {
-  const n = outShape.reduce((p, d) => p * d, 1);
-  const map = new Int32Array(n);
   const rank = outShape.length;
   const inStrides = stridesOf(inShape);
   // Stride 0 on broadcast axes.
@@ -48,19 +69,7 @@ export function broadcastIndexMap(inShape: readonly number[], outShape: readonly
     const j = inShape.length - rank + i;
     if (j >= 0 && inShape[j] !== 1) eff[i] = inStrides[j];
   }
-  const idx = new Array<number>(rank).fill(0);
-  let off = 0;
-  for (let flat = 0; flat < n; flat++) {
-    map[flat] = off;
-    for (let ax = rank - 1; ax >= 0; ax--) {
-      idx[ax] += 1;
-      off += eff[ax];
-      if (idx[ax] < outShape[ax]) break;
-      off -= eff[ax] * idx[ax];
-      idx[ax] = 0;
-    }
-  }
-  return map;
+  return odometerOffsets(outShape, eff);
 }
 
 const centeredCache = new WeakMap<TensorData, { zeroPoint: number; values: Int32Array }>();

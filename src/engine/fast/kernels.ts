@@ -18,7 +18,7 @@ import type {
   TransposeOp,
 } from '../graph.ts';
 import { TokenOutOfRangeError } from '../reference/shape.ts';
-import { stridesOf } from '../tensor.ts';
+import { odometerOffsets, stridesOf } from '../tensor.ts';
 
 /**
  * FLOOR_RECIP: for integers |a| < 2^40 and 0 < b < 2^40, q = Math.floor(a * (1 / b)) is within 1
@@ -107,23 +107,7 @@ export function broadcastRows(
     }
   }
   const outerDims = outShape.slice(0, first);
-  const outer = product(outerDims);
-  return effs.map((eff, k) => {
-    const bases = new Int32Array(outer);
-    const idx = new Array<number>(first).fill(0);
-    let off = 0;
-    for (let o = 0; o < outer; o++) {
-      bases[o] = off;
-      for (let ax = first - 1; ax >= 0; ax--) {
-        idx[ax] += 1;
-        off += eff[ax];
-        if (idx[ax] < outerDims[ax]) break;
-        off -= eff[ax] * idx[ax];
-        idx[ax] = 0;
-      }
-    }
-    return { inner, bases, step: step[k] };
-  });
+  return effs.map((eff, k) => ({ inner, bases: odometerOffsets(outerDims, eff), step: step[k] }));
 }
 
 /**
@@ -562,19 +546,7 @@ export function compileTranspose(op: TransposeOp, xShape: number[], outShape: nu
   const step = s[rank - 1];
   const outerDims = outShape.slice(0, rank - 1);
   const outer = product(outerDims);
-  const bases = new Int32Array(outer);
-  const idx = new Array<number>(rank - 1).fill(0);
-  let off = 0;
-  for (let o = 0; o < outer; o++) {
-    bases[o] = off;
-    for (let ax = rank - 2; ax >= 0; ax--) {
-      idx[ax] += 1;
-      off += s[ax];
-      if (idx[ax] < outerDims[ax]) break;
-      off -= s[ax] * idx[ax];
-      idx[ax] = 0;
-    }
-  }
+  const bases = odometerOffsets(outerDims, s);
   const xId = op.inputs[0];
   return (values, y) => {
     const x = values[xId] as Uint8Array;

@@ -1,6 +1,6 @@
 import { InputError } from '../../errors/base.ts';
 import type { ConcatOp, TransposeOp } from '../graph.ts';
-import { stridesOf, type Tensor } from '../tensor.ts';
+import { odometerOffsets, stridesOf, type Tensor } from '../tensor.ts';
 
 /** An id outside the embedding table: the input is invalid, not the model. */
 export class TokenOutOfRangeError extends InputError {
@@ -26,23 +26,14 @@ export function gather([table, ids]: Tensor[]): Uint8Array {
 
 /** transpose: y[i_perm[0], ..., i_perm[r-1]] = x[i_0, ..., i_{r-1}]. */
 export function transpose(op: TransposeOp, [x]: Tensor[], outShape: number[]): Uint8Array {
-  const rank = x.shape.length;
   const inStrides = stridesOf(x.shape);
-  // Stride in x of each output axis.
-  const s = op.perm.map((p) => inStrides[p]);
+  // Offset in x of every output element: output axis k walks input axis perm[k].
+  const from = odometerOffsets(
+    outShape,
+    op.perm.map((p) => inStrides[p]),
+  );
   const y = new Uint8Array(x.data.length);
-  const idx = new Array<number>(rank).fill(0);
-  let off = 0;
-  for (let flat = 0; flat < y.length; flat++) {
-    y[flat] = x.data[off];
-    for (let ax = rank - 1; ax >= 0; ax--) {
-      idx[ax] += 1;
-      off += s[ax];
-      if (idx[ax] < outShape[ax]) break;
-      off -= s[ax] * idx[ax];
-      idx[ax] = 0;
-    }
-  }
+  for (let i = 0; i < y.length; i++) y[i] = x.data[from[i]];
   return y;
 }
 
