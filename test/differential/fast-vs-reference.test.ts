@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { clamp, floorDiv, isqrt, MAX_SHIFT, MULT_LIMIT, rq } from '../../src/engine/arith.ts';
 import { createFastBackend, type FastBackend } from '../../src/engine/fast/index.ts';
-import { isqrtEst } from '../../src/engine/fast/kernels.ts';
+import { isqrtEst } from '../../src/engine/fast/normalize.ts';
 import { requantRows, requantRun, requantTable } from '../../src/engine/fast/requant.ts';
 import type { Model } from '../../src/engine/graph.ts';
 import { type RunResult, runReference } from '../../src/engine/interpreter.ts';

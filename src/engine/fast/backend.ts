@@ -35,17 +35,14 @@ import {
   addTable,
   compileAvgPool,
   compileBinary,
-  compileConcat,
-  compileGather,
-  compileLayerNorm,
   compileLut,
   compileMaxPool,
   compileReduceMean,
-  compileSoftmax,
-  compileTranspose,
   type Exec,
   mulTable,
 } from './kernels.ts';
+import { compileConcat, compileGather, compileTranspose } from './movement.ts';
+import { compileLayerNorm, compileSoftmax } from './normalize.ts';
 import { encodeModel, type GraphSpec, ONNX_INT32, ONNX_UINT8 } from './onnx.ts';
 import { createIntSession, type IntSession, u8Tensor } from './ort.ts';
 

@@ -1,49 +1,19 @@
-// TypeScript kernels of the fast backend for every op that does not go to onnxruntime.
+// TypeScript kernels of the fast backend for the elementwise, pooling and mean ops (softmax and
+// layernorm are in normalize.ts, gather, transpose and concat in movement.ts).
 //
 // Each `compileX` runs once per (model, op, batch size): it precomputes the index arithmetic
 // (window bounds, broadcast offsets, transpose bases, the 64 KiB table of an add) and returns an
 // `exec` that writes the op's output into a caller-provided buffer. Every integer result is
 // computed with the functions of ../arith.ts or with an expression proved equal to them, so the
 // bytes equal the reference interpreter's (see test/differential).
-import { clamp, divRound, floorDiv, LAYERNORM_FRAC_BITS, pow2, rq, rshift } from '../arith.ts';
-import type {
-  AddOp,
-  AvgPoolOp,
-  ConcatOp,
-  LayerNormOp,
-  MaxPoolOp,
-  MulOp,
-  ReduceMeanOp,
-  TensorData,
-  TransposeOp,
-} from '../graph.ts';
-import { TokenOutOfRangeError } from '../reference/shape.ts';
+import { clamp, divRound, pow2, rq, rshift } from '../arith.ts';
+import type { AddOp, AvgPoolOp, MaxPoolOp, MulOp, ReduceMeanOp, TensorData } from '../graph.ts';
 import { odometerOffsets, stridesOf } from '../tensor.ts';
-
-/**
- * FLOOR_RECIP: for integers |a| < 2^40 and 0 < b < 2^40, q = Math.floor(a * (1 / b)) is within 1
- * of floor(a / b) (a * fl(1/b) has relative error below 2^-51, so absolute error below 2^-11), and
- * one exact comparison of q*b and (q+1)*b (both below 2^53) with a corrects it. The result is
- * floor(a / b), arith.floorDiv's value, without a division (about 15 cycles, a multiply is 4).
- * (Property-tested in test/differential/fast-vs-reference.test.ts.)
- */
-
-/**
- * ISQRT_EST: floor(sqrt(v)) for 0 <= v < 2^52 from the double square root, corrected by exact
- * integer comparisons (r*r and (r+1)^2 stay below 2^53): the value of arith.isqrt, whose Newton
- * iteration takes up to ~60 steps.
- */
-export function isqrtEst(v: number): number {
-  let r = Math.floor(Math.sqrt(v));
-  while (r * r > v) r -= 1;
-  while ((r + 1) * (r + 1) <= v) r += 1;
-  return r;
-}
 
 /** Reads op inputs from `values` (indexed by tensor id) and writes the op output into `out`. */
 export type Exec = (values: TensorData[], out: Uint8Array) => void;
 
-function product(dims: readonly number[]): number {
+export function product(dims: readonly number[]): number {
   let n = 1;
   for (const d of dims) n *= d;
   return n;
@@ -437,143 +407,6 @@ export function compileReduceMean(op: ReduceMeanOp, xShape: number[], zx: number
           y[o * inner + i] = clamp(zy + divRound((sums[i] - offset) * mult, divisor), 0, 255);
         }
       }
-    }
-  };
-}
-
-export function compileSoftmax(xShape: number[], xId: number, tableId: number): Exec {
-  const L = xShape[xShape.length - 1];
-  const e = new Int32Array(L);
-  return (values, y) => {
-    const x = values[xId] as Uint8Array;
-    const table = values[tableId] as Int32Array;
-    const rows = x.length / L;
-    for (let r = 0; r < rows; r++) {
-      const base = r * L;
-      let m = 0;
-      for (let i = 0; i < L; i++) {
-        const v = x[base + i];
-        m -= (m - v) & ((m - v) >> 31);
-      }
-      let S = 0;
-      for (let i = 0; i < L; i++) {
-        const v = table[m - x[base + i]];
-        e[i] = v;
-        S += v;
-      }
-      // divRound(255 e, S) = floor((510 e + S) / 2S), by reciprocal and exact correction (FLOOR_RECIP).
-      const S2 = 2 * S;
-      const inv = 1 / S2;
-      for (let i = 0; i < L; i++) {
-        const a = 510 * e[i] + S;
-        let q = Math.floor(a * inv);
-        if (q * S2 > a) q -= 1;
-        else if ((q + 1) * S2 <= a) q += 1;
-        y[base + i] = q;
-      }
-    }
-  };
-}
-
-export function compileLayerNorm(op: LayerNormOp, xShape: number[], zx: number, zy: number): Exec {
-  const D = xShape[xShape.length - 1];
-  const one = pow2(LAYERNORM_FRAC_BITS);
-  const c = new Int32Array(D);
-  const [xId, gId, bId] = op.inputs;
-  const { eps, mult, shift, qmin, qmax } = op;
-  const half = shift === 0 ? 0 : 2 ** (shift - 1);
-  const scale = 2 ** -shift;
-  return (values, y) => {
-    const x = values[xId] as Uint8Array;
-    const gamma = values[gId] as Int32Array;
-    const beta = values[bId] as Int32Array;
-    const rows = x.length / D;
-    for (let r = 0; r < rows; r++) {
-      const base = r * D;
-      let S = 0;
-      for (let i = 0; i < D; i++) S += x[base + i] - zx;
-      let Q = 0;
-      for (let i = 0; i < D; i++) {
-        const ci = D * (x[base + i] - zx) - S;
-        c[i] = ci;
-        Q += ci * ci;
-      }
-      const sigma = isqrtEst(floorDiv(Q, D) + eps);
-      // n = divRound(c * 2^10, sigma) = floor((2^11 c + sigma) / 2 sigma), with |2^11 c| <=
-      // 2^11 * 2 * 255 * 2048 < 2^31 and sigma < 2^21, by FLOOR_RECIP. Then rq(n * gamma + beta)
-      // with the reference's double operations (* 2^-s gives the same double as / 2^s).
-      const s2 = 2 * sigma;
-      const inv = 1 / s2;
-      for (let i = 0; i < D; i++) {
-        let n = 0;
-        if (sigma > 0) {
-          const a = 2 * one * c[i] + sigma;
-          n = Math.floor(a * inv);
-          if (n * s2 > a) n -= 1;
-          else if ((n + 1) * s2 <= a) n += 1;
-        }
-        const r = Math.floor(((n * gamma[i] + beta[i]) * mult + half) * scale);
-        y[base + i] = clamp(zy + r, qmin, qmax);
-      }
-    }
-  };
-}
-
-export function compileGather(tableShape: number[], tableId: number, idsId: number): Exec {
-  const [V, D] = tableShape;
-  return (values, y) => {
-    const table = values[tableId] as Uint8Array;
-    const ids = values[idsId];
-    for (let p = 0; p < ids.length; p++) {
-      const id = ids[p];
-      if (id < 0 || id >= V) throw new TokenOutOfRangeError(id, V, p);
-      const src = id * D;
-      const dst = p * D;
-      if (D <= 512) {
-        for (let d = 0; d < D; d++) y[dst + d] = table[src + d];
-      } else {
-        y.set(table.subarray(src, src + D), dst);
-      }
-    }
-  };
-}
-
-export function compileTranspose(op: TransposeOp, xShape: number[], outShape: number[]): Exec {
-  const inStrides = stridesOf(xShape);
-  const s = op.perm.map((p) => inStrides[p]);
-  const rank = outShape.length;
-  const inner = outShape[rank - 1];
-  const step = s[rank - 1];
-  const outerDims = outShape.slice(0, rank - 1);
-  const outer = product(outerDims);
-  const bases = odometerOffsets(outerDims, s);
-  const xId = op.inputs[0];
-  return (values, y) => {
-    const x = values[xId] as Uint8Array;
-    let o = 0;
-    for (let r = 0; r < outer; r++) {
-      let p = bases[r];
-      for (let k = 0; k < inner; k++) {
-        y[o++] = x[p];
-        p += step;
-      }
-    }
-  };
-}
-
-export function compileConcat(op: ConcatOp, inShapes: number[][], outShape: number[]): Exec {
-  const outer = product(outShape.slice(0, op.axis));
-  const inner = product(outShape.slice(op.axis + 1));
-  const rowLen = outShape[op.axis] * inner;
-  const lens = inShapes.map((s) => s[op.axis] * inner);
-  const ids = op.inputs;
-  return (values, y) => {
-    let offset = 0;
-    for (let k = 0; k < ids.length; k++) {
-      const x = values[ids[k]] as Uint8Array;
-      const len = lens[k];
-      for (let o = 0; o < outer; o++) y.set(x.subarray(o * len, (o + 1) * len), o * rowLen + offset);
-      offset += len;
     }
   };
 }
