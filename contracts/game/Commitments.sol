@@ -3,8 +3,6 @@ pragma solidity ^0.8.24;
 
 import {MerkleTree} from "../lib/MerkleTree.sol";
 
-/// The leaf list does not fit the byte length: a tensor of `len` bytes has max(1, ceil(len/1024)) chunks.
-error CommitmentsLeafCount(uint256 leaves, uint256 expected);
 /// A byte length or leaf count that does not fit the uint64 of the root wrappers.
 error CommitmentsTooLong(uint256 length);
 
@@ -12,13 +10,12 @@ error CommitmentsTooLong(uint256 length);
 /// @notice Binary keccak256 Merkle trees padded with zero hashes to a power of two,
 /// parent = keccak256(left ‖ right), bit k of a leaf index set = right child at level k.
 ///   tensorRoot = keccak256(0x54 ‖ merkleRoot(keccak256 of 1024-byte chunks) ‖ uint64be(len))
-///   traceRoot  = keccak256(0x52 ‖ merkleRoot(opRoots) ‖ uint64be(opCount))
+///   traceTree  = merkleRoot(op output roots), built only when a result is disputed or audited
 ///   modelRoot  = keccak256(0x4d ‖ merkleRoot(leaves) ‖ uint64be(leafCount))
-///   result     = keccak256(abi.encode(taskId, inputRoot, outputRoot, traceRoot))
+///   result     = keccak256(abi.encode(taskId, inputRoot, outputRoot, checkpointRoot))
 library Commitments {
     uint256 internal constant CHUNK_BYTES = 1024;
     uint8 internal constant TENSOR_TAG = 0x54;
-    uint8 internal constant TRACE_TAG = 0x52;
     uint8 internal constant MODEL_TAG = 0x4d;
 
     /// Whether `leaf` is leaf `index` of a tree of `count` leaves with root `root` (proof length checked).
@@ -74,27 +71,18 @@ library Commitments {
         return wrap(TENSOR_TAG, merkleRootInPlace(leaves), len);
     }
 
-    /// The tensor root from the chunk leaves of a tensor of `len` bytes (leaf count checked).
-    function tensorRootFromLeaves(bytes32[] calldata leaves, uint256 len) internal pure returns (bytes32) {
-        uint256 expected = chunkCount(len);
-        if (leaves.length != expected) revert CommitmentsLeafCount(leaves.length, expected);
-        return wrap(TENSOR_TAG, merkleRoot(leaves), len);
-    }
-
     function chunkCount(uint256 len) internal pure returns (uint256) {
         return len == 0 ? 1 : (len + CHUNK_BYTES - 1) / CHUNK_BYTES;
     }
 
-    function traceRoot(bytes32[] calldata opRoots) internal pure returns (bytes32) {
-        return wrap(TRACE_TAG, merkleRoot(opRoots), opRoots.length);
-    }
-
-    function resultCommitment(bytes32 taskId, bytes32 inputRoot, bytes32 outputRoot, bytes32 traceRoot_)
+    /// The result commitment: the task, its input, its output and the checkpoint (the output root of
+    /// op opCount - 2, or of op 0 for a one-op model), which stays hidden until an audit opens it.
+    function resultCommitment(bytes32 taskId, bytes32 inputRoot, bytes32 outputRoot, bytes32 checkpointRoot)
         internal
         pure
         returns (bytes32)
     {
-        return keccak256(abi.encode(taskId, inputRoot, outputRoot, traceRoot_));
+        return keccak256(abi.encode(taskId, inputRoot, outputRoot, checkpointRoot));
     }
 
     /// keccak256(abi.encode(code, inputs, output, attrs)): an op leaf of the model tree.

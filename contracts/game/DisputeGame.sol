@@ -4,13 +4,12 @@ pragma solidity ^0.8.28;
 import {IDisputeArena} from "../interfaces/IDisputeArena.sol";
 import {IDisputeGame} from "../interfaces/IDisputeGame.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {MerkleTree} from "../lib/MerkleTree.sol";
 import {ReentrancyGuard} from "../market/lib/ReentrancyGuard.sol";
 import {SafeTransfer} from "../market/lib/SafeTransfer.sol";
 import {IOneStepVerifier} from "../verify/IOneStepVerifier.sol";
 import {Commitments} from "./Commitments.sol";
-import {
-    ABSENT, ByteClaim, Clock, InputSource, OpLeafOpening, Phase, SourceKind, TensorLeafOpening
-} from "./GameTypes.sol";
+import {Clock, InputSource, OpLeafOpening, Phase, SourceKind, TensorLeafOpening} from "./GameTypes.sol";
 
 error DisputeGameNotOwner(address caller);
 error DisputeGameNotArena(address caller);
@@ -21,45 +20,66 @@ error DisputeGameNotYourTurn(uint256 gameId, address caller, address mover);
 error DisputeGameClockExpired(uint256 gameId, address mover);
 error DisputeGameClockRunning(uint256 gameId, address mover, uint256 secondsLeft);
 error DisputeGameNotMoot(uint256 gameId);
-error DisputeGameOpCountMismatch(uint256 gameId, uint256 got, uint256 expected);
-error DisputeGameTraceRootMismatch(uint256 gameId, bytes32 got, bytes32 expected);
-error DisputeGameCommitmentMismatch(uint256 gameId, bytes32 got, bytes32 expected);
-error DisputeGameOutputRootMismatch(uint256 gameId, bytes32 lastOpRoot, bytes32 outputRoot);
-error DisputeGameWorkerOpRootsMismatch(uint256 gameId);
-error DisputeGameOpIndexOutOfRange(uint256 gameId, uint256 index, uint256 opCount);
-error DisputeGameOpRootsAgree(uint256 gameId, uint256 opIndex);
+/// The batch does not give the input root's byte length (batch × inputBytesPerSample).
+error DisputeGameInputLengthMismatch(uint256 gameId, uint256 batch, uint256 byteLength);
+/// The output root is not the last leaf of the revealed trace tree.
+error DisputeGameOutputProofInvalid(uint256 gameId);
+error DisputeGameChildCount(uint256 gameId, uint256 got, uint256 expected);
+/// The revealed children do not hash to the worker's node.
+error DisputeGameNodesMismatch(uint256 gameId, bytes32 rebuilt, bytes32 node);
+/// A child that covers only positions past the tree's leaf count is not the empty subtree.
+error DisputeGamePaddingNotEmpty(uint256 gameId, uint256 child);
+/// The children repeated by the challenger are not the ones the worker revealed.
+error DisputeGameChildrenMismatch(uint256 gameId);
+error DisputeGameChildOutOfRange(uint256 gameId, uint256 child, uint256 children);
+/// The picked child covers only padding (proven empty when it was revealed).
+error DisputeGamePickInPadding(uint256 gameId, uint256 child);
+error DisputeGameWrongOp(uint256 gameId, uint256 opIndex, uint256 expected);
 error DisputeGameOpLeafInvalid(uint256 gameId, uint256 opIndex);
+/// The output tensor opening is not op k's u8 activation output in the model tree.
+error DisputeGameBadOutputTensor(uint256 gameId, uint256 tensorId);
 error DisputeGameSourceCount(uint256 gameId, uint256 got, uint256 expected);
 error DisputeGameBadSource(uint256 gameId, uint256 input, uint256 tensorId);
-error DisputeGameInputsDisagree(uint256 gameId, uint256 input, uint256 producerOp);
-error DisputeGameLeavesMismatch(uint256 gameId, bytes32 got, bytes32 expected);
-error DisputeGameWorkerLeavesMismatch(uint256 gameId);
-error DisputeGameChunkOutOfRange(uint256 gameId, uint256 chunkIndex, uint256 chunkCount);
-error DisputeGameChunksAgree(uint256 gameId, uint256 chunkIndex);
-error DisputeGameChunkMismatch(uint256 gameId, address party);
-error DisputeGameOffsetOutOfRange(uint256 gameId, uint256 offset);
-error DisputeGameValuesAgree(uint256 gameId, uint256 element, uint16 value);
+/// The producer's root is not leaf `producerOp` of the worker's trace tree.
+error DisputeGameProducerRootInvalid(uint256 gameId, uint256 input, uint256 producerOp);
+/// The worker's op root does not wrap this data root at the byte length the model fixes.
+error DisputeGameTensorLengthMismatch(uint256 gameId, uint256 byteLength);
+/// The chunk does not have the length the layout fixes for its index.
+error DisputeGameChunkLength(uint256 gameId, uint256 got, uint256 expected);
+error DisputeGameChunkMismatch(uint256 gameId);
+error DisputeGameOffsetOutOfRange(uint256 gameId, uint256 offset, uint256 chunkLength);
 error DisputeGameStepMismatch(uint256 gameId);
 error DisputeGameInputRootsMismatch(uint256 gameId);
 error DisputeGameNothingToClaim(address account);
 error DisputeGameZeroAddress();
 error DisputeGameBadShare(uint256 bps);
 
-/// @title DisputeGame: bisection over a challenged result down to one re-executed output element.
-/// @notice Opened by a market (an IDisputeArena) with the challenger's bond. Moves, with chess clocks:
-///   1. worker      revealTrace   traceRoot + every op output root; must open the result commitment
-///   2. challenger  nameOp        its op roots + op k (roots differ, every input of k agrees)
-///   3. worker      revealLeaves  chunk leaves of its op-k output (opening its op root)
-///   4. challenger  nameChunk     its chunk leaves + a chunk c whose leaves differ
-///   5. worker      revealChunk   the bytes of its chunk c (skipped if it has no chunk c)
-///   6. challenger  nameElement   its chunk c + an offset whose bytes differ
-///   7. anyone      submitStep    IOneStepVerifier recomputes the element from agreed inputs
-/// A party whose clock runs out loses (anyone may call timeout). The loser of the bond is the
-/// challenger if the recomputed value equals the worker's byte, else the worker. The challenger's
-/// bond is returned when it wins (the market then slashes the worker's stake) or when the subject
-/// was already convicted by another game; otherwise it is split between the worker and the burn
-/// address. Solvency: the contract holds Σ bonds of unresolved games + Σ credits, nothing else.
+/// @title DisputeGame: a worker defends its result, op by op and chunk by chunk, down to one
+/// re-executed output element.
+/// @notice Opened by a market (an IDisputeArena) with the challenger's bond. The worker alone makes
+/// claims; the challenger only points at them. Every length comes from the model and the agreed
+/// input, never from a party. Moves, with chess clocks (K = 2^NODE_BITS children per reveal):
+///   1. worker      revealTrace   batch, trace-tree root (leaf opCount-1 = output root), first K nodes
+///   2. challenger  pick          a child whose subtree holds a wrong op root   } repeated while the
+///   3. worker      revealNodes   the K children of the picked node             } node is not a leaf
+///   4. challenger  nameOp        op k at the picked leaf: its output tensor and where each input comes
+///                                from (an earlier op's leaf in the worker's tree, the input, a constant)
+///   5. worker      revealTensor  the data root of its op-k output (length fixed by the model), first K nodes
+///   6. challenger  pick / worker revealNodes, as in 2-3, down to one chunk
+///   7. worker      revealChunk   that chunk's bytes (length fixed by the layout)
+///   8. challenger  nameElement   an offset in it
+///   9. worker      submitStep    (anyone may) IOneStepVerifier recomputes that element from the
+///                                agreed inputs; the worker loses unless it equals the worker's byte
+/// A party whose clock runs out loses (anyone may call timeout). docs/protocol.md gives the
+/// soundness argument. Solvency: the contract holds Σ bonds of unresolved games + Σ credits.
 contract DisputeGame is IDisputeGame, ReentrancyGuard {
+    uint256 public constant NODE_BITS = 6;
+    uint256 private constant CHUNK_BYTES = 1024;
+    uint256 private constant ACTIVATION = 2;
+    uint256 private constant U8 = 0;
+    uint256 private constant FROM_INPUT = type(uint256).max;
+    uint256 private constant FROM_CONSTANT = type(uint256).max - 1;
+
     struct Game {
         address arena;
         Phase phase;
@@ -72,26 +92,26 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
         uint128 bond;
         uint32 opCount;
         uint32 leafCount;
+        uint64 inputBytesPerSample;
+        uint64 batch;
+        // The dissection cursor: the worker's node at (height, position) of the current tree,
+        // whose leaves [0, leafLimit) are real and the rest padding.
+        uint64 position;
+        uint64 leafLimit;
+        uint8 height;
+        uint8 stepBits;
+        uint16 workerByte;
         uint32 opIndex;
-        ByteClaim workerValue;
-        ByteClaim challengerValue;
+        uint64 outputLength;
+        uint64 element;
+        bytes32 node;
+        bytes32 childrenHash;
+        bytes32 traceTreeRoot;
+        bytes32 agreedInputsHash;
         bytes32 subject;
-        bytes32 taskId;
         bytes32 modelRoot;
         bytes32 inputRoot;
-        bytes32 resultCommitment;
         bytes32 outputRoot;
-        bytes32 challengerTraceRoot;
-        bytes32 workerOpsHash;
-        bytes32 workerOpRoot;
-        bytes32 challengerOpRoot;
-        bytes32 agreedInputsHash;
-        bytes32 workerLeavesHash;
-        bytes32 workerLeaf;
-        bytes32 challengerLeaf;
-        uint64 workerLength;
-        uint64 element;
-        uint32 chunkIndex;
     }
 
     event GameOpened(
@@ -102,21 +122,19 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
         uint256 bond,
         uint256 opCount
     );
-    event TraceRevealed(uint256 indexed gameId, bytes32 traceRoot, bytes32[] opRoots);
-    event OpNamed(uint256 indexed gameId, uint256 opIndex, bytes32[] challengerOpRoots, bytes32[] agreedInputRoots);
-    event LeavesRevealed(uint256 indexed gameId, bytes32[] leaves, uint256 byteLength);
-    event ChunkNamed(uint256 indexed gameId, uint256 chunkIndex, bytes32[] challengerLeaves, uint256 byteLength);
+    event TraceRevealed(uint256 indexed gameId, uint256 batch, bytes32 traceTreeRoot, bytes32[] children);
+    event NodesRevealed(uint256 indexed gameId, Phase phase, uint256 height, uint256 position, bytes32[] children);
+    event ChildPicked(uint256 indexed gameId, Phase phase, uint256 height, uint256 position);
+    event OpNamed(uint256 indexed gameId, uint256 opIndex, uint256 outputLength, bytes32[] agreedInputRoots);
+    event TensorRevealed(uint256 indexed gameId, bytes32 dataRoot, bytes32[] children);
     event ChunkRevealed(uint256 indexed gameId, uint256 chunkIndex, bytes chunk);
-    event ElementNamed(uint256 indexed gameId, uint256 element, uint16 workerValue, uint16 challengerValue);
+    event ElementNamed(uint256 indexed gameId, uint256 element, uint256 workerByte);
     event StepVerified(uint256 indexed gameId, uint256 value);
     event GameResolved(
         uint256 indexed gameId, IDisputeArena.Outcome outcome, uint256 toWorker, uint256 toChallenger, uint256 burnt
     );
     event CreditClaimed(address indexed account, address to, uint256 amount);
     event ArenaAuthorized(address indexed arena, bool authorized);
-
-    uint256 private constant FROM_INPUT = type(uint256).max;
-    uint256 private constant FROM_CONSTANT = type(uint256).max - 1;
 
     IModelRegistry public immutable models;
     IOneStepVerifier public immutable verifier;
@@ -155,7 +173,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
     function open(OpenParams calldata p) external payable nonReentrant returns (uint256 gameId) {
         if (!isArena[msg.sender]) revert DisputeGameNotArena(msg.sender);
         if (msg.value == 0) revert DisputeGameZeroBond();
-        (uint256 leafCount, uint256 opCount) = models.modelLayout(p.modelRoot);
+        IModelRegistry.Layout memory l = models.modelLayout(p.modelRoot);
         gameId = ++gameCount;
         Game storage g = _games[gameId];
         g.arena = msg.sender;
@@ -166,52 +184,100 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
         g.challenger = p.challenger;
         g.challengerClock = Clock.wrap(clockBudget);
         g.bond = uint128(msg.value);
-        g.opCount = uint32(opCount);
-        g.leafCount = uint32(leafCount);
+        g.opCount = uint32(l.opCount);
+        g.leafCount = uint32(l.leafCount);
+        g.inputBytesPerSample = l.inputBytesPerSample;
         g.subject = p.subject;
-        g.taskId = p.taskId;
         g.modelRoot = p.modelRoot;
         g.inputRoot = p.inputRoot;
-        g.resultCommitment = p.resultCommitment;
         g.outputRoot = p.outputRoot;
-        g.challengerTraceRoot = p.challengerTraceRoot;
-        emit GameOpened(gameId, msg.sender, p.subject, p, msg.value, opCount);
+        emit GameOpened(gameId, msg.sender, p.subject, p, msg.value, l.opCount);
     }
 
     // ---- moves ----
 
-    /// Move 1 (worker): the trace root that opens the result commitment, and every op output root.
-    function revealTrace(uint256 gameId, bytes32 traceRoot, bytes32[] calldata opRoots) external nonReentrant {
+    /// Move 1 (worker): the batch that gives the input root's length, the root of its trace tree
+    /// (leaf k = op k's output root, zero-padded to a power of two), the proof that its last leaf is
+    /// the committed output root, and the first children of the root (none for a one-op model).
+    function revealTrace(
+        uint256 gameId,
+        uint256 batch,
+        bytes32 inputDataRoot,
+        bytes32 traceTreeRoot,
+        bytes32[] calldata outputSiblings,
+        bytes32[] calldata children
+    ) external nonReentrant {
         Game storage g = _move(gameId, Phase.WorkerTrace, true);
-        if (opRoots.length != g.opCount) revert DisputeGameOpCountMismatch(gameId, opRoots.length, g.opCount);
-        bytes32 rebuilt = Commitments.traceRoot(opRoots);
-        if (rebuilt != traceRoot) revert DisputeGameTraceRootMismatch(gameId, rebuilt, traceRoot);
-        bytes32 commitment = Commitments.resultCommitment(g.taskId, g.inputRoot, g.outputRoot, traceRoot);
-        if (commitment != g.resultCommitment) {
-            revert DisputeGameCommitmentMismatch(gameId, commitment, g.resultCommitment);
+        uint256 inputLength = batch * g.inputBytesPerSample;
+        // INVARIANT: the batch is fixed by the agreed input, so every tensor length below is too.
+        if (
+            batch == 0 || inputLength >= 2 ** 64
+                || Commitments.wrap(Commitments.TENSOR_TAG, inputDataRoot, inputLength) != g.inputRoot
+        ) revert DisputeGameInputLengthMismatch(gameId, batch, inputLength);
+        uint256 n = g.opCount;
+        if (!Commitments.verifyLeaf(traceTreeRoot, n, g.outputRoot, n - 1, outputSiblings)) {
+            revert DisputeGameOutputProofInvalid(gameId);
         }
-        bytes32 last = opRoots[opRoots.length - 1];
-        if (last != g.outputRoot) revert DisputeGameOutputRootMismatch(gameId, last, g.outputRoot);
-        g.workerOpsHash = keccak256(abi.encodePacked(opRoots));
-        g.phase = Phase.ChallengerOp;
-        emit TraceRevealed(gameId, traceRoot, opRoots);
+        g.batch = uint64(batch);
+        g.traceTreeRoot = traceTreeRoot;
+        _enterTree(g, gameId, traceTreeRoot, n, children, Phase.ChallengerOpPick, Phase.ChallengerOp);
+        emit TraceRevealed(gameId, batch, traceTreeRoot, children);
     }
 
-    /// Move 2 (challenger): its op roots (opening its trace root) and op k, whose output roots
-    /// differ while every input agrees. `workerOpRoots` repeats the worker's move 1.
+    /// Moves 3 and 6 (worker): the children of the node the challenger picked.
+    function revealNodes(uint256 gameId, bytes32[] calldata children) external nonReentrant {
+        Game storage g = _game(gameId);
+        Phase p = g.phase;
+        if (p != Phase.WorkerOpNodes && p != Phase.WorkerChunkNodes) {
+            revert DisputeGameWrongPhase(gameId, p, Phase.WorkerOpNodes);
+        }
+        _move(gameId, p, true);
+        _acceptChildren(g, gameId, children);
+        g.phase = p == Phase.WorkerOpNodes ? Phase.ChallengerOpPick : Phase.ChallengerChunkPick;
+        emit NodesRevealed(gameId, p, g.height, g.position, children);
+    }
+
+    /// Moves 2 and 6 (challenger): one of the children the worker revealed (repeated here), which
+    /// must cover at least one real leaf.
+    function pick(uint256 gameId, bytes32[] calldata workerChildren, uint256 child) external nonReentrant {
+        Game storage g = _game(gameId);
+        Phase p = g.phase;
+        if (p != Phase.ChallengerOpPick && p != Phase.ChallengerChunkPick) {
+            revert DisputeGameWrongPhase(gameId, p, Phase.ChallengerOpPick);
+        }
+        _move(gameId, p, false);
+        if (keccak256(abi.encodePacked(workerChildren)) != g.childrenHash) revert DisputeGameChildrenMismatch(gameId);
+        uint256 bits = g.stepBits;
+        if (child >= workerChildren.length) revert DisputeGameChildOutOfRange(gameId, child, workerChildren.length);
+        uint256 height = g.height - bits;
+        uint256 position = (uint256(g.position) << bits) | child;
+        if (position << height >= g.leafLimit) revert DisputeGamePickInPadding(gameId, child);
+        g.node = workerChildren[child];
+        g.height = uint8(height);
+        g.position = uint64(position);
+        g.childrenHash = bytes32(0);
+        if (height != 0) {
+            g.phase = p == Phase.ChallengerOpPick ? Phase.WorkerOpNodes : Phase.WorkerChunkNodes;
+        } else {
+            g.phase = p == Phase.ChallengerOpPick ? Phase.ChallengerOp : Phase.WorkerChunk;
+        }
+        emit ChildPicked(gameId, p, height, position);
+    }
+
+    /// Move 4 (challenger): op k, the op at the picked leaf of the trace tree. Opens its op leaf and
+    /// its output tensor leaf (which fixes the output's byte length at the game's batch), and says
+    /// where each input comes from. An earlier op's output is read from the worker's own trace tree.
     function nameOp(
         uint256 gameId,
-        bytes32[] calldata challengerOpRoots,
-        bytes32[] calldata workerOpRoots,
         OpLeafOpening calldata op,
+        TensorLeafOpening calldata out,
         InputSource[] calldata sources
     ) external nonReentrant {
         Game storage g = _move(gameId, Phase.ChallengerOp, false);
-        _checkTraces(g, gameId, challengerOpRoots, workerOpRoots);
-        uint256 k = op.index;
-        if (k >= g.opCount) revert DisputeGameOpIndexOutOfRange(gameId, k, g.opCount);
-        if (workerOpRoots[k] == challengerOpRoots[k]) revert DisputeGameOpRootsAgree(gameId, k);
+        uint256 k = g.position;
+        if (op.index != k) revert DisputeGameWrongOp(gameId, op.index, k);
         if (!_opensOp(g, op)) revert DisputeGameOpLeafInvalid(gameId, k);
+        uint256 outputLength = _outputLength(g, gameId, op.output, out);
         if (sources.length != op.inputs.length) {
             revert DisputeGameSourceCount(gameId, sources.length, op.inputs.length);
         }
@@ -221,118 +287,74 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
             if (j == FROM_INPUT) {
                 agreed[i] = g.inputRoot;
             } else if (j != FROM_CONSTANT) {
-                if (workerOpRoots[j] != challengerOpRoots[j]) revert DisputeGameInputsDisagree(gameId, i, j);
-                agreed[i] = workerOpRoots[j];
+                InputSource calldata s = sources[i];
+                if (!Commitments.verifyLeaf(g.traceTreeRoot, g.opCount, s.producerRoot, j, s.traceSiblings)) {
+                    revert DisputeGameProducerRootInvalid(gameId, i, j);
+                }
+                agreed[i] = s.producerRoot;
             }
         }
         g.opIndex = uint32(k);
-        g.workerOpRoot = workerOpRoots[k];
-        g.challengerOpRoot = challengerOpRoots[k];
+        g.outputLength = uint64(outputLength);
         g.agreedInputsHash = keccak256(abi.encode(agreed));
-        g.phase = Phase.WorkerLeaves;
-        emit OpNamed(gameId, k, challengerOpRoots, agreed);
+        g.phase = Phase.WorkerTensor;
+        emit OpNamed(gameId, k, outputLength, agreed);
     }
 
-    function _checkTraces(
-        Game storage g,
-        uint256 gameId,
-        bytes32[] calldata challengerOpRoots,
-        bytes32[] calldata workerOpRoots
-    ) private view {
-        if (challengerOpRoots.length != g.opCount) {
-            revert DisputeGameOpCountMismatch(gameId, challengerOpRoots.length, g.opCount);
+    /// Move 5 (worker): the data root under its op-k output root, at the length the model fixes,
+    /// and the first children of that chunk tree (none for a one-chunk tensor).
+    function revealTensor(uint256 gameId, bytes32 dataRoot, bytes32[] calldata children) external nonReentrant {
+        Game storage g = _move(gameId, Phase.WorkerTensor, true);
+        uint256 len = g.outputLength;
+        // INVARIANT: the worker's tensor has exactly the model's length, so every chunk it can be
+        // asked for exists on both sides and has a fixed size.
+        if (Commitments.wrap(Commitments.TENSOR_TAG, dataRoot, len) != g.node) {
+            revert DisputeGameTensorLengthMismatch(gameId, len);
         }
-        bytes32 rebuilt = Commitments.traceRoot(challengerOpRoots);
-        if (rebuilt != g.challengerTraceRoot) {
-            revert DisputeGameTraceRootMismatch(gameId, rebuilt, g.challengerTraceRoot);
-        }
-        if (keccak256(abi.encodePacked(workerOpRoots)) != g.workerOpsHash) {
-            revert DisputeGameWorkerOpRootsMismatch(gameId);
-        }
+        _enterTree(
+            g, gameId, dataRoot, Commitments.chunkCount(len), children, Phase.ChallengerChunkPick, Phase.WorkerChunk
+        );
+        emit TensorRevealed(gameId, dataRoot, children);
     }
 
-    /// Move 3 (worker): the chunk leaves of its op-k output.
-    function revealLeaves(uint256 gameId, bytes32[] calldata leaves, uint256 byteLength) external nonReentrant {
-        Game storage g = _move(gameId, Phase.WorkerLeaves, true);
-        bytes32 root = Commitments.tensorRootFromLeaves(leaves, byteLength);
-        if (root != g.workerOpRoot) revert DisputeGameLeavesMismatch(gameId, root, g.workerOpRoot);
-        g.workerLeavesHash = keccak256(abi.encodePacked(leaves));
-        g.workerLength = uint64(byteLength);
-        g.phase = Phase.ChallengerChunk;
-        emit LeavesRevealed(gameId, leaves, byteLength);
-    }
-
-    /// Move 4 (challenger): its chunk leaves of op k's output and a chunk whose leaves differ
-    /// (or that only one side has). `workerLeaves` repeats the worker's move 3.
-    function nameChunk(
-        uint256 gameId,
-        bytes32[] calldata challengerLeaves,
-        uint256 byteLength,
-        bytes32[] calldata workerLeaves,
-        uint256 chunkIndex
-    ) external nonReentrant {
-        Game storage g = _move(gameId, Phase.ChallengerChunk, false);
-        bytes32 root = Commitments.tensorRootFromLeaves(challengerLeaves, byteLength);
-        if (root != g.challengerOpRoot) revert DisputeGameLeavesMismatch(gameId, root, g.challengerOpRoot);
-        if (keccak256(abi.encodePacked(workerLeaves)) != g.workerLeavesHash) {
-            revert DisputeGameWorkerLeavesMismatch(gameId);
-        }
-        uint256 count = workerLeaves.length > challengerLeaves.length ? workerLeaves.length : challengerLeaves.length;
-        if (chunkIndex >= count) revert DisputeGameChunkOutOfRange(gameId, chunkIndex, count);
-        bytes32 w = chunkIndex < workerLeaves.length ? workerLeaves[chunkIndex] : bytes32(0);
-        bytes32 c = chunkIndex < challengerLeaves.length ? challengerLeaves[chunkIndex] : bytes32(0);
-        if (w == c) revert DisputeGameChunksAgree(gameId, chunkIndex);
-        g.chunkIndex = uint32(chunkIndex);
-        g.workerLeaf = w;
-        g.challengerLeaf = c;
-        // A worker without chunk c has nothing to reveal: the challenger moves again.
-        g.phase = w == bytes32(0) ? Phase.ChallengerElement : Phase.WorkerChunk;
-        emit ChunkNamed(gameId, chunkIndex, challengerLeaves, byteLength);
-    }
-
-    /// Move 5 (worker): the bytes of its chunk c.
+    /// Move 7 (worker): the bytes of the picked chunk: 1024, or what remains for the last one.
     function revealChunk(uint256 gameId, bytes calldata chunk) external nonReentrant {
         Game storage g = _move(gameId, Phase.WorkerChunk, true);
-        if (keccak256(chunk) != g.workerLeaf) revert DisputeGameChunkMismatch(gameId, g.worker);
+        uint256 expected = _chunkLength(g);
+        if (chunk.length != expected) revert DisputeGameChunkLength(gameId, chunk.length, expected);
+        if (keccak256(chunk) != g.node) revert DisputeGameChunkMismatch(gameId);
         g.phase = Phase.ChallengerElement;
-        emit ChunkRevealed(gameId, g.chunkIndex, chunk);
+        emit ChunkRevealed(gameId, g.position, chunk);
     }
 
-    /// Move 6 (challenger): its chunk c and a byte offset where the two chunks differ.
-    /// `workerChunk` repeats the worker's move 5 (empty if the worker has no chunk c).
-    function nameElement(uint256 gameId, bytes calldata challengerChunk, bytes calldata workerChunk, uint256 offset)
-        external
-        nonReentrant
-    {
+    /// Move 8 (challenger): an offset in the worker's chunk (repeated here).
+    function nameElement(uint256 gameId, bytes calldata workerChunk, uint256 offset) external nonReentrant {
         Game storage g = _move(gameId, Phase.ChallengerElement, false);
-        if (offset >= Commitments.CHUNK_BYTES) revert DisputeGameOffsetOutOfRange(gameId, offset);
-        ByteClaim w = _claimAt(gameId, g.workerLeaf, workerChunk, offset, g.worker);
-        ByteClaim c = _claimAt(gameId, g.challengerLeaf, challengerChunk, offset, g.challenger);
-        uint256 element = uint256(g.chunkIndex) * Commitments.CHUNK_BYTES + offset;
-        if (w == c) revert DisputeGameValuesAgree(gameId, element, ByteClaim.unwrap(w));
-        g.workerValue = w;
-        g.challengerValue = c;
+        if (keccak256(workerChunk) != g.node) revert DisputeGameChunkMismatch(gameId);
+        if (offset >= workerChunk.length) revert DisputeGameOffsetOutOfRange(gameId, offset, workerChunk.length);
+        uint256 element = uint256(g.position) * CHUNK_BYTES + offset;
+        g.workerByte = uint8(workerChunk[offset]);
         g.element = uint64(element);
         g.phase = Phase.Step;
-        emit ElementNamed(gameId, element, ByteClaim.unwrap(w), ByteClaim.unwrap(c));
+        emit ElementNamed(gameId, element, g.workerByte);
     }
 
-    /// Move 7 (anyone): the one-step proof of the named element. The worker loses unless the
-    /// recomputed value equals its byte.
+    /// Move 9 (anyone, on the worker's clock): the one-step proof of the named element. The worker
+    /// loses unless the recomputed value equals its byte.
     function submitStep(uint256 gameId, IOneStepVerifier.Step calldata step) external nonReentrant {
         Game storage g = _game(gameId);
         if (g.phase != Phase.Step) revert DisputeGameWrongPhase(gameId, g.phase, Phase.Step);
-        address mover = _mover(g);
-        if (_elapsed(g) > Clock.unwrap(_clockOf(g, mover))) revert DisputeGameClockExpired(gameId, mover);
+        if (_elapsed(g) > Clock.unwrap(g.workerClock)) revert DisputeGameClockExpired(gameId, g.worker);
         if (
             step.modelRoot != g.modelRoot || step.op.index != g.opIndex || step.element != g.element
-                || step.opCount != g.opCount || step.modelLeafCount != g.leafCount
+                || step.opCount != g.opCount || step.modelLeafCount != g.leafCount || step.batch != g.batch
         ) revert DisputeGameStepMismatch(gameId);
         (uint256 value, bytes32[] memory inputRoots) = verifier.computeElement(step);
-        // INVARIANT: the step ran on the inputs both parties agreed on, so it decides who computed op k right.
+        // INVARIANT: the step ran on the inputs the worker itself claimed for op k, so a wrong byte
+        // is the worker's own error, and a right byte always survives.
         if (keccak256(abi.encode(inputRoots)) != g.agreedInputsHash) revert DisputeGameInputRootsMismatch(gameId);
         emit StepVerified(gameId, value);
-        _resolve(gameId, g, ByteClaim.unwrap(g.workerValue) != value);
+        _resolve(gameId, g, g.workerByte != value);
     }
 
     /// Ends a game whose mover let its clock run out (the mover loses), or whose subject was
@@ -381,6 +403,11 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
         secondsLeft = elapsed >= left ? 0 : left - elapsed;
     }
 
+    /// The hash of an empty subtree of height h: 0 for a leaf, keccak256(z ‖ z) above.
+    function zeroHash(uint256 h) public pure returns (bytes32 z) {
+        for (uint256 i; i < h; ++i) z = MerkleTree.hashPair(z, z);
+    }
+
     // ---- internals ----
 
     function _game(uint256 gameId) private view returns (Game storage g) {
@@ -398,10 +425,11 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
 
     function _mover(Game storage g) private view returns (address) {
         Phase p = g.phase;
-        if (p == Phase.ChallengerOp || p == Phase.ChallengerChunk || p == Phase.ChallengerElement) return g.challenger;
-        // In the step phase the burden is on the worker, unless the worker claimed no byte at all:
-        // then only the challenger can show (with a valid step) that the element exists.
-        if (p == Phase.Step && g.workerValue == ABSENT) return g.challenger;
+        if (
+            p == Phase.ChallengerOpPick || p == Phase.ChallengerOp || p == Phase.ChallengerChunkPick
+                || p == Phase.ChallengerElement
+        ) return g.challenger;
+        // The step phase runs on the worker's clock: an honest worker can always build the step.
         return g.worker;
     }
 
@@ -425,9 +453,93 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
         g.lastMoveAt = uint40(block.timestamp);
     }
 
+    /// Starts a dissection at `root`, a tree of `leafLimit` real leaves padded to a power of two.
+    function _enterTree(
+        Game storage g,
+        uint256 gameId,
+        bytes32 root,
+        uint256 leafLimit,
+        bytes32[] calldata children,
+        Phase pickPhase,
+        Phase leafPhase
+    ) private {
+        uint256 height = MerkleTree.depth(leafLimit);
+        g.node = root;
+        g.height = uint8(height);
+        g.position = 0;
+        g.leafLimit = uint64(leafLimit);
+        if (height == 0) {
+            if (children.length != 0) revert DisputeGameChildCount(gameId, children.length, 0);
+            g.phase = leafPhase;
+        } else {
+            _acceptChildren(g, gameId, children);
+            g.phase = pickPhase;
+        }
+    }
+
+    /// Checks that `children` are the 2^s nodes s levels below the cursor (s = min(NODE_BITS,
+    /// height)), that they hash up to the worker's node, and that every child past the real leaves
+    /// is the empty subtree.
+    function _acceptChildren(Game storage g, uint256 gameId, bytes32[] calldata children) private {
+        uint256 height = g.height;
+        uint256 bits = height < NODE_BITS ? height : NODE_BITS;
+        uint256 count = uint256(1) << bits;
+        if (children.length != count) revert DisputeGameChildCount(gameId, children.length, count);
+        bytes32[] memory level = children;
+        for (uint256 width = count; width > 1; width >>= 1) {
+            for (uint256 i; i < width >> 1; ++i) {
+                level[i] = MerkleTree.hashPair(level[2 * i], level[2 * i + 1]);
+            }
+        }
+        if (level[0] != g.node) revert DisputeGameNodesMismatch(gameId, level[0], g.node);
+        uint256 childHeight = height - bits;
+        uint256 first = uint256(g.position) << bits;
+        uint256 limit = g.leafLimit;
+        bytes32 empty = zeroHash(childHeight);
+        for (uint256 i; i < count; ++i) {
+            // INVARIANT: padding is proven empty here, so a dishonest tensor or trace can never hide
+            // a difference where the honest challenger has nothing to point at.
+            if ((first + i) << childHeight >= limit && children[i] != empty) {
+                revert DisputeGamePaddingNotEmpty(gameId, i);
+            }
+        }
+        g.stepBits = uint8(bits);
+        g.childrenHash = keccak256(abi.encodePacked(children));
+    }
+
+    function _chunkLength(Game storage g) private view returns (uint256) {
+        uint256 start = uint256(g.position) * CHUNK_BYTES;
+        uint256 len = g.outputLength;
+        if (len == 0) return 0;
+        return len - start < CHUNK_BYTES ? len - start : CHUNK_BYTES;
+    }
+
     function _opensOp(Game storage g, OpLeafOpening calldata op) private view returns (bool) {
         bytes32 leaf = Commitments.opLeaf(op.code, op.inputs, op.output, op.attrs);
         return Commitments.opensModel(g.modelRoot, g.leafCount, leaf, 1 + op.index, op.siblings);
+    }
+
+    function _opensTensor(Game storage g, TensorLeafOpening calldata t) private view returns (bool) {
+        bytes32 leaf = Commitments.tensorLeaf(t.id, t.kind, t.dtype, t.shape, t.zeroPoint, t.constRoot);
+        return Commitments.opensModel(g.modelRoot, g.leafCount, leaf, 1 + uint256(g.opCount) + t.id, t.siblings);
+    }
+
+    /// The byte length of op k's output at the game's batch: batch × Π shape[1:] (u8 activations).
+    function _outputLength(Game storage g, uint256 gameId, uint256 tensorId, TensorLeafOpening calldata out)
+        private
+        view
+        returns (uint256 len)
+    {
+        if (
+            out.id != tensorId || out.kind != ACTIVATION || out.dtype != U8 || out.shape.length == 0
+                || !_opensTensor(g, out)
+        ) revert DisputeGameBadOutputTensor(gameId, tensorId);
+        len = g.batch;
+        for (uint256 i = 1; i < out.shape.length; ++i) {
+            len *= out.shape[i];
+            // The registry bounds every element count far below this; a corrupt shape cannot overflow.
+            if (len >= 2 ** 64) revert DisputeGameBadOutputTensor(gameId, tensorId);
+        }
     }
 
     /// Checks where input `i` (tensor `tensorId`) of op k comes from: returns the producing op's
@@ -439,7 +551,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
     {
         if (s.kind == SourceKind.Producer) {
             uint256 j = s.producer.index;
-            // Models are in topological order and every tensor is written once (validateModel).
+            // The registry checked that models are in topological order with one writer per tensor.
             if (j >= k || s.producer.output != tensorId || !_opensOp(g, s.producer)) {
                 revert DisputeGameBadSource(gameId, i, tensorId);
             }
@@ -447,25 +559,8 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
         }
         TensorLeafOpening calldata t = s.tensor;
         uint256 kind = s.kind == SourceKind.ModelInput ? 0 : 1;
-        bytes32 leaf = Commitments.tensorLeaf(t.id, t.kind, t.dtype, t.shape, t.zeroPoint, t.constRoot);
-        if (
-            t.id != tensorId || t.kind != kind
-                || !Commitments.opensModel(g.modelRoot, g.leafCount, leaf, 1 + uint256(g.opCount) + t.id, t.siblings)
-        ) revert DisputeGameBadSource(gameId, i, tensorId);
+        if (t.id != tensorId || t.kind != kind || !_opensTensor(g, t)) revert DisputeGameBadSource(gameId, i, tensorId);
         return kind == 0 ? FROM_INPUT : FROM_CONSTANT;
-    }
-
-    function _claimAt(uint256 gameId, bytes32 leaf, bytes calldata chunk, uint256 offset, address party)
-        private
-        pure
-        returns (ByteClaim)
-    {
-        if (leaf == bytes32(0)) {
-            if (chunk.length != 0) revert DisputeGameChunkMismatch(gameId, party);
-            return ABSENT;
-        }
-        if (keccak256(chunk) != leaf) revert DisputeGameChunkMismatch(gameId, party);
-        return offset < chunk.length ? ByteClaim.wrap(uint8(chunk[offset])) : ABSENT;
     }
 
     /// Pays out the bond and tells the arena. A game on an already convicted subject is moot.

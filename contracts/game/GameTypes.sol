@@ -4,31 +4,19 @@ pragma solidity ^0.8.24;
 /// Seconds left on a party's chess clock.
 type Clock is uint64;
 
-/// A claimed output byte: 0..255, or ABSENT when the claimant's tensor has no byte at that index.
-type ByteClaim is uint16;
-
-ByteClaim constant ABSENT = ByteClaim.wrap(256);
-
-using {eqClaim as ==, neClaim as !=} for ByteClaim global;
-
-function eqClaim(ByteClaim a, ByteClaim b) pure returns (bool) {
-    return ByteClaim.unwrap(a) == ByteClaim.unwrap(b);
-}
-
-function neClaim(ByteClaim a, ByteClaim b) pure returns (bool) {
-    return ByteClaim.unwrap(a) != ByteClaim.unwrap(b);
-}
-
 /// The game's moves in order; the comment names whose clock runs.
 enum Phase {
     None,
-    WorkerTrace, // worker: revealTrace
-    ChallengerOp, // challenger: nameOp
-    WorkerLeaves, // worker: revealLeaves
-    ChallengerChunk, // challenger: nameChunk
-    WorkerChunk, // worker: revealChunk
-    ChallengerElement, // challenger: nameElement
-    Step, // anyone: submitStep (the worker's clock, or the challenger's if the worker's byte is absent)
+    WorkerTrace, // worker: revealTrace (its trace root, the output proof, the batch, the first nodes)
+    ChallengerOpPick, // challenger: pick a child of the current trace-tree node
+    WorkerOpNodes, // worker: revealNodes (children of the picked trace-tree node)
+    ChallengerOp, // challenger: nameOp (the op at the picked trace leaf, its output tensor, its input sources)
+    WorkerTensor, // worker: revealTensor (the data root of its op output and the first chunk-tree nodes)
+    ChallengerChunkPick, // challenger: pick a child of the current chunk-tree node
+    WorkerChunkNodes, // worker: revealNodes (children of the picked chunk-tree node)
+    WorkerChunk, // worker: revealChunk (the bytes of the picked chunk, of the length the layout fixes)
+    ChallengerElement, // challenger: nameElement (an offset in that chunk)
+    Step, // worker (anyone may submit): submitStep, the one-step proof of the named element
     Resolved
 }
 
@@ -55,7 +43,8 @@ struct TensorLeafOpening {
 
 /// Where an input of the disputed op comes from.
 enum SourceKind {
-    /// The output of an earlier op: `producer` opens that op, whose output must be the input tensor.
+    /// The output of an earlier op j: `producer` opens op j, whose output must be the input tensor,
+    /// and `producerRoot` is leaf j of the worker's trace tree (proven by `traceSiblings`).
     Producer,
     /// The model input: `tensor` opens its leaf (kind 0); its root is the task's input root.
     ModelInput,
@@ -66,5 +55,7 @@ enum SourceKind {
 struct InputSource {
     SourceKind kind;
     OpLeafOpening producer;
+    bytes32 producerRoot;
+    bytes32[] traceSiblings;
     TensorLeafOpening tensor;
 }

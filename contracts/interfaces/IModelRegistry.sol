@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-/// @title IModelRegistry: models by model root, with version lineage and the layout the dispute game needs.
+/// @title IModelRegistry: models by model root, checked on registration, with per-publisher
+/// names, versions and lineage, and the layout the dispute game needs.
 interface IModelRegistry {
+    /// What a publisher says about a model. Every claim is scoped to the publisher (msg.sender).
     struct ModelInfo {
         string name;
         string version;
@@ -12,6 +14,14 @@ interface IModelRegistry {
         bytes32 dataId;
         /// Where the model package can be fetched (ipfs://, https://, ...).
         string uri;
+    }
+
+    /// An op leaf of the model tree (docs/commitments.md): keccak256(abi.encode(code, inputs, output, attrs)).
+    struct OpLeaf {
+        uint256 code;
+        uint256[] inputs;
+        uint256 output;
+        int256[] attrs;
     }
 
     /// A tensor leaf of the model tree (docs/commitments.md).
@@ -24,36 +34,27 @@ interface IModelRegistry {
         bytes32 constRoot;
     }
 
-    /// The counts of the model tree, proven by one tensor leaf: its id fixes its position 1 + opCount + id.
-    struct ModelLayout {
-        uint64 leafCount;
-        uint64 opCount;
-        TensorLeaf probe;
-        bytes32[] siblings;
+    /// The whole model tree but the constants' bytes: the registry rebuilds the model root from it
+    /// and checks the structure the dispute game relies on.
+    struct Descriptor {
+        bytes32 metaLeaf;
+        OpLeaf[] ops;
+        TensorLeaf[] tensors;
     }
 
-    struct Model {
-        address publisher;
-        uint64 registeredAt;
+    /// What the game and the markets read. Fixed by the model root, whoever registered it.
+    struct Layout {
+        /// Leaves of the model tree: 1 + opCount + tensorCount.
         uint64 leafCount;
         uint64 opCount;
-        bytes32 parent;
-        bytes32 dataId;
-        string name;
-        string version;
-        string uri;
+        /// Bytes of one sample of the model input (the input root's length is a multiple of it).
+        uint64 inputBytesPerSample;
+        /// Bytes of one sample of the last op's output (u8).
+        uint64 outputBytesPerSample;
     }
-
-    event ModelRegistered(
-        bytes32 indexed modelRoot,
-        bytes32 indexed parent,
-        address indexed publisher,
-        string name,
-        string version,
-        bytes32 dataId,
-        string uri
-    );
 
     function isRegistered(bytes32 modelRoot) external view returns (bool);
-    function modelLayout(bytes32 modelRoot) external view returns (uint256 leafCount, uint256 opCount);
+
+    /// Reverts ModelRegistryUnknownModel for a root nobody registered.
+    function modelLayout(bytes32 modelRoot) external view returns (Layout memory);
 }

@@ -39,7 +39,6 @@ error BatchMarketBadSignature(address requester);
 error BatchMarketLeafCount(uint256 got, uint256 count);
 error BatchMarketLeavesMismatch(uint256 batchId, bytes32 computed, bytes32 root);
 error BatchMarketNotDuplicate();
-error BatchMarketZeroTraceRoot(uint256 batchId);
 error BatchMarketNotGame(address caller);
 error BatchMarketNothingOwed(address token, address account);
 error BatchMarketZeroAddress();
@@ -382,13 +381,11 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
         Leaf calldata leaf,
         uint256 index,
         bytes32[] calldata proof,
-        Request calldata r,
-        bytes32 challengerTraceRoot
+        Request calldata r
     ) external payable nonReentrant returns (uint256 gameId) {
         Batch storage b = _challengeable(batchId);
         if (msg.value != challengeBond) revert BatchMarketValueMismatch(msg.value, challengeBond);
         if (msg.sender == b.worker) revert BatchMarketSelfChallenge(batchId);
-        if (challengerTraceRoot == bytes32(0)) revert BatchMarketZeroTraceRoot(batchId);
         _checkLeaf(batchId, b, leaf, index, proof);
         bytes32 digest = requestHash(r);
         if (digest != leaf.requestHash) revert BatchMarketRequestMismatch(digest, leaf.requestHash);
@@ -397,14 +394,11 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
         gameId = game.open{value: msg.value}(
             IDisputeGame.OpenParams({
                 subject: bytes32(batchId),
-                taskId: digest,
                 modelRoot: r.modelRoot,
                 inputRoot: r.inputRoot,
-                resultCommitment: leaf.resultCommitment,
                 outputRoot: leaf.outputRoot,
                 worker: b.worker,
-                challenger: msg.sender,
-                challengerTraceRoot: challengerTraceRoot
+                challenger: msg.sender
             })
         );
         emit ResultChallenged(batchId, gameId, msg.sender, index);

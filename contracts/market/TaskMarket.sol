@@ -32,7 +32,6 @@ error TaskMarketDisputesOpen(bytes32 taskId, uint256 openDisputes);
 error TaskMarketTooManyDisputes(bytes32 taskId);
 error TaskMarketBondMismatch(uint256 sent, uint256 required);
 error TaskMarketSelfChallenge(bytes32 taskId);
-error TaskMarketZeroTraceRoot(bytes32 taskId);
 error TaskMarketNotExpired(bytes32 taskId, uint256 expiresAt);
 error TaskMarketAuditSeedNotReady(bytes32 taskId, uint256 seedBlock);
 error TaskMarketAuditAlreadyDrawn(bytes32 taskId);
@@ -119,12 +118,12 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
     event TaskFinalized(bytes32 indexed taskId, address indexed worker, uint256 workerPay, uint256 auditReward);
     event ConsumerCalled(bytes32 indexed taskId, address indexed consumer, bool succeeded);
     event TaskExpired(bytes32 indexed taskId, address indexed worker, bool workerSlashed);
-    event TaskChallenged(bytes32 indexed taskId, uint256 indexed gameId, address indexed challenger, bytes32 traceRoot);
+    event TaskChallenged(bytes32 indexed taskId, uint256 indexed gameId, address indexed challenger);
     event DisputeSettled(bytes32 indexed taskId, uint256 indexed gameId, Outcome outcome);
     event TaskConvicted(bytes32 indexed taskId, address indexed worker, address indexed challenger);
     event AuditDrawn(bytes32 indexed taskId, bool selected, address auditor, uint256 deadline);
     event AuditRearmed(bytes32 indexed taskId, uint256 seedBlock);
-    event AuditAttested(bytes32 indexed taskId, address indexed auditor, bytes32 traceRoot);
+    event AuditAttested(bytes32 indexed taskId, address indexed auditor, bytes32 checkpointRoot);
     event AuditorSlashed(bytes32 indexed taskId, address indexed auditor, address indexed beneficiary);
     event Withdrawn(address indexed token, address indexed account, address to, uint256 amount);
 
@@ -222,8 +221,8 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
     }
 
     /// Posts the result of a task taken by the caller (or takes an open task and posts at once).
-    /// `output` is the output tensor's committed bytes; the trace root stays hidden inside
-    /// resultCommitment = keccak256(abi.encode(taskId, inputRoot, outputRoot, traceRoot)).
+    /// `output` is the output tensor's committed bytes; the checkpoint root stays hidden inside
+    /// resultCommitment = keccak256(abi.encode(taskId, inputRoot, outputRoot, checkpointRoot)).
     function postResult(Task calldata t, bytes32 resultCommitment, bytes32 outputRoot, bytes calldata output)
         external
         nonReentrant
@@ -372,9 +371,9 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
         return true;
     }
 
-    /// The assigned auditor reveals the trace root hidden in the result commitment: proof it
-    /// recomputed the trace. Paid auditRewardBps of the fee at finalization.
-    function attestAudit(Task calldata t, bytes32 resultCommitment, bytes32 outputRoot, bytes32 traceRoot)
+    /// The assigned auditor reveals the checkpoint root hidden in the result commitment: proof it
+    /// recomputed the model up to its last op. Paid auditRewardBps of the fee at finalization.
+    function attestAudit(Task calldata t, bytes32 resultCommitment, bytes32 outputRoot, bytes32 checkpointRoot)
         external
         nonReentrant
     {
@@ -383,10 +382,10 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
         if (a.state != AuditState.Assigned || a.auditor != msg.sender) revert TaskMarketNotAuditor(id, msg.sender);
         if (block.timestamp > a.deadline) revert TaskMarketAuditDeadlinePassed(id, a.deadline);
         if (_resultHashes[id] != _resultHash(resultCommitment, outputRoot)) revert TaskMarketResultMismatch(id);
-        bytes32 computed = Commitments.resultCommitment(id, t.inputRoot, outputRoot, traceRoot);
+        bytes32 computed = Commitments.resultCommitment(id, t.inputRoot, outputRoot, checkpointRoot);
         if (computed != resultCommitment) revert TaskMarketAttestationMismatch(id, computed, resultCommitment);
         a.state = AuditState.Attested;
-        emit AuditAttested(id, msg.sender, traceRoot);
+        emit AuditAttested(id, msg.sender, checkpointRoot);
     }
 
     /// Slashes an auditor that neither attested nor challenged before its deadline (permissionless;
@@ -402,9 +401,9 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
 
     // ---- disputes ----
 
-    /// Opens a dispute game with the caller's bond and its own trace root. Allowed during the
-    /// challenge window, and for the assigned auditor until its audit deadline.
-    function challenge(Task calldata t, bytes32 resultCommitment, bytes32 outputRoot, bytes32 challengerTraceRoot)
+    /// Opens a dispute game with the caller's bond; the worker reveals its trace when the game asks.
+    /// Allowed during the challenge window, and for the assigned auditor until its audit deadline.
+    function challenge(Task calldata t, bytes32 resultCommitment, bytes32 outputRoot)
         external
         payable
         nonReentrant
@@ -415,7 +414,6 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
         if (s.status != Status.Posted) revert TaskMarketWrongStatus(id, s.status, Status.Posted);
         if (msg.value != challengeBond) revert TaskMarketBondMismatch(msg.value, challengeBond);
         if (msg.sender == s.worker) revert TaskMarketSelfChallenge(id);
-        if (challengerTraceRoot == bytes32(0)) revert TaskMarketZeroTraceRoot(id);
         if (_resultHashes[id] != _resultHash(resultCommitment, outputRoot)) revert TaskMarketResultMismatch(id);
         Audit storage a = _audits[id];
         bool isAuditor = a.state == AuditState.Assigned && a.auditor == msg.sender;
@@ -429,17 +427,14 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
         gameId = game.open{value: msg.value}(
             IDisputeGame.OpenParams({
                 subject: id,
-                taskId: id,
                 modelRoot: t.modelRoot,
                 inputRoot: t.inputRoot,
-                resultCommitment: resultCommitment,
                 outputRoot: outputRoot,
                 worker: s.worker,
-                challenger: msg.sender,
-                challengerTraceRoot: challengerTraceRoot
+                challenger: msg.sender
             })
         );
-        emit TaskChallenged(id, gameId, msg.sender, challengerTraceRoot);
+        emit TaskChallenged(id, gameId, msg.sender);
     }
 
     /// The game's verdict. A convicted worker loses its locked stake (partly to the challenger),

@@ -21,6 +21,40 @@ error ModelRegistryUnknownModel(bytes32 modelRoot);
 /// leaf (its second ABI word is the offset 0x80, a tensor's is its kind 0..2), so the proof pins
 /// opCount, which the dispute game uses to check trace lengths.
 contract ModelRegistry is IModelRegistry {
+    /// The counts of the model tree, proven by one tensor leaf: its id fixes its position 1 + opCount + id.
+    struct ModelLayout {
+        uint64 leafCount;
+        uint64 opCount;
+        uint64 inputBytesPerSample;
+        uint64 outputBytesPerSample;
+        TensorLeaf probe;
+        bytes32[] siblings;
+    }
+
+    struct Model {
+        address publisher;
+        uint64 registeredAt;
+        uint64 leafCount;
+        uint64 opCount;
+        uint64 inputBytesPerSample;
+        uint64 outputBytesPerSample;
+        bytes32 parent;
+        bytes32 dataId;
+        string name;
+        string version;
+        string uri;
+    }
+
+    event ModelRegistered(
+        bytes32 indexed modelRoot,
+        bytes32 indexed parent,
+        address indexed publisher,
+        string name,
+        string version,
+        bytes32 dataId,
+        string uri
+    );
+
     IDataRegistry public immutable dataRegistry;
     mapping(bytes32 modelRoot => Model) private _models;
     uint256 public modelCount;
@@ -44,6 +78,8 @@ contract ModelRegistry is IModelRegistry {
         m.registeredAt = uint64(block.timestamp);
         m.leafCount = proof.leafCount;
         m.opCount = proof.opCount;
+        m.inputBytesPerSample = proof.inputBytesPerSample;
+        m.outputBytesPerSample = proof.outputBytesPerSample;
         m.parent = info.parent;
         m.dataId = info.dataId;
         m.name = info.name;
@@ -67,10 +103,10 @@ contract ModelRegistry is IModelRegistry {
         return _models[modelRoot].publisher != address(0);
     }
 
-    function modelLayout(bytes32 modelRoot) external view returns (uint256 leafCount, uint256 opCount) {
+    function modelLayout(bytes32 modelRoot) external view returns (Layout memory) {
         Model storage m = _models[modelRoot];
         if (m.publisher == address(0)) revert ModelRegistryUnknownModel(modelRoot);
-        return (m.leafCount, m.opCount);
+        return Layout(m.leafCount, m.opCount, m.inputBytesPerSample, m.outputBytesPerSample);
     }
 
     function model(bytes32 modelRoot) external view returns (Model memory) {

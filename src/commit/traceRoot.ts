@@ -1,26 +1,38 @@
-// The trace commitment: the ordered output roots of every op.
+// The result and trace commitments.
 //
-// leaf_k    = tensorRoot(bytes of op k's output)   (op order; the last op's output is the model output)
-// traceRoot = keccak256(0x52 ‖ merkleRoot(leaves) ‖ uint64be(opCount))   (0x52 = "R")
-// result commitment = keccak256(abi.encode(bytes32 taskId, bytes32 inputRoot, bytes32 outputRoot, bytes32 traceRoot))
+// result commitment = keccak256(abi.encode(bytes32 taskId, bytes32 inputRoot, bytes32 outputRoot, bytes32 checkpointRoot))
+//   checkpointRoot  = tensorRoot of op (opCount - 2)'s output (op 0 for a one-op model): the one
+//                     intermediate the honest path hashes, hidden until an audit opens it.
+// trace root (on demand, when a result is disputed or audited)
+//   leaf_k    = tensorRoot(bytes of op k's output)   (op order; the last op's output is the model output)
+//   traceRoot = merkleRoot(leaves)   (zero-padded; the op count is fixed by the model, so no wrapper)
 import { encodeAbiParameters } from 'viem';
 import type { Tensor } from '../engine/tensor.ts';
 import { fromHex, type Hash, keccak256, toHex, u64be } from './keccak.ts';
 import { buildLevels, merkleProof, merkleRoot } from './merkle.ts';
 import { tensorBytes, tensorRoot } from './tensorRoot.ts';
 
-const TRACE_TAG = new Uint8Array([0x52]);
-
-export interface TraceCommitment {
+export interface ResultRoots {
   inputRoot: Hash;
+  outputRoot: Hash;
+  checkpointRoot: Hash;
+}
+
+export interface TraceCommitment extends ResultRoots {
   /** tensorRoot of every op output, in op order. */
   opRoots: Hash[];
-  outputRoot: Hash;
   traceRoot: Hash;
 }
 
+/** The op whose output is the result's checkpoint: the last op's predecessor. */
+export function checkpointIndex(opCount: number): number {
+  if (!Number.isInteger(opCount) || opCount < 1)
+    throw new RangeError(`A model has at least one op, not ${opCount}.`);
+  return opCount >= 2 ? opCount - 2 : 0;
+}
+
 export function traceRootFromOpRoots(opRoots: Hash[]): Hash {
-  return keccak256(TRACE_TAG, merkleRoot(opRoots), u64be(opRoots.length));
+  return merkleRoot(opRoots);
 }
 
 export function rootOfTensor(t: Tensor): Hash {
@@ -48,7 +60,18 @@ export function commitTrace(input: Tensor, trace: Tensor[]): TraceCommitment {
     inputRoot: rootOfTensor(input),
     opRoots,
     outputRoot: opRoots[opRoots.length - 1],
+    checkpointRoot: opRoots[checkpointIndex(opRoots.length)],
     traceRoot: traceRootFromOpRoots(opRoots),
+  };
+}
+
+/** The honest path: hashes only the input, the output and the checkpoint of a run. */
+export function commitResult(input: Tensor, trace: readonly Tensor[]): ResultRoots {
+  if (trace.length === 0) throw new RangeError('A run has at least one op output.');
+  return {
+    inputRoot: rootOfTensor(input),
+    outputRoot: rootOfTensor(trace[trace.length - 1]),
+    checkpointRoot: rootOfTensor(trace[checkpointIndex(trace.length)]),
   };
 }
 
@@ -58,13 +81,10 @@ export function openTraceLeaf(opRoots: Hash[], k: number): { leaf: Hash; index: 
 }
 
 /** The commitment a worker posts for one task. */
-export function resultCommitment(
-  taskId: Hash,
-  c: Pick<TraceCommitment, 'inputRoot' | 'outputRoot' | 'traceRoot'>,
-): Hash {
+export function resultCommitment(taskId: Hash, c: ResultRoots): Hash {
   const encoded = encodeAbiParameters(
     [{ type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }],
-    [toHex(taskId), toHex(c.inputRoot), toHex(c.outputRoot), toHex(c.traceRoot)],
+    [toHex(taskId), toHex(c.inputRoot), toHex(c.outputRoot), toHex(c.checkpointRoot)],
   );
   return keccak256(fromHex(encoded));
 }

@@ -1,22 +1,31 @@
 // The state machine of one dispute game, as both parties track it off chain. It mirrors the
 // Phase enum of contracts/game/GameTypes.sol; every transition is an event the game emits.
 //
-//   state                  mover        event            -> next
-//   awaitWorkerTrace       worker       traceRevealed    -> awaitChallengerOp
-//   awaitChallengerOp      challenger   opNamed          -> awaitWorkerLeaves
-//   awaitWorkerLeaves      worker       leavesRevealed   -> awaitChallengerChunk
-//   awaitChallengerChunk   challenger   chunkNamed       -> awaitWorkerChunk (or awaitChallengerElement
-//                                                           when the worker has no such chunk)
-//   awaitWorkerChunk       worker       chunkRevealed    -> awaitChallengerElement
-//   awaitChallengerElement challenger   elementNamed     -> awaitStep
-//   awaitStep              anyone       stepVerified     -> resolved
-//   any unresolved state   anyone       timedOut | moot  -> resolved
+//   state                  mover        event                    -> next
+//   awaitWorkerTrace       worker       traceRevealed            -> awaitChallengerOpPick
+//                                       traceRevealedLeaf        -> awaitChallengerOp (one-op model)
+//   awaitChallengerOpPick  challenger   picked                   -> awaitWorkerOpNodes
+//                                       pickedLeaf               -> awaitChallengerOp
+//   awaitWorkerOpNodes     worker       nodesRevealed            -> awaitChallengerOpPick
+//   awaitChallengerOp      challenger   opNamed                  -> awaitWorkerTensor
+//   awaitWorkerTensor      worker       tensorRevealed           -> awaitChallengerChunkPick
+//                                       tensorRevealedLeaf       -> awaitWorkerChunk (one chunk)
+//   awaitChallengerChunkPick challenger picked                   -> awaitWorkerChunkNodes
+//                                       pickedLeaf               -> awaitWorkerChunk
+//   awaitWorkerChunkNodes  worker       nodesRevealed            -> awaitChallengerChunkPick
+//   awaitWorkerChunk       worker       chunkRevealed            -> awaitChallengerElement
+//   awaitChallengerElement challenger   elementNamed             -> awaitStep
+//   awaitStep              worker*      stepVerified             -> resolved   (*anyone may submit)
+//   any unresolved state   anyone       timedOut | moot          -> resolved
 
 export type DisputeState =
   | 'awaitWorkerTrace'
+  | 'awaitChallengerOpPick'
+  | 'awaitWorkerOpNodes'
   | 'awaitChallengerOp'
-  | 'awaitWorkerLeaves'
-  | 'awaitChallengerChunk'
+  | 'awaitWorkerTensor'
+  | 'awaitChallengerChunkPick'
+  | 'awaitWorkerChunkNodes'
   | 'awaitWorkerChunk'
   | 'awaitChallengerElement'
   | 'awaitStep'
@@ -24,64 +33,99 @@ export type DisputeState =
 
 export type DisputeEvent =
   | 'traceRevealed'
+  | 'traceRevealedLeaf'
+  | 'picked'
+  | 'pickedLeaf'
+  | 'nodesRevealed'
   | 'opNamed'
-  | 'leavesRevealed'
-  | 'chunkNamed'
-  | 'chunkNamedWorkerAbsent'
+  | 'tensorRevealed'
+  | 'tensorRevealedLeaf'
   | 'chunkRevealed'
   | 'elementNamed'
   | 'stepVerified'
   | 'timedOut'
   | 'moot';
 
-export type Mover = 'worker' | 'challenger' | 'anyone';
+export type Mover = 'worker' | 'challenger';
+
+const END = { timedOut: 'resolved', moot: 'resolved' } as const;
 
 /** The transition table. A missing entry is an invalid event in that state. */
 export const TRANSITIONS: Readonly<
   Record<DisputeState, Readonly<Partial<Record<DisputeEvent, DisputeState>>>>
 > = {
-  awaitWorkerTrace: { traceRevealed: 'awaitChallengerOp', timedOut: 'resolved', moot: 'resolved' },
-  awaitChallengerOp: { opNamed: 'awaitWorkerLeaves', timedOut: 'resolved', moot: 'resolved' },
-  awaitWorkerLeaves: { leavesRevealed: 'awaitChallengerChunk', timedOut: 'resolved', moot: 'resolved' },
-  awaitChallengerChunk: {
-    chunkNamed: 'awaitWorkerChunk',
-    chunkNamedWorkerAbsent: 'awaitChallengerElement',
-    timedOut: 'resolved',
-    moot: 'resolved',
+  awaitWorkerTrace: {
+    traceRevealed: 'awaitChallengerOpPick',
+    traceRevealedLeaf: 'awaitChallengerOp',
+    ...END,
   },
-  awaitWorkerChunk: { chunkRevealed: 'awaitChallengerElement', timedOut: 'resolved', moot: 'resolved' },
-  awaitChallengerElement: { elementNamed: 'awaitStep', timedOut: 'resolved', moot: 'resolved' },
-  awaitStep: { stepVerified: 'resolved', timedOut: 'resolved', moot: 'resolved' },
+  awaitChallengerOpPick: { picked: 'awaitWorkerOpNodes', pickedLeaf: 'awaitChallengerOp', ...END },
+  awaitWorkerOpNodes: { nodesRevealed: 'awaitChallengerOpPick', ...END },
+  awaitChallengerOp: { opNamed: 'awaitWorkerTensor', ...END },
+  awaitWorkerTensor: {
+    tensorRevealed: 'awaitChallengerChunkPick',
+    tensorRevealedLeaf: 'awaitWorkerChunk',
+    ...END,
+  },
+  awaitChallengerChunkPick: { picked: 'awaitWorkerChunkNodes', pickedLeaf: 'awaitWorkerChunk', ...END },
+  awaitWorkerChunkNodes: { nodesRevealed: 'awaitChallengerChunkPick', ...END },
+  awaitWorkerChunk: { chunkRevealed: 'awaitChallengerElement', ...END },
+  awaitChallengerElement: { elementNamed: 'awaitStep', ...END },
+  awaitStep: { stepVerified: 'resolved', ...END },
   resolved: {},
 };
 
-/** Whose move each state waits for (in awaitStep anyone may submit; the worker's clock runs). */
+/** Whose clock runs in each state (in awaitStep anyone may submit, on the worker's clock). */
 export const MOVER: Readonly<Record<Exclude<DisputeState, 'resolved'>, Mover>> = {
   awaitWorkerTrace: 'worker',
+  awaitChallengerOpPick: 'challenger',
+  awaitWorkerOpNodes: 'worker',
   awaitChallengerOp: 'challenger',
-  awaitWorkerLeaves: 'worker',
-  awaitChallengerChunk: 'challenger',
+  awaitWorkerTensor: 'worker',
+  awaitChallengerChunkPick: 'challenger',
+  awaitWorkerChunkNodes: 'worker',
   awaitWorkerChunk: 'worker',
   awaitChallengerElement: 'challenger',
-  awaitStep: 'anyone',
+  awaitStep: 'worker',
 };
 
 /** The on-chain Phase enum (GameTypes.sol) by value. */
 const PHASES: readonly (DisputeState | undefined)[] = [
   undefined,
   'awaitWorkerTrace',
+  'awaitChallengerOpPick',
+  'awaitWorkerOpNodes',
   'awaitChallengerOp',
-  'awaitWorkerLeaves',
-  'awaitChallengerChunk',
+  'awaitWorkerTensor',
+  'awaitChallengerChunkPick',
+  'awaitWorkerChunkNodes',
   'awaitWorkerChunk',
   'awaitChallengerElement',
   'awaitStep',
   'resolved',
 ];
 
-/** The most moves a party makes inside one game: 3, plus the step if it submits it (the challenger's
- * challenge transaction that opens the game is one more). */
-export const MAX_MOVES_PER_PARTY = 4;
+/**
+ * The most moves a party makes inside one game, for a model of `opCount` ops whose largest op
+ * output has `maxChunks` chunks: one per dissection round of each tree, plus the fixed moves.
+ * Worker: revealTrace, revealTensor, revealChunk, submitStep, and one revealNodes per extra round.
+ * Challenger: the opening challenge, nameOp, nameElement, and one pick per round.
+ */
+export function maxMovesPerParty(opCount: number, maxChunks: number): { worker: number; challenger: number } {
+  const rounds = (n: number) => Math.ceil(depth(n) / 6);
+  const op = rounds(opCount);
+  const chunk = rounds(maxChunks);
+  return {
+    worker: 4 + Math.max(0, op - 1) + Math.max(0, chunk - 1),
+    challenger: 3 + op + chunk,
+  };
+}
+
+function depth(n: number): number {
+  let d = 0;
+  while (2 ** d < n) d += 1;
+  return d;
+}
 
 export class DisputeTransitionError extends Error {
   override readonly name = 'DisputeTransitionError';

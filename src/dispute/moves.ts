@@ -1,12 +1,13 @@
-// Every move of a dispute game, computed from the two parties' traces (docs/protocol.md, "The game").
-// Pure functions: they read TraceProviders and the model, and return the contract arguments.
+// Every move of an honest party in a dispute game (docs/protocol.md, "The game"), as contract
+// arguments. Pure functions over TraceProviders, the model and what the worker revealed.
 import type { Hex } from 'viem';
 import { toHex } from '../commit/keccak.ts';
 import { buildLevels, merkleProof } from '../commit/merkle.ts';
 import { modelLeaves, opAttributes } from '../commit/modelRoot.ts';
-import { CHUNK_BYTES, tensorBytes, tensorRoot } from '../commit/tensorRoot.ts';
+import { tensorBytes, tensorRoot } from '../commit/tensorRoot.ts';
 import { type Model, OP_CODES } from '../engine/graph.ts';
 import type { TraceProvider } from './party.ts';
+import { type DissectionTree, firstDifferingChild, type RevealedTree } from './tree.ts';
 
 const ZERO: Hex = `0x${'00'.repeat(32)}`;
 const KIND_CODES = { input: 0n, const: 1n, activation: 2n } as const;
@@ -36,11 +37,20 @@ export interface TensorLeafOpening {
 export interface InputSource {
   kind: number;
   producer: OpLeafOpening;
+  producerRoot: Hex;
+  traceSiblings: Hex[];
   tensor: TensorLeafOpening;
 }
 
-const EMPTY_OP: OpLeafOpening = { index: 0n, code: 0n, inputs: [], output: 0n, attrs: [], siblings: [] };
-const EMPTY_TENSOR: TensorLeafOpening = {
+export const EMPTY_OP: OpLeafOpening = {
+  index: 0n,
+  code: 0n,
+  inputs: [],
+  output: 0n,
+  attrs: [],
+  siblings: [],
+};
+export const EMPTY_TENSOR: TensorLeafOpening = {
   id: 0n,
   kind: 0n,
   dtype: 0n,
@@ -88,86 +98,85 @@ export function openTensorLeaf(model: Model, id: number): TensorLeafOpening {
   };
 }
 
-/** Move 1 (worker): [traceRoot, opRoots]. */
-export function revealTraceArgs(worker: TraceProvider): [Hex, Hex[]] {
-  return [worker.traceRoot, [...worker.opRoots]];
+// ---- the worker ----
+
+/** Move 1: [batch, inputDataRoot, traceRoot, output proof, the root's first children]. */
+export function revealTraceArgs(worker: TraceProvider): [bigint, Hex, Hex, Hex[], Hex[]] {
+  const t = worker.traceTree;
+  const children = t.height === 0 ? [] : t.children(t.height, 0);
+  return [BigInt(worker.batch), worker.inputDataRoot, t.root, t.proof(t.leafLimit - 1), children];
 }
 
-/** The first op whose output roots differ (its inputs then agree), or -1 if the traces are equal. */
-export function firstDisagreement(a: readonly Hex[], b: readonly Hex[]): number {
-  for (let k = 0; k < Math.min(a.length, b.length); k++) if (a[k] !== b[k]) return k;
-  return a.length === b.length ? -1 : Math.min(a.length, b.length);
+/** Move 5: [the data root of op k's output, its first children]. */
+export function revealTensorArgs(worker: TraceProvider, k: number): [Hex, Hex[]] {
+  const t = worker.chunkTree(k);
+  return [t.root, t.height === 0 ? [] : t.children(t.height, 0)];
 }
 
-/** Where each input of op k comes from, with the proofs the game checks. */
-export function inputSources(model: Model, k: number): InputSource[] {
-  return model.ops[k].inputs.map((id) => {
-    const j = model.ops.findIndex((op) => op.output === id);
-    if (j >= 0) return { kind: SOURCE_KIND.producer, producer: openOp(model, j), tensor: EMPTY_TENSOR };
-    const kind = id === model.input ? SOURCE_KIND.modelInput : SOURCE_KIND.constant;
-    return { kind, producer: EMPTY_OP, tensor: openTensorLeaf(model, id) };
-  });
+/** Moves 3 and 6: the children of the picked node. */
+export function revealNodesArgs(tree: DissectionTree, height: number, position: number): Hex[] {
+  return tree.children(height, position);
 }
 
-/** Move 2 (challenger): [challengerOpRoots, workerOpRoots, op k opening, input sources]. */
+/** Move 7: chunk c of op k's output. */
+export function revealChunkArgs(worker: TraceProvider, k: number, c: number): Hex {
+  return toHex(worker.chunk(k, c));
+}
+
+// ---- the challenger ----
+
+/** Moves 2 and 6: [the worker's children, the first that differs from the challenger's tree],
+ * or undefined when they all agree. */
+export function pickArgs(
+  own: DissectionTree,
+  height: number,
+  position: number,
+  workerChildren: readonly Hex[],
+): [Hex[], bigint] | undefined {
+  const i = firstDifferingChild(own, height, position, workerChildren);
+  return i < 0 ? undefined : [[...workerChildren], BigInt(i)];
+}
+
+/**
+ * Move 4: [op k's leaf, its output tensor's leaf, where each input comes from]. An earlier op's
+ * output is proven as a leaf of the WORKER's trace tree: from what it revealed, and from the
+ * challenger's own tree below the first disagreement (where the two agree).
+ */
 export function nameOpArgs(
   challenger: TraceProvider,
-  workerOpRoots: readonly Hex[],
-): [Hex[], Hex[], OpLeafOpening, InputSource[]] {
-  const k = firstDisagreement(workerOpRoots, challenger.opRoots);
-  if (k < 0) throw new Error('The two traces agree on every op: there is nothing to dispute.');
+  k: number,
+  worker: RevealedTree,
+): [OpLeafOpening, TensorLeafOpening, InputSource[]] {
   const model = challenger.model;
-  return [[...challenger.opRoots], [...workerOpRoots], openOp(model, k), inputSources(model, k)];
-}
-
-/** Move 3 (worker): [chunk leaves of op k's output, byte length]. */
-export function revealLeavesArgs(worker: TraceProvider, k: number): [Hex[], bigint] {
-  return [worker.chunkLeaves(k), BigInt(worker.opBytes(k).length)];
-}
-
-/** The first chunk whose leaves differ (or that only one side has). */
-export function firstDifferentChunk(worker: readonly Hex[], challenger: readonly Hex[]): number {
-  const n = Math.max(worker.length, challenger.length);
-  for (let c = 0; c < n; c++) if (worker[c] !== challenger[c]) return c;
-  throw new Error('The chunk leaves agree: the op roots cannot differ.');
-}
-
-/** Move 4 (challenger): [its leaves, its byte length, the worker's leaves, chunk index]. */
-export function nameChunkArgs(
-  challenger: TraceProvider,
-  k: number,
-  workerLeaves: readonly Hex[],
-): [Hex[], bigint, Hex[], bigint] {
-  const leaves = challenger.chunkLeaves(k);
-  return [
-    leaves,
-    BigInt(challenger.opBytes(k).length),
-    [...workerLeaves],
-    BigInt(firstDifferentChunk(workerLeaves, leaves)),
-  ];
-}
-
-/** Move 5 (worker): the bytes of its chunk c of op k's output. */
-export function revealChunkArgs(worker: TraceProvider, k: number, c: number): Hex {
-  return toHex(worker.opBytes(k).subarray(c * CHUNK_BYTES, (c + 1) * CHUNK_BYTES));
-}
-
-/** Move 6 (challenger): [its chunk, the worker's chunk (empty if absent), the first differing offset]. */
-export function nameElementArgs(
-  challenger: TraceProvider,
-  k: number,
-  c: number,
-  workerChunk: Hex,
-): [Hex, Hex, bigint] {
-  const bytes = challenger.opBytes(k);
-  const mine = bytes.subarray(c * CHUNK_BYTES, (c + 1) * CHUNK_BYTES);
-  const chunkCount = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
-  const theirs = Buffer.from(workerChunk.slice(2), 'hex');
-  const n = Math.max(mine.length, theirs.length);
-  for (let i = 0; i < n; i++) {
-    if (i >= mine.length || i >= theirs.length || mine[i] !== theirs[i]) {
-      return [c < chunkCount ? toHex(mine) : '0x', workerChunk, BigInt(i)];
+  const op = model.ops[k];
+  const sources = op.inputs.map((id): InputSource => {
+    const j = model.ops.findIndex((o) => o.output === id);
+    if (j >= 0) {
+      return {
+        kind: SOURCE_KIND.producer,
+        producer: openOp(model, j),
+        producerRoot: challenger.opRoots[j],
+        traceSiblings: worker.proof(j, challenger.traceTree),
+        tensor: EMPTY_TENSOR,
+      };
     }
-  }
-  throw new Error(`Chunk ${c} of op ${k} is the same on both sides.`);
+    const kind = id === model.input ? SOURCE_KIND.modelInput : SOURCE_KIND.constant;
+    return {
+      kind,
+      producer: EMPTY_OP,
+      producerRoot: ZERO,
+      traceSiblings: [],
+      tensor: openTensorLeaf(model, id),
+    };
+  });
+  return [openOp(model, k), openTensorLeaf(model, op.output), sources];
+}
+
+/** Move 8: [the worker's chunk, the first offset where it differs from the challenger's], or
+ * undefined when the chunks agree. */
+export function nameElementArgs(own: Uint8Array, workerChunk: Hex): [Hex, bigint] | undefined {
+  const theirs = Buffer.from(workerChunk.slice(2), 'hex');
+  const n = Math.min(own.length, theirs.length);
+  for (let i = 0; i < n; i++) if (own[i] !== theirs[i]) return [workerChunk, BigInt(i)];
+  return undefined;
 }

@@ -1,40 +1,75 @@
-// Plays a dispute game on chain between two parties, each acting on its own trace. Each party
-// moves when the game's state machine says it is its turn; at the step, the party whose own
-// witness confirms its claim submits it. A party marked silent never moves (its clock runs out).
+// Plays a dispute game on chain between two strategies. The chain is the source of truth: before
+// each move the game's state and the worker's reveals are read back from the contract and its
+// logs, so a game played part way (or by another process) resumes where it stands.
 import type { Account, Chain, Hex, PublicClient, Transport, WalletClient } from 'viem';
 import { decodeEventLog } from 'viem';
 import { disputeGameAbi } from '../chain/bindings/abis.ts';
 import type { VerinferDeployment } from '../chain/deployVerinfer.ts';
-import { type DisputeState, MOVER, stateOfPhase, transition } from './machine.ts';
+import { type DisputeState, MOVER, stateOfPhase } from './machine.ts';
 import {
-  firstDisagreement,
-  nameChunkArgs,
   nameElementArgs,
   nameOpArgs,
+  pickArgs,
   revealChunkArgs,
-  revealLeavesArgs,
+  revealNodesArgs,
+  revealTensorArgs,
   revealTraceArgs,
 } from './moves.ts';
-import { computeElementOnChain } from './onestep.ts';
 import type { TraceProvider } from './party.ts';
+import { RevealedTree } from './tree.ts';
 
 type Wallet = WalletClient<Transport, Chain, Account>;
+type GameStruct = Awaited<ReturnType<VerinferDeployment['disputeGame']['read']['game']>>;
+
+/** What a party sees before it moves: the game's storage and what the worker has revealed. */
+export interface GameView {
+  gameId: bigint;
+  state: DisputeState;
+  game: GameStruct;
+  /** The children of the worker's latest reveal (what the challenger picks from). */
+  children: Hex[];
+  /** The worker's revealed chunk, once it has revealed one. */
+  chunk: Hex;
+  /** The worker's trace tree as far as it was revealed (undefined before move 1). */
+  traceTree: RevealedTree | undefined;
+}
+
+/** One call to the game. `delaySeconds` lets time pass first (a party that plays for time). */
+export type Move = { fn: GameFunction; args: readonly unknown[]; delaySeconds?: number };
+export type GameFunction =
+  | 'revealTrace'
+  | 'revealNodes'
+  | 'pick'
+  | 'nameOp'
+  | 'revealTensor'
+  | 'revealChunk'
+  | 'nameElement'
+  | 'submitStep';
+
+/** Chooses a party's next move; undefined means it does not move (its clock runs). */
+export interface Strategy {
+  move(view: GameView): Move | undefined;
+}
 
 export interface Player {
   wallet: Wallet;
-  trace: TraceProvider;
+  /** The party's own run; with no strategy the party plays honestly from it. */
+  trace?: TraceProvider;
+  strategy?: Strategy;
   /** Never moves: lets its clock run out. */
   silent?: boolean;
 }
 
 export interface PlayedMove {
   by: 'worker' | 'challenger';
-  move: string;
+  move: GameFunction;
   gasUsed: bigint;
+  /** The custom error's name when the move reverted (only a dishonest strategy's moves may). */
+  reverted?: string;
 }
 
 export interface PlayResult {
-  /** IDisputeArena.Outcome: 1 challenger won, 2 worker won, 3 moot. */
+  /** IDisputeArena.Outcome: 1 challenger won, 2 worker won, 3 moot; 0 while unresolved. */
   outcome: number;
   moves: PlayedMove[];
   /** The state where the game stopped waiting (a silent party's turn), or 'resolved'. */
@@ -42,127 +77,226 @@ export interface PlayResult {
   totalGas: bigint;
 }
 
-interface Ctx {
-  v: VerinferDeployment;
-  client: PublicClient<Transport, Chain>;
-  gameId: bigint;
+export interface PlayOptions {
+  /** Advances the chain's clock (needed for strategies that delay). */
+  advance?: (seconds: number) => Promise<void>;
+  /** Reverting moves a party may make in a row before it counts as silent. */
+  maxRevertsInARow?: number;
 }
 
-/** Plays game `gameId` until it resolves or a silent party must move. */
+/** The honest worker: defends its own trace, and submits the step when its byte is right. */
+export function honestWorker(trace: TraceProvider): Strategy {
+  return {
+    move(view) {
+      const g = view.game;
+      const k = Number(g.opIndex);
+      switch (view.state) {
+        case 'awaitWorkerTrace':
+          return { fn: 'revealTrace', args: revealTraceArgs(trace) };
+        case 'awaitWorkerOpNodes':
+          return {
+            fn: 'revealNodes',
+            args: [revealNodesArgs(trace.traceTree, g.height, Number(g.position))],
+          };
+        case 'awaitWorkerTensor':
+          return { fn: 'revealTensor', args: revealTensorArgs(trace, k) };
+        case 'awaitWorkerChunkNodes':
+          return {
+            fn: 'revealNodes',
+            args: [revealNodesArgs(trace.chunkTree(k), g.height, Number(g.position))],
+          };
+        case 'awaitWorkerChunk':
+          return { fn: 'revealChunk', args: [revealChunkArgs(trace, k, Number(g.position))] };
+        case 'awaitStep': {
+          const element = Number(g.element);
+          if (trace.opBytes(k)[element] !== Number(g.workerByte)) return undefined;
+          return { fn: 'submitStep', args: [trace.step(k, element)] };
+        }
+        default:
+          return undefined;
+      }
+    },
+  };
+}
+
+/** The honest challenger: walks into the first disagreement with its own trace, and submits the
+ * step itself if the worker does not. */
+export function honestChallenger(trace: TraceProvider): Strategy {
+  return {
+    move(view) {
+      const g = view.game;
+      const k = Number(g.opIndex);
+      const position = Number(g.position);
+      switch (view.state) {
+        case 'awaitChallengerOpPick': {
+          const args = pickArgs(trace.traceTree, g.height, position, view.children);
+          return args && { fn: 'pick', args };
+        }
+        case 'awaitChallengerOp':
+          if (!view.traceTree) return undefined;
+          return { fn: 'nameOp', args: nameOpArgs(trace, position, view.traceTree) };
+        case 'awaitChallengerChunkPick': {
+          const args = pickArgs(trace.chunkTree(k), g.height, position, view.children);
+          return args && { fn: 'pick', args };
+        }
+        case 'awaitChallengerElement': {
+          const args = nameElementArgs(trace.chunk(k, position), view.chunk);
+          return args && { fn: 'nameElement', args };
+        }
+        case 'awaitStep':
+          return { fn: 'submitStep', args: [trace.step(k, Number(g.element))] };
+        default:
+          return undefined;
+      }
+    },
+  };
+}
+
+function strategyOf(p: Player, role: 'worker' | 'challenger'): Strategy | undefined {
+  if (p.silent) return undefined;
+  if (p.strategy) return p.strategy;
+  if (!p.trace) throw new Error(`The ${role} needs a trace or a strategy.`);
+  return role === 'worker' ? honestWorker(p.trace) : honestChallenger(p.trace);
+}
+
+/** Reads the game and the worker's reveals back from the chain. */
+export async function readGameView(
+  v: VerinferDeployment,
+  client: PublicClient<Transport, Chain>,
+  gameId: bigint,
+): Promise<GameView> {
+  const game = await v.disputeGame.read.game([gameId]);
+  const logs = await client.getContractEvents({
+    address: v.addresses.disputeGame,
+    abi: disputeGameAbi,
+    fromBlock: 0n,
+  });
+  let children: Hex[] = [];
+  let chunk: Hex = '0x';
+  let traceTree: RevealedTree | undefined;
+  for (const log of logs) {
+    const ev = log as unknown as { eventName: string; args: Record<string, unknown> };
+    if (ev.args.gameId !== gameId) continue;
+    if (ev.eventName === 'TraceRevealed') {
+      const opCount = Number(game.opCount);
+      let height = 0;
+      while (2 ** height < opCount) height += 1;
+      traceTree = new RevealedTree(height, ev.args.traceTreeRoot as Hex);
+      children = [...(ev.args.children as Hex[])];
+      if (height > 0) traceTree.reveal(height, 0, children);
+    } else if (ev.eventName === 'NodesRevealed') {
+      children = [...(ev.args.children as Hex[])];
+      // Phase.WorkerOpNodes = 3: a reveal inside the trace tree.
+      if (Number(ev.args.phase) === 3) {
+        traceTree?.reveal(Number(ev.args.height), Number(ev.args.position), children);
+      }
+    } else if (ev.eventName === 'TensorRevealed') {
+      children = [...(ev.args.children as Hex[])];
+    } else if (ev.eventName === 'ChunkRevealed') {
+      chunk = ev.args.chunk as Hex;
+    }
+  }
+  return { gameId, state: stateOfPhase(Number(game.phase)), game, children, chunk, traceTree };
+}
+
+/** Plays game `gameId` until it resolves or the party to move does not move. */
 export async function playDispute(
   v: VerinferDeployment,
   client: PublicClient<Transport, Chain>,
   gameId: bigint,
   worker: Player,
   challenger: Player,
+  options: PlayOptions = {},
 ): Promise<PlayResult> {
-  const ctx: Ctx = { v, client, gameId };
   const moves: PlayedMove[] = [];
-  const send = async (by: 'worker' | 'challenger', move: string, hash: Promise<Hex>) => {
-    const receipt = await client.waitForTransactionReceipt({ hash: await hash });
-    if (receipt.status !== 'success') throw new Error(`Move ${move} by the ${by} failed.`);
-    moves.push({ by, move, gasUsed: receipt.gasUsed });
-    return receipt;
+  const parties = {
+    worker: { player: worker, strategy: strategyOf(worker, 'worker') },
+    challenger: { player: challenger, strategy: strategyOf(challenger, 'challenger') },
   };
-  const w = v.as(worker.wallet).disputeGame.write;
-  const c = v.as(challenger.wallet).disputeGame.write;
-  // Resume from the game's on-chain state (a game may have been played part way already).
-  const g0 = await v.disputeGame.read.game([gameId]);
-  let state = stateOfPhase(Number(g0.phase));
-  let k = Number(g0.opIndex);
-  let chunk = Number(g0.chunkIndex);
-  let workerLeaves: Hex[] =
-    state === 'awaitWorkerTrace' || state === 'awaitChallengerOp' ? [] : worker.trace.chunkLeaves(k);
-  let workerChunk: Hex = BigInt(g0.workerLeaf) === 0n ? '0x' : revealChunkArgs(worker.trace, k, chunk);
-  while (state !== 'resolved') {
-    const mover = MOVER[state];
-    if ((mover === 'worker' && worker.silent) || (mover === 'challenger' && challenger.silent)) break;
-    // A mover whose clock has run out can no longer move: the game can only be timed out.
+  const maxReverts = options.maxRevertsInARow ?? 0;
+  let reverts = 0;
+  let lastState: DisputeState | undefined;
+  for (;;) {
+    const view = await readGameView(v, client, gameId);
+    if (view.state === 'resolved') return finish(v, gameId, moves, view.state);
+    if (view.state !== lastState) reverts = 0;
+    lastState = view.state;
     const [, secondsLeft] = await v.disputeGame.read.clockOf([gameId]);
-    if (secondsLeft === 0n) break;
-    switch (state) {
-      case 'awaitWorkerTrace':
-        await send('worker', 'revealTrace', w.revealTrace([gameId, ...revealTraceArgs(worker.trace)]));
-        state = transition(state, 'traceRevealed');
-        break;
-      case 'awaitChallengerOp': {
-        // A challenger whose trace agrees with the worker's has no move: its clock will run out.
-        if (firstDisagreement(worker.trace.opRoots, challenger.trace.opRoots) < 0)
-          return finish(ctx, moves, state);
-        const args = nameOpArgs(challenger.trace, worker.trace.opRoots);
-        k = Number(args[2].index);
-        await send('challenger', 'nameOp', c.nameOp([gameId, ...args]));
-        state = transition(state, 'opNamed');
-        break;
+    if (secondsLeft === 0n) return finish(v, gameId, moves, view.state);
+    // In the step phase the worker moves first; the challenger may finish the game for it.
+    const order: ('worker' | 'challenger')[] =
+      view.state === 'awaitStep' ? ['worker', 'challenger'] : [MOVER[view.state]];
+    let sent = false;
+    for (const role of order) {
+      const move = parties[role].strategy?.move(view);
+      if (!move) continue;
+      if (move.delaySeconds) {
+        if (!options.advance) throw new Error('A strategy that delays needs PlayOptions.advance.');
+        await options.advance(move.delaySeconds);
       }
-      case 'awaitWorkerLeaves': {
-        const args = revealLeavesArgs(worker.trace, k);
-        workerLeaves = args[0];
-        await send('worker', 'revealLeaves', w.revealLeaves([gameId, ...args]));
-        state = transition(state, 'leavesRevealed');
-        break;
+      const played = await send(v, client, gameId, parties[role].player.wallet, role, move);
+      moves.push(played);
+      if (played.reverted) {
+        reverts += 1;
+        if (reverts > maxReverts) return finish(v, gameId, moves, view.state);
       }
-      case 'awaitChallengerChunk': {
-        const args = nameChunkArgs(challenger.trace, k, workerLeaves);
-        chunk = Number(args[3]);
-        await send('challenger', 'nameChunk', c.nameChunk([gameId, ...args]));
-        const absent = chunk >= workerLeaves.length;
-        workerChunk = '0x';
-        state = transition(state, absent ? 'chunkNamedWorkerAbsent' : 'chunkNamed');
-        break;
-      }
-      case 'awaitWorkerChunk':
-        workerChunk = revealChunkArgs(worker.trace, k, chunk);
-        await send('worker', 'revealChunk', w.revealChunk([gameId, workerChunk]));
-        state = transition(state, 'chunkRevealed');
-        break;
-      case 'awaitChallengerElement':
-        await send(
-          'challenger',
-          'nameElement',
-          c.nameElement([gameId, ...nameElementArgs(challenger.trace, k, chunk, workerChunk)]),
-        );
-        state = transition(state, 'elementNamed');
-        break;
-      case 'awaitStep': {
-        const g = await v.disputeGame.read.game([gameId]);
-        const element = Number(g.element);
-        // The worker submits if its own witness confirms its byte; otherwise the challenger does.
-        const mine = await tryStep(ctx, worker.trace, k, element);
-        if (!worker.silent && mine && mine.value === Number(g.workerValue)) {
-          await send('worker', 'submitStep', w.submitStep([gameId, mine.step]));
-        } else if (!challenger.silent) {
-          const theirs = await tryStep(ctx, challenger.trace, k, element);
-          if (!theirs)
-            throw new Error(`The challenger cannot build a valid step for op ${k} element ${element}.`);
-          await send('challenger', 'submitStep', c.submitStep([gameId, theirs.step]));
-        } else {
-          return finish(ctx, moves, state);
-        }
-        state = transition(state, 'stepVerified');
-        break;
-      }
+      sent = true;
+      break;
     }
+    if (!sent) return finish(v, gameId, moves, view.state);
   }
-  return finish(ctx, moves, state);
 }
 
-async function tryStep(ctx: Ctx, trace: TraceProvider, k: number, element: number) {
+async function send(
+  v: VerinferDeployment,
+  client: PublicClient<Transport, Chain>,
+  gameId: bigint,
+  wallet: Wallet,
+  by: 'worker' | 'challenger',
+  move: Move,
+): Promise<PlayedMove> {
+  const request = {
+    address: v.addresses.disputeGame,
+    abi: disputeGameAbi,
+    functionName: move.fn,
+    args: [gameId, ...move.args],
+    account: wallet.account,
+    chain: wallet.chain,
+  } as const;
   try {
-    const step = trace.step(k, element);
-    const { value } = await computeElementOnChain(ctx.client, ctx.v.addresses.verifier, step);
-    return { step, value };
-  } catch {
-    return undefined;
+    // viem cannot narrow a union of function names to one argument list; the strategies build
+    // each move's arguments for exactly its function.
+    const hash = await wallet.writeContract(request as never);
+    const receipt = await client.waitForTransactionReceipt({ hash });
+    if (receipt.status !== 'success')
+      return { by, move: move.fn, gasUsed: receipt.gasUsed, reverted: 'unknown' };
+    return { by, move: move.fn, gasUsed: receipt.gasUsed };
+  } catch (err) {
+    return { by, move: move.fn, gasUsed: 0n, reverted: revertName(err) };
   }
 }
 
-async function finish(ctx: Ctx, moves: PlayedMove[], state: DisputeState): Promise<PlayResult> {
-  const g = await ctx.v.disputeGame.read.game([ctx.gameId]);
+function revertName(err: unknown): string {
+  let e: unknown = err;
+  while (e && typeof e === 'object') {
+    const data = (e as { data?: { errorName?: string } }).data;
+    if (data?.errorName) return data.errorName;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return err instanceof Error ? err.message.split('\n')[0] : String(err);
+}
+
+async function finish(
+  v: VerinferDeployment,
+  gameId: bigint,
+  moves: PlayedMove[],
+  state: DisputeState,
+): Promise<PlayResult> {
+  const g = await v.disputeGame.read.game([gameId]);
   return {
     outcome: Number(g.outcome),
     moves,
-    state: state === 'resolved' ? stateOfPhase(Number(g.phase)) : state,
+    state: Number(g.phase) === 11 ? 'resolved' : state,
     totalGas: moves.reduce((s, m) => s + m.gasUsed, 0n),
   };
 }

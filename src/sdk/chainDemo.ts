@@ -8,8 +8,9 @@ import { deployVerinfer, type VerinferDeployment } from '../chain/deployVerinfer
 import { type EmbeddedChain, startEmbeddedChain } from '../chain/embedded.ts';
 import { fromHex, toHex } from '../commit/keccak.ts';
 import { modelRoot } from '../commit/modelRoot.ts';
-import { resultCommitment } from '../commit/traceRoot.ts';
-import { corruptedParty, type TraceProvider, traceProvider } from '../dispute/party.ts';
+import { tensorBytes } from '../commit/tensorRoot.ts';
+import { commitResult, resultCommitment } from '../commit/traceRoot.ts';
+import { outputChangingTrace, traceProvider } from '../dispute/party.ts';
 import { gameIdFromLogs, playDispute } from '../dispute/play.ts';
 import type { Model } from '../engine/graph.ts';
 import type { Backend } from '../engine/interpreter.ts';
@@ -34,7 +35,7 @@ async function receipt(chain: EmbeddedChain, hash: Promise<Hex>): Promise<Transa
   return r;
 }
 
-function taskFor(requester: Address, root: Hex, run: TraceProvider, salt: number): TaskArgs {
+function taskFor(requester: Address, root: Hex, run: { inputRoot: Hex }, salt: number): TaskArgs {
   return {
     requester,
     modelRoot: root,
@@ -48,13 +49,32 @@ function taskFor(requester: Address, root: Hex, run: TraceProvider, salt: number
   };
 }
 
+/** What a worker posts: the honest path hashes only the input, the output and the checkpoint. */
+interface PostedRun {
+  inputRoot: Hex;
+  outputRoot: Hex;
+  checkpointRoot: Hex;
+  output: Uint8Array;
+}
+
+function postedRunOf(input: Tensor, trace: readonly Tensor[]): PostedRun {
+  const roots = commitResult(input, trace);
+  const out = trace[trace.length - 1];
+  return {
+    inputRoot: toHex(roots.inputRoot),
+    outputRoot: toHex(roots.outputRoot),
+    checkpointRoot: toHex(roots.checkpointRoot),
+    output: tensorBytes(out.dtype, out.data),
+  };
+}
+
 /** Posts `run` as the result of a new task; returns what a challenger or finalizer needs. */
 async function requestAndPost(
   chain: EmbeddedChain,
   v: VerinferDeployment,
   worker: number,
   root: Hex,
-  run: TraceProvider,
+  run: PostedRun,
   salt: number,
 ) {
   const task = taskFor(chain.accounts[REQUESTER], root, run, salt);
@@ -63,10 +83,10 @@ async function requestAndPost(
     resultCommitment(fromHex(id), {
       inputRoot: fromHex(run.inputRoot),
       outputRoot: fromHex(run.outputRoot),
-      traceRoot: fromHex(run.traceRoot),
+      checkpointRoot: fromHex(run.checkpointRoot),
     }),
   );
-  const output = toHex(run.opBytes(run.opRoots.length - 1));
+  const output = toHex(run.output);
   const create = await receipt(
     chain,
     v.as(chain.wallet(REQUESTER)).taskMarket.write.createTask([task, '0x'], { value: task.fee }),
@@ -120,18 +140,19 @@ export async function runChainDemo(
       log(`staked      ${who.padEnd(8)} ${chain.accounts[i]} with 5 ETH`);
     }
 
-    // 1. Honest path: the worker runs the model with the fast backend and posts one commitment.
+    // 1. Honest path: the worker runs the model with the fast backend and posts one commitment
+    //    over the input, the output and one checkpoint; it never hashes the rest of the trace.
     const honest = models[0];
     const run = await backend.run(honest.model, honest.input);
-    const provider = traceProvider(honest.model, honest.input, run.trace);
-    const posted = await requestAndPost(chain, v, WORKER, roots[0], provider, 1);
+    const honestRun = postedRunOf(honest.input, run.trace);
+    const posted = await requestAndPost(chain, v, WORKER, roots[0], honestRun, 1);
     await chain.testClient.increaseTime({ seconds: Number(v.params.task.challengeWindow) + 1 });
     await chain.testClient.mine({ blocks: 2 });
     const fin = await receipt(
       chain,
       v
         .as(chain.wallet(REQUESTER))
-        .taskMarket.write.finalize([posted.task, posted.commitment, provider.outputRoot, posted.output]),
+        .taskMarket.write.finalize([posted.task, posted.commitment, honestRun.outputRoot, posted.output]),
     );
     const state = await v.taskMarket.read.taskState([posted.id]);
     if (state.status !== 4)
@@ -146,22 +167,29 @@ export async function runChainDemo(
     //    challenges, and wins the dispute game.
     const target = models[models.length - 1];
     const k = Math.floor(target.model.ops.length / 2);
-    const cheat = corruptedParty(target.model, target.input, k, 3);
+    const cheatTrace = outputChangingTrace(target.model, target.input, k, 3);
+    const bad = await requestAndPost(
+      chain,
+      v,
+      CHEATER,
+      roots[roots.length - 1],
+      postedRunOf(target.input, cheatTrace),
+      2,
+    );
     const truth = await backend.run(target.model, target.input);
     const verifier = traceProvider(target.model, target.input, truth.trace);
-    const bad = await requestAndPost(chain, v, CHEATER, roots[roots.length - 1], cheat, 2);
-    if (verifier.traceRoot === cheat.traceRoot)
-      throw new VerinferError('The corrupted trace equals the honest one.');
+    const cheat = traceProvider(target.model, target.input, cheatTrace);
+    if (verifier.outputRoot === cheat.outputRoot)
+      throw new VerinferError('The corrupted run has the honest output.');
     log(
-      `task        ${target.name}: the cheater posted a trace whose op ${k} differs from the verifier's re-execution`,
+      `task        ${target.name}: the cheater posted an output that the verifier's re-execution contradicts (op ${k} forged)`,
     );
+    // Only now, challenged, do the parties build their traces: the worker re-runs on demand.
     const challenge = await receipt(
       chain,
-      v
-        .as(chain.wallet(VERIFIER))
-        .taskMarket.write.challenge([bad.task, bad.commitment, cheat.outputRoot, verifier.traceRoot], {
-          value: v.params.task.challengeBond,
-        }),
+      v.as(chain.wallet(VERIFIER)).taskMarket.write.challenge([bad.task, bad.commitment, cheat.outputRoot], {
+        value: v.params.task.challengeBond,
+      }),
     );
     const gameId = gameIdFromLogs(challenge.logs, v.addresses.disputeGame);
     const result = await playDispute(

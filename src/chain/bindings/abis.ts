@@ -594,13 +594,15 @@ export const modelRegistryAbi = [
           { internalType: 'uint64', name: 'registeredAt', type: 'uint64' },
           { internalType: 'uint64', name: 'leafCount', type: 'uint64' },
           { internalType: 'uint64', name: 'opCount', type: 'uint64' },
+          { internalType: 'uint64', name: 'inputBytesPerSample', type: 'uint64' },
+          { internalType: 'uint64', name: 'outputBytesPerSample', type: 'uint64' },
           { internalType: 'bytes32', name: 'parent', type: 'bytes32' },
           { internalType: 'bytes32', name: 'dataId', type: 'bytes32' },
           { internalType: 'string', name: 'name', type: 'string' },
           { internalType: 'string', name: 'version', type: 'string' },
           { internalType: 'string', name: 'uri', type: 'string' },
         ],
-        internalType: 'struct IModelRegistry.Model',
+        internalType: 'struct ModelRegistry.Model',
         name: '',
         type: 'tuple',
       },
@@ -619,8 +621,17 @@ export const modelRegistryAbi = [
     inputs: [{ internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' }],
     name: 'modelLayout',
     outputs: [
-      { internalType: 'uint256', name: 'leafCount', type: 'uint256' },
-      { internalType: 'uint256', name: 'opCount', type: 'uint256' },
+      {
+        components: [
+          { internalType: 'uint64', name: 'leafCount', type: 'uint64' },
+          { internalType: 'uint64', name: 'opCount', type: 'uint64' },
+          { internalType: 'uint64', name: 'inputBytesPerSample', type: 'uint64' },
+          { internalType: 'uint64', name: 'outputBytesPerSample', type: 'uint64' },
+        ],
+        internalType: 'struct IModelRegistry.Layout',
+        name: '',
+        type: 'tuple',
+      },
     ],
     stateMutability: 'view',
     type: 'function',
@@ -644,6 +655,8 @@ export const modelRegistryAbi = [
         components: [
           { internalType: 'uint64', name: 'leafCount', type: 'uint64' },
           { internalType: 'uint64', name: 'opCount', type: 'uint64' },
+          { internalType: 'uint64', name: 'inputBytesPerSample', type: 'uint64' },
+          { internalType: 'uint64', name: 'outputBytesPerSample', type: 'uint64' },
           {
             components: [
               { internalType: 'uint256', name: 'id', type: 'uint256' },
@@ -659,7 +672,7 @@ export const modelRegistryAbi = [
           },
           { internalType: 'bytes32[]', name: 'siblings', type: 'bytes32[]' },
         ],
-        internalType: 'struct IModelRegistry.ModelLayout',
+        internalType: 'struct ModelRegistry.ModelLayout',
         name: 'proof',
         type: 'tuple',
       },
@@ -1091,16 +1104,11 @@ export const taskMarketAbi = [
     type: 'error',
   },
   {
-    inputs: [{ internalType: 'bytes32', name: 'taskId', type: 'bytes32' }],
-    name: 'TaskMarketZeroTraceRoot',
-    type: 'error',
-  },
-  {
     anonymous: false,
     inputs: [
       { indexed: true, internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
       { indexed: true, internalType: 'address', name: 'auditor', type: 'address' },
-      { indexed: false, internalType: 'bytes32', name: 'traceRoot', type: 'bytes32' },
+      { indexed: false, internalType: 'bytes32', name: 'checkpointRoot', type: 'bytes32' },
     ],
     name: 'AuditAttested',
     type: 'event',
@@ -1173,7 +1181,6 @@ export const taskMarketAbi = [
       { indexed: true, internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
       { indexed: true, internalType: 'uint256', name: 'gameId', type: 'uint256' },
       { indexed: true, internalType: 'address', name: 'challenger', type: 'address' },
-      { indexed: false, internalType: 'bytes32', name: 'traceRoot', type: 'bytes32' },
     ],
     name: 'TaskChallenged',
     type: 'event',
@@ -1278,7 +1285,7 @@ export const taskMarketAbi = [
       },
       { internalType: 'bytes32', name: 'resultCommitment', type: 'bytes32' },
       { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
-      { internalType: 'bytes32', name: 'traceRoot', type: 'bytes32' },
+      { internalType: 'bytes32', name: 'checkpointRoot', type: 'bytes32' },
     ],
     name: 'attestAudit',
     outputs: [],
@@ -1351,7 +1358,6 @@ export const taskMarketAbi = [
       },
       { internalType: 'bytes32', name: 'resultCommitment', type: 'bytes32' },
       { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
-      { internalType: 'bytes32', name: 'challengerTraceRoot', type: 'bytes32' },
     ],
     name: 'challenge',
     outputs: [{ internalType: 'uint256', name: 'gameId', type: 'uint256' }],
@@ -1909,11 +1915,6 @@ export const batchMarketAbi = [
   { inputs: [], name: 'BatchMarketZeroAddress', type: 'error' },
   { inputs: [], name: 'BatchMarketZeroAmount', type: 'error' },
   {
-    inputs: [{ internalType: 'uint256', name: 'batchId', type: 'uint256' }],
-    name: 'BatchMarketZeroTraceRoot',
-    type: 'error',
-  },
-  {
     inputs: [{ internalType: 'uint256', name: 'bps', type: 'uint256' }],
     name: 'MarketParamsBadShare',
     type: 'error',
@@ -2251,7 +2252,6 @@ export const batchMarketAbi = [
         name: 'r',
         type: 'tuple',
       },
-      { internalType: 'bytes32', name: 'challengerTraceRoot', type: 'bytes32' },
     ],
     name: 'challengeResult',
     outputs: [{ internalType: 'uint256', name: 'gameId', type: 'uint256' }],
@@ -2588,16 +2588,16 @@ export const disputeGameAbi = [
     type: 'constructor',
   },
   {
-    inputs: [
-      { internalType: 'uint256', name: 'leaves', type: 'uint256' },
-      { internalType: 'uint256', name: 'expected', type: 'uint256' },
-    ],
-    name: 'CommitmentsLeafCount',
+    inputs: [{ internalType: 'uint256', name: 'length', type: 'uint256' }],
+    name: 'CommitmentsTooLong',
     type: 'error',
   },
   {
-    inputs: [{ internalType: 'uint256', name: 'length', type: 'uint256' }],
-    name: 'CommitmentsTooLong',
+    inputs: [
+      { internalType: 'uint256', name: 'gameId', type: 'uint256' },
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+    ],
+    name: 'DisputeGameBadOutputTensor',
     type: 'error',
   },
   {
@@ -2617,26 +2617,38 @@ export const disputeGameAbi = [
   {
     inputs: [
       { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'address', name: 'party', type: 'address' },
+      { internalType: 'uint256', name: 'got', type: 'uint256' },
+      { internalType: 'uint256', name: 'expected', type: 'uint256' },
     ],
+    name: 'DisputeGameChildCount',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'gameId', type: 'uint256' },
+      { internalType: 'uint256', name: 'child', type: 'uint256' },
+      { internalType: 'uint256', name: 'children', type: 'uint256' },
+    ],
+    name: 'DisputeGameChildOutOfRange',
+    type: 'error',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: 'gameId', type: 'uint256' }],
+    name: 'DisputeGameChildrenMismatch',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'gameId', type: 'uint256' },
+      { internalType: 'uint256', name: 'got', type: 'uint256' },
+      { internalType: 'uint256', name: 'expected', type: 'uint256' },
+    ],
+    name: 'DisputeGameChunkLength',
+    type: 'error',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: 'gameId', type: 'uint256' }],
     name: 'DisputeGameChunkMismatch',
-    type: 'error',
-  },
-  {
-    inputs: [
-      { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'uint256', name: 'chunkIndex', type: 'uint256' },
-      { internalType: 'uint256', name: 'chunkCount', type: 'uint256' },
-    ],
-    name: 'DisputeGameChunkOutOfRange',
-    type: 'error',
-  },
-  {
-    inputs: [
-      { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'uint256', name: 'chunkIndex', type: 'uint256' },
-    ],
-    name: 'DisputeGameChunksAgree',
     type: 'error',
   },
   {
@@ -2659,10 +2671,10 @@ export const disputeGameAbi = [
   {
     inputs: [
       { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'bytes32', name: 'got', type: 'bytes32' },
-      { internalType: 'bytes32', name: 'expected', type: 'bytes32' },
+      { internalType: 'uint256', name: 'batch', type: 'uint256' },
+      { internalType: 'uint256', name: 'byteLength', type: 'uint256' },
     ],
-    name: 'DisputeGameCommitmentMismatch',
+    name: 'DisputeGameInputLengthMismatch',
     type: 'error',
   },
   {
@@ -2673,19 +2685,10 @@ export const disputeGameAbi = [
   {
     inputs: [
       { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'uint256', name: 'input', type: 'uint256' },
-      { internalType: 'uint256', name: 'producerOp', type: 'uint256' },
+      { internalType: 'bytes32', name: 'rebuilt', type: 'bytes32' },
+      { internalType: 'bytes32', name: 'node', type: 'bytes32' },
     ],
-    name: 'DisputeGameInputsDisagree',
-    type: 'error',
-  },
-  {
-    inputs: [
-      { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'bytes32', name: 'got', type: 'bytes32' },
-      { internalType: 'bytes32', name: 'expected', type: 'bytes32' },
-    ],
-    name: 'DisputeGameLeavesMismatch',
+    name: 'DisputeGameNodesMismatch',
     type: 'error',
   },
   {
@@ -2721,26 +2724,9 @@ export const disputeGameAbi = [
     inputs: [
       { internalType: 'uint256', name: 'gameId', type: 'uint256' },
       { internalType: 'uint256', name: 'offset', type: 'uint256' },
+      { internalType: 'uint256', name: 'chunkLength', type: 'uint256' },
     ],
     name: 'DisputeGameOffsetOutOfRange',
-    type: 'error',
-  },
-  {
-    inputs: [
-      { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'uint256', name: 'got', type: 'uint256' },
-      { internalType: 'uint256', name: 'expected', type: 'uint256' },
-    ],
-    name: 'DisputeGameOpCountMismatch',
-    type: 'error',
-  },
-  {
-    inputs: [
-      { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'uint256', name: 'index', type: 'uint256' },
-      { internalType: 'uint256', name: 'opCount', type: 'uint256' },
-    ],
-    name: 'DisputeGameOpIndexOutOfRange',
     type: 'error',
   },
   {
@@ -2752,20 +2738,33 @@ export const disputeGameAbi = [
     type: 'error',
   },
   {
-    inputs: [
-      { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'uint256', name: 'opIndex', type: 'uint256' },
-    ],
-    name: 'DisputeGameOpRootsAgree',
+    inputs: [{ internalType: 'uint256', name: 'gameId', type: 'uint256' }],
+    name: 'DisputeGameOutputProofInvalid',
     type: 'error',
   },
   {
     inputs: [
       { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'bytes32', name: 'lastOpRoot', type: 'bytes32' },
-      { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
+      { internalType: 'uint256', name: 'child', type: 'uint256' },
     ],
-    name: 'DisputeGameOutputRootMismatch',
+    name: 'DisputeGamePaddingNotEmpty',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'gameId', type: 'uint256' },
+      { internalType: 'uint256', name: 'child', type: 'uint256' },
+    ],
+    name: 'DisputeGamePickInPadding',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'gameId', type: 'uint256' },
+      { internalType: 'uint256', name: 'input', type: 'uint256' },
+      { internalType: 'uint256', name: 'producerOp', type: 'uint256' },
+    ],
+    name: 'DisputeGameProducerRootInvalid',
     type: 'error',
   },
   {
@@ -2785,10 +2784,9 @@ export const disputeGameAbi = [
   {
     inputs: [
       { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'bytes32', name: 'got', type: 'bytes32' },
-      { internalType: 'bytes32', name: 'expected', type: 'bytes32' },
+      { internalType: 'uint256', name: 'byteLength', type: 'uint256' },
     ],
-    name: 'DisputeGameTraceRootMismatch',
+    name: 'DisputeGameTensorLengthMismatch',
     type: 'error',
   },
   {
@@ -2799,20 +2797,10 @@ export const disputeGameAbi = [
   {
     inputs: [
       { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'uint256', name: 'element', type: 'uint256' },
-      { internalType: 'uint16', name: 'value', type: 'uint16' },
+      { internalType: 'uint256', name: 'opIndex', type: 'uint256' },
+      { internalType: 'uint256', name: 'expected', type: 'uint256' },
     ],
-    name: 'DisputeGameValuesAgree',
-    type: 'error',
-  },
-  {
-    inputs: [{ internalType: 'uint256', name: 'gameId', type: 'uint256' }],
-    name: 'DisputeGameWorkerLeavesMismatch',
-    type: 'error',
-  },
-  {
-    inputs: [{ internalType: 'uint256', name: 'gameId', type: 'uint256' }],
-    name: 'DisputeGameWorkerOpRootsMismatch',
+    name: 'DisputeGameWrongOp',
     type: 'error',
   },
   {
@@ -2852,11 +2840,11 @@ export const disputeGameAbi = [
     anonymous: false,
     inputs: [
       { indexed: true, internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { indexed: false, internalType: 'uint256', name: 'chunkIndex', type: 'uint256' },
-      { indexed: false, internalType: 'bytes32[]', name: 'challengerLeaves', type: 'bytes32[]' },
-      { indexed: false, internalType: 'uint256', name: 'byteLength', type: 'uint256' },
+      { indexed: false, internalType: 'enum Phase', name: 'phase', type: 'uint8' },
+      { indexed: false, internalType: 'uint256', name: 'height', type: 'uint256' },
+      { indexed: false, internalType: 'uint256', name: 'position', type: 'uint256' },
     ],
-    name: 'ChunkNamed',
+    name: 'ChildPicked',
     type: 'event',
   },
   {
@@ -2884,8 +2872,7 @@ export const disputeGameAbi = [
     inputs: [
       { indexed: true, internalType: 'uint256', name: 'gameId', type: 'uint256' },
       { indexed: false, internalType: 'uint256', name: 'element', type: 'uint256' },
-      { indexed: false, internalType: 'uint16', name: 'workerValue', type: 'uint16' },
-      { indexed: false, internalType: 'uint16', name: 'challengerValue', type: 'uint16' },
+      { indexed: false, internalType: 'uint256', name: 'workerByte', type: 'uint256' },
     ],
     name: 'ElementNamed',
     type: 'event',
@@ -2899,14 +2886,11 @@ export const disputeGameAbi = [
       {
         components: [
           { internalType: 'bytes32', name: 'subject', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
           { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
           { internalType: 'bytes32', name: 'inputRoot', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'resultCommitment', type: 'bytes32' },
           { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
           { internalType: 'address', name: 'worker', type: 'address' },
           { internalType: 'address', name: 'challenger', type: 'address' },
-          { internalType: 'bytes32', name: 'challengerTraceRoot', type: 'bytes32' },
         ],
         indexed: false,
         internalType: 'struct IDisputeGame.OpenParams',
@@ -2935,10 +2919,12 @@ export const disputeGameAbi = [
     anonymous: false,
     inputs: [
       { indexed: true, internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { indexed: false, internalType: 'bytes32[]', name: 'leaves', type: 'bytes32[]' },
-      { indexed: false, internalType: 'uint256', name: 'byteLength', type: 'uint256' },
+      { indexed: false, internalType: 'enum Phase', name: 'phase', type: 'uint8' },
+      { indexed: false, internalType: 'uint256', name: 'height', type: 'uint256' },
+      { indexed: false, internalType: 'uint256', name: 'position', type: 'uint256' },
+      { indexed: false, internalType: 'bytes32[]', name: 'children', type: 'bytes32[]' },
     ],
-    name: 'LeavesRevealed',
+    name: 'NodesRevealed',
     type: 'event',
   },
   {
@@ -2946,7 +2932,7 @@ export const disputeGameAbi = [
     inputs: [
       { indexed: true, internalType: 'uint256', name: 'gameId', type: 'uint256' },
       { indexed: false, internalType: 'uint256', name: 'opIndex', type: 'uint256' },
-      { indexed: false, internalType: 'bytes32[]', name: 'challengerOpRoots', type: 'bytes32[]' },
+      { indexed: false, internalType: 'uint256', name: 'outputLength', type: 'uint256' },
       { indexed: false, internalType: 'bytes32[]', name: 'agreedInputRoots', type: 'bytes32[]' },
     ],
     name: 'OpNamed',
@@ -2965,11 +2951,29 @@ export const disputeGameAbi = [
     anonymous: false,
     inputs: [
       { indexed: true, internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { indexed: false, internalType: 'bytes32', name: 'traceRoot', type: 'bytes32' },
-      { indexed: false, internalType: 'bytes32[]', name: 'opRoots', type: 'bytes32[]' },
+      { indexed: false, internalType: 'bytes32', name: 'dataRoot', type: 'bytes32' },
+      { indexed: false, internalType: 'bytes32[]', name: 'children', type: 'bytes32[]' },
+    ],
+    name: 'TensorRevealed',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'uint256', name: 'gameId', type: 'uint256' },
+      { indexed: false, internalType: 'uint256', name: 'batch', type: 'uint256' },
+      { indexed: false, internalType: 'bytes32', name: 'traceTreeRoot', type: 'bytes32' },
+      { indexed: false, internalType: 'bytes32[]', name: 'children', type: 'bytes32[]' },
     ],
     name: 'TraceRevealed',
     type: 'event',
+  },
+  {
+    inputs: [],
+    name: 'NODE_BITS',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
   },
   {
     inputs: [{ internalType: 'address', name: 'to', type: 'address' }],
@@ -3019,26 +3023,24 @@ export const disputeGameAbi = [
           { internalType: 'uint128', name: 'bond', type: 'uint128' },
           { internalType: 'uint32', name: 'opCount', type: 'uint32' },
           { internalType: 'uint32', name: 'leafCount', type: 'uint32' },
+          { internalType: 'uint64', name: 'inputBytesPerSample', type: 'uint64' },
+          { internalType: 'uint64', name: 'batch', type: 'uint64' },
+          { internalType: 'uint64', name: 'position', type: 'uint64' },
+          { internalType: 'uint64', name: 'leafLimit', type: 'uint64' },
+          { internalType: 'uint8', name: 'height', type: 'uint8' },
+          { internalType: 'uint8', name: 'stepBits', type: 'uint8' },
+          { internalType: 'uint16', name: 'workerByte', type: 'uint16' },
           { internalType: 'uint32', name: 'opIndex', type: 'uint32' },
-          { internalType: 'ByteClaim', name: 'workerValue', type: 'uint16' },
-          { internalType: 'ByteClaim', name: 'challengerValue', type: 'uint16' },
+          { internalType: 'uint64', name: 'outputLength', type: 'uint64' },
+          { internalType: 'uint64', name: 'element', type: 'uint64' },
+          { internalType: 'bytes32', name: 'node', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'childrenHash', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'traceTreeRoot', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'agreedInputsHash', type: 'bytes32' },
           { internalType: 'bytes32', name: 'subject', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
           { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
           { internalType: 'bytes32', name: 'inputRoot', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'resultCommitment', type: 'bytes32' },
           { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'challengerTraceRoot', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'workerOpsHash', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'workerOpRoot', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'challengerOpRoot', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'agreedInputsHash', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'workerLeavesHash', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'workerLeaf', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'challengerLeaf', type: 'bytes32' },
-          { internalType: 'uint64', name: 'workerLength', type: 'uint64' },
-          { internalType: 'uint64', name: 'element', type: 'uint64' },
-          { internalType: 'uint32', name: 'chunkIndex', type: 'uint32' },
         ],
         internalType: 'struct DisputeGame.Game',
         name: '',
@@ -3072,20 +3074,6 @@ export const disputeGameAbi = [
   {
     inputs: [
       { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'bytes32[]', name: 'challengerLeaves', type: 'bytes32[]' },
-      { internalType: 'uint256', name: 'byteLength', type: 'uint256' },
-      { internalType: 'bytes32[]', name: 'workerLeaves', type: 'bytes32[]' },
-      { internalType: 'uint256', name: 'chunkIndex', type: 'uint256' },
-    ],
-    name: 'nameChunk',
-    outputs: [],
-    stateMutability: 'nonpayable',
-    type: 'function',
-  },
-  {
-    inputs: [
-      { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'bytes', name: 'challengerChunk', type: 'bytes' },
       { internalType: 'bytes', name: 'workerChunk', type: 'bytes' },
       { internalType: 'uint256', name: 'offset', type: 'uint256' },
     ],
@@ -3097,8 +3085,6 @@ export const disputeGameAbi = [
   {
     inputs: [
       { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'bytes32[]', name: 'challengerOpRoots', type: 'bytes32[]' },
-      { internalType: 'bytes32[]', name: 'workerOpRoots', type: 'bytes32[]' },
       {
         components: [
           { internalType: 'uint256', name: 'index', type: 'uint256' },
@@ -3110,6 +3096,20 @@ export const disputeGameAbi = [
         ],
         internalType: 'struct OpLeafOpening',
         name: 'op',
+        type: 'tuple',
+      },
+      {
+        components: [
+          { internalType: 'uint256', name: 'id', type: 'uint256' },
+          { internalType: 'uint256', name: 'kind', type: 'uint256' },
+          { internalType: 'uint256', name: 'dtype', type: 'uint256' },
+          { internalType: 'uint256[]', name: 'shape', type: 'uint256[]' },
+          { internalType: 'int256', name: 'zeroPoint', type: 'int256' },
+          { internalType: 'bytes32', name: 'constRoot', type: 'bytes32' },
+          { internalType: 'bytes32[]', name: 'siblings', type: 'bytes32[]' },
+        ],
+        internalType: 'struct TensorLeafOpening',
+        name: 'out',
         type: 'tuple',
       },
       {
@@ -3128,6 +3128,8 @@ export const disputeGameAbi = [
             name: 'producer',
             type: 'tuple',
           },
+          { internalType: 'bytes32', name: 'producerRoot', type: 'bytes32' },
+          { internalType: 'bytes32[]', name: 'traceSiblings', type: 'bytes32[]' },
           {
             components: [
               { internalType: 'uint256', name: 'id', type: 'uint256' },
@@ -3158,14 +3160,11 @@ export const disputeGameAbi = [
       {
         components: [
           { internalType: 'bytes32', name: 'subject', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
           { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
           { internalType: 'bytes32', name: 'inputRoot', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'resultCommitment', type: 'bytes32' },
           { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
           { internalType: 'address', name: 'worker', type: 'address' },
           { internalType: 'address', name: 'challenger', type: 'address' },
-          { internalType: 'bytes32', name: 'challengerTraceRoot', type: 'bytes32' },
         ],
         internalType: 'struct IDisputeGame.OpenParams',
         name: 'p',
@@ -3182,6 +3181,17 @@ export const disputeGameAbi = [
     name: 'owner',
     outputs: [{ internalType: 'address', name: '', type: 'address' }],
     stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'gameId', type: 'uint256' },
+      { internalType: 'bytes32[]', name: 'workerChildren', type: 'bytes32[]' },
+      { internalType: 'uint256', name: 'child', type: 'uint256' },
+    ],
+    name: 'pick',
+    outputs: [],
+    stateMutability: 'nonpayable',
     type: 'function',
   },
   { inputs: [], name: 'renounceOwnership', outputs: [], stateMutability: 'nonpayable', type: 'function' },
@@ -3205,10 +3215,9 @@ export const disputeGameAbi = [
   {
     inputs: [
       { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'bytes32[]', name: 'leaves', type: 'bytes32[]' },
-      { internalType: 'uint256', name: 'byteLength', type: 'uint256' },
+      { internalType: 'bytes32[]', name: 'children', type: 'bytes32[]' },
     ],
-    name: 'revealLeaves',
+    name: 'revealNodes',
     outputs: [],
     stateMutability: 'nonpayable',
     type: 'function',
@@ -3216,8 +3225,22 @@ export const disputeGameAbi = [
   {
     inputs: [
       { internalType: 'uint256', name: 'gameId', type: 'uint256' },
-      { internalType: 'bytes32', name: 'traceRoot', type: 'bytes32' },
-      { internalType: 'bytes32[]', name: 'opRoots', type: 'bytes32[]' },
+      { internalType: 'bytes32', name: 'dataRoot', type: 'bytes32' },
+      { internalType: 'bytes32[]', name: 'children', type: 'bytes32[]' },
+    ],
+    name: 'revealTensor',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'gameId', type: 'uint256' },
+      { internalType: 'uint256', name: 'batch', type: 'uint256' },
+      { internalType: 'bytes32', name: 'inputDataRoot', type: 'bytes32' },
+      { internalType: 'bytes32', name: 'traceTreeRoot', type: 'bytes32' },
+      { internalType: 'bytes32[]', name: 'outputSiblings', type: 'bytes32[]' },
+      { internalType: 'bytes32[]', name: 'children', type: 'bytes32[]' },
     ],
     name: 'revealTrace',
     outputs: [],
@@ -3346,6 +3369,13 @@ export const disputeGameAbi = [
     name: 'workerShareBps',
     outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
     stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: 'h', type: 'uint256' }],
+    name: 'zeroHash',
+    outputs: [{ internalType: 'bytes32', name: 'z', type: 'bytes32' }],
+    stateMutability: 'pure',
     type: 'function',
   },
 ] as const;

@@ -5,7 +5,7 @@ import { fromHex, toHex } from '../../commit/keccak.ts';
 import { buildLevels, merkleProof, merkleRoot } from '../../commit/merkle.ts';
 import { modelLeaves, tensorLeaf } from '../../commit/modelRoot.ts';
 import { tensorBytes, tensorRoot } from '../../commit/tensorRoot.ts';
-import type { Model } from '../../engine/graph.ts';
+import { dtypeBytes, elementCount, type Model } from '../../engine/graph.ts';
 import type { LeafArgs, RequestArgs, TaskArgs } from './types.ts';
 
 const TASK_ABI = [
@@ -109,9 +109,15 @@ export function modelLayoutOf(model: Model) {
   if (toHex(leaves[index]) !== toHex(leaf)) throw new Error('Model leaves are out of order.');
   const kinds = { input: 0n, const: 1n, activation: 2n } as const;
   const dtypes = { u8: 0n, i8: 1n, i32: 2n } as const;
+  const perSample = (id: number) => {
+    const info = model.tensors[id];
+    return BigInt(elementCount(info.shape.slice(1)) * dtypeBytes(info.dtype));
+  };
   return {
     leafCount: BigInt(leaves.length),
     opCount: BigInt(opCount),
+    inputBytesPerSample: perSample(model.input),
+    outputBytesPerSample: perSample(model.output),
     probe: {
       id: 0n,
       kind: kinds[t.kind],
