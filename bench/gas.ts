@@ -224,7 +224,7 @@ async function fullDispute(models: Loaded[], best: { model: string; k: number; e
   const posted = await postTask(w, REQ, 4, cheat, m.root);
   const receipt = await w.chain.publicClient.getTransactionReceipt({
     hash: await as(5).taskMarket.write.challenge(
-      [posted.task, posted.commitment, posted.run.outputRoot, honest.traceRoot],
+      [posted.task, posted.commitment, posted.run.outputRoot],
       {
         value: w.v.params.task.challengeBond,
       },

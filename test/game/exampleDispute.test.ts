@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseEther } from 'viem';
-import { MAX_MOVES_PER_PARTY } from '../../src/dispute/machine.ts';
+import { maxMovesPerParty } from '../../src/dispute/machine.ts';
 import { corruptedParty, honestParty, type TraceProvider } from '../../src/dispute/party.ts';
 import type { Model } from '../../src/engine/graph.ts';
 import type { Tensor } from '../../src/engine/tensor.ts';
@@ -50,13 +50,20 @@ after(async () => w?.close());
 const player = (i: number, trace: TraceProvider) => ({ wallet: w.chain.wallet(i), trace });
 
 async function dispute(modelName: string, worker: TraceProvider, challenger: TraceProvider) {
-  const { root } = loaded.get(modelName)!;
+  const { root, model } = loaded.get(modelName)!;
   const posted = await postTask(w, REQ, WORKER, worker, root);
-  const gameId = await challengeTask(w, CHALLENGER, posted, challenger.traceRoot);
+  const gameId = await challengeTask(w, CHALLENGER, posted);
   const result = await play(w, gameId, player(WORKER, worker), player(CHALLENGER, challenger));
+  const maxChunks = Math.max(...model.ops.map((_, k) => worker.chunkTree(k).leafLimit));
+  const limit = maxMovesPerParty(model.ops.length, maxChunks);
   for (const by of ['worker', 'challenger'] as const) {
-    assert.ok(result.moves.filter((m) => m.by === by).length <= MAX_MOVES_PER_PARTY, `${by} moves`);
+    const n = result.moves.filter((m) => m.by === by).length + (by === 'challenger' ? 1 : 0);
+    assert.ok(n <= limit[by] + (by === 'challenger' ? 1 : 0) && n <= 10, `${by}: ${n} moves`);
   }
+  assert.ok(
+    result.moves.every((m) => !m.reverted),
+    'no honest move reverts',
+  );
   return result;
 }
 

@@ -5,14 +5,22 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { BURN_ADDRESS } from '../../src/chain/bindings/types.ts';
-import { MAX_MOVES_PER_PARTY } from '../../src/dispute/machine.ts';
-import { nameOpArgs, revealTraceArgs } from '../../src/dispute/moves.ts';
+import { maxMovesPerParty } from '../../src/dispute/machine.ts';
+import {
+  nameOpArgs,
+  openOp,
+  openTensorLeaf,
+  revealTensorArgs,
+  revealTraceArgs,
+} from '../../src/dispute/moves.ts';
 import { corruptedParty, honestParty, type TraceProvider } from '../../src/dispute/party.ts';
+import { readGameView } from '../../src/dispute/play.ts';
 import {
   advance,
   balance,
   expectRevert,
   handInput,
+  hexOf,
   receiptOf,
   registerAgent,
   startWorld,
@@ -41,7 +49,7 @@ const player = (i: number, trace: TraceProvider, silent = false) => ({
 
 async function dispute(worker: TraceProvider, challenger: TraceProvider) {
   const posted = await postTask(w, REQ, WORKER, worker);
-  const gameId = await challengeTask(w, CHALLENGER, posted, challenger.traceRoot);
+  const gameId = await challengeTask(w, CHALLENGER, posted);
   const result = await play(w, gameId, player(WORKER, worker), player(CHALLENGER, challenger));
   return { posted, gameId, result };
 }
@@ -61,9 +69,11 @@ for (const c of cases) {
     const stakeBefore = (await w.v.agentRegistry.read.agentInfo([w.accounts[WORKER]])).stake;
     const { posted, result } = await dispute(cheat, honest);
     assert.equal(result.outcome, 1, 'challenger won');
+    const limit = maxMovesPerParty(w.model.ops.length, 1);
     for (const by of ['worker', 'challenger'] as const) {
-      assert.ok(result.moves.filter((m) => m.by === by).length <= MAX_MOVES_PER_PARTY);
+      assert.ok(result.moves.filter((m) => m.by === by).length <= limit[by]);
     }
+    assert.ok(result.moves.every((m) => !m.reverted));
     assert.equal((await w.v.taskMarket.read.taskState([posted.id])).status, 6, 'convicted');
     const stake = w.v.params.task.workerStake;
     assert.equal(stakeBefore - (await w.v.agentRegistry.read.agentInfo([w.accounts[WORKER]])).stake, stake);
@@ -101,7 +111,7 @@ test('a silent worker loses on its clock; a silent challenger loses on its clock
   const honest = honestParty(w.model, input);
   const cheat = corruptedParty(w.model, input, 0, 0);
   let posted = await postTask(w, REQ, WORKER, cheat);
-  let gameId = await challengeTask(w, CHALLENGER, posted, honest.traceRoot);
+  let gameId = await challengeTask(w, CHALLENGER, posted);
   let r = await play(w, gameId, player(WORKER, cheat, true), player(CHALLENGER, honest));
   assert.equal(r.state, 'awaitWorkerTrace');
   await expectRevert(() => w.v.disputeGame.write.timeout([gameId]), 'DisputeGameClockRunning');
@@ -114,9 +124,9 @@ test('a silent worker loses on its clock; a silent challenger loses on its clock
   assert.equal((await w.v.disputeGame.read.game([gameId])).outcome, 1);
 
   posted = await postTask(w, REQ, WORKER, honest);
-  gameId = await challengeTask(w, CHALLENGER, posted, cheat.traceRoot);
+  gameId = await challengeTask(w, CHALLENGER, posted);
   r = await play(w, gameId, player(WORKER, honest), player(CHALLENGER, cheat, true));
-  assert.equal(r.state, 'awaitChallengerOp');
+  assert.equal(r.state, 'awaitChallengerOpPick');
   await advance(w, w.v.params.clockBudget + 1n);
   await receiptOf(w, w.v.disputeGame.write.timeout([gameId]));
   assert.equal((await w.v.disputeGame.read.game([gameId])).outcome, 2);
@@ -128,8 +138,8 @@ test('several challengers: once the worker loses one game, the others are moot a
   const honest = honestParty(w.model, input);
   const cheat = corruptedParty(w.model, input, 3, 0);
   const posted = await postTask(w, REQ, WORKER, cheat);
-  const g1 = await challengeTask(w, CHALLENGER, posted, honest.traceRoot);
-  const g2 = await challengeTask(w, CHALLENGER2, posted, honest.traceRoot);
+  const g1 = await challengeTask(w, CHALLENGER, posted);
+  const g2 = await challengeTask(w, CHALLENGER2, posted);
   await expectRevert(() => w.v.disputeGame.write.resolveMoot([g2]), 'DisputeGameNotMoot');
   const r1 = await play(w, g1, player(WORKER, cheat), player(CHALLENGER, honest));
   assert.equal(r1.outcome, 1);
@@ -144,56 +154,106 @@ test('several challengers: once the worker loses one game, the others are moot a
   await assertGameSolvent(w, w.accounts);
 });
 
-test('bad moves revert with named errors: wrong party, wrong phase, wrong roots, bad sources, early timeout', async () => {
+test('bad moves revert with named errors, move by move', async () => {
   const input = handInput(60);
   const honest = honestParty(w.model, input);
   const cheat = corruptedParty(w.model, input, 3, 0);
   const posted = await postTask(w, REQ, WORKER, cheat);
-  const gameId = await challengeTask(w, CHALLENGER, posted, honest.traceRoot);
+  const gameId = await challengeTask(w, CHALLENGER, posted);
   const asW = w.v.as(w.chain.wallet(WORKER)).disputeGame.write;
   const asC = w.v.as(w.chain.wallet(CHALLENGER)).disputeGame.write;
+  const [batch, dataRoot, root, proof, children] = revealTraceArgs(cheat);
   await expectRevert(() => asC.revealTrace([gameId, ...revealTraceArgs(cheat)]), 'DisputeGameNotYourTurn');
+  await expectRevert(() => asW.revealTrace([999n, ...revealTraceArgs(cheat)]), 'DisputeGameUnknownGame');
   await expectRevert(
-    () => asW.revealTrace([gameId, honest.traceRoot, [...cheat.opRoots]]),
-    'DisputeGameTraceRootMismatch',
+    () => asW.revealTrace([gameId, batch + 1n, dataRoot, root, proof, children]),
+    'DisputeGameInputLengthMismatch',
   );
+  await expectRevert(
+    () => asW.revealTrace([gameId, 0n, dataRoot, root, proof, children]),
+    'DisputeGameInputLengthMismatch',
+  );
+  // The honest trace tree does not end in the cheater's committed output.
   await expectRevert(
     () => asW.revealTrace([gameId, ...revealTraceArgs(honest)]),
-    'DisputeGameCommitmentMismatch',
+    'DisputeGameOutputProofInvalid',
   );
   await expectRevert(
-    () => asW.revealTrace([gameId, cheat.traceRoot, cheat.opRoots.slice(1)]),
-    'DisputeGameOpCountMismatch',
-  );
-  await expectRevert(() => asW.revealLeaves([gameId, [], 0n]), 'DisputeGameWrongPhase');
-  await expectRevert(() => asW.revealTrace([999n, ...revealTraceArgs(cheat)]), 'DisputeGameUnknownGame');
-  await receiptOf(w, asW.revealTrace([gameId, ...revealTraceArgs(cheat)]));
-  const [mine, theirs, op, sources] = nameOpArgs(honest, cheat.opRoots);
-  await expectRevert(
-    () => asC.nameOp([gameId, [...cheat.opRoots], theirs, op, sources]),
-    'DisputeGameTraceRootMismatch',
+    () => asW.revealTrace([gameId, batch, dataRoot, root, proof.slice(1), children]),
+    'DisputeGameOutputProofInvalid',
   );
   await expectRevert(
-    () => asC.nameOp([gameId, mine, [...honest.opRoots], op, sources]),
-    'DisputeGameWorkerOpRootsMismatch',
-  );
-  const { openOp } = await import('../../src/dispute/moves.ts');
-  await expectRevert(
-    () => asC.nameOp([gameId, mine, theirs, openOp(w.model, 2), []]),
-    'DisputeGameOpRootsAgree',
+    () => asW.revealTrace([gameId, batch, dataRoot, root, proof, children.slice(1)]),
+    'DisputeGameChildCount',
   );
   await expectRevert(
-    () => asC.nameOp([gameId, mine, theirs, { ...op, attrs: [0n, 254n] }, sources]),
+    () =>
+      asW.revealTrace([
+        gameId,
+        batch,
+        dataRoot,
+        root,
+        proof,
+        [children[1], children[0], ...children.slice(2)],
+      ]),
+    'DisputeGameNodesMismatch',
+  );
+  await expectRevert(() => asW.revealNodes([gameId, children]), 'DisputeGameWrongPhase');
+  await receiptOf(w, asW.revealTrace([gameId, batch, dataRoot, root, proof, children]));
+  // The hand model has 5 ops: children 5..7 of the 8 are padding.
+  assert.equal(children.length, 8);
+  await expectRevert(() => asC.pick([gameId, children, 5n]), 'DisputeGamePickInPadding');
+  await expectRevert(() => asC.pick([gameId, children, 8n]), 'DisputeGameChildOutOfRange');
+  await expectRevert(
+    () => asC.pick([gameId, [...honest.traceTree.children(3, 0)], 3n]),
+    'DisputeGameChildrenMismatch',
+  );
+  await expectRevert(() => asW.pick([gameId, children, 3n]), 'DisputeGameNotYourTurn');
+  await receiptOf(w, asC.pick([gameId, children, 3n]));
+  const view = await readGameView(w.v, w.chain.publicClient, gameId);
+  assert.equal(view.state, 'awaitChallengerOp');
+  const [op, out, sources] = nameOpArgs(honest, 3, view.traceTree!);
+  await expectRevert(() => asC.nameOp([gameId, openOp(w.model, 2), out, sources]), 'DisputeGameWrongOp');
+  await expectRevert(
+    () => asC.nameOp([gameId, { ...op, attrs: [0n, 254n] }, out, sources]),
     'DisputeGameOpLeafInvalid',
   );
   await expectRevert(
-    () => asC.nameOp([gameId, mine, theirs, op, sources.slice(1)]),
-    'DisputeGameSourceCount',
+    () => asC.nameOp([gameId, op, openTensorLeaf(w.model, w.model.ops[2].output), sources]),
+    'DisputeGameBadOutputTensor',
   );
-  const badSources = [{ ...sources[0], producer: openOp(w.model, 1) }, ...sources.slice(1)];
-  await expectRevert(() => asC.nameOp([gameId, mine, theirs, op, badSources]), 'DisputeGameBadSource');
+  await expectRevert(() => asC.nameOp([gameId, op, out, sources.slice(1)]), 'DisputeGameSourceCount');
+  const wrongProducer = [{ ...sources[0], producer: openOp(w.model, 1) }, ...sources.slice(1)];
+  await expectRevert(() => asC.nameOp([gameId, op, out, wrongProducer]), 'DisputeGameBadSource');
   const asConst = [{ ...sources[0], kind: 2 }, ...sources.slice(1)];
-  await expectRevert(() => asC.nameOp([gameId, mine, theirs, op, asConst]), 'DisputeGameBadSource');
+  await expectRevert(() => asC.nameOp([gameId, op, out, asConst]), 'DisputeGameBadSource');
+  const wrongRoot = [{ ...sources[0], producerRoot: honest.opRoots[0] }, ...sources.slice(1)];
+  await expectRevert(() => asC.nameOp([gameId, op, out, wrongRoot]), 'DisputeGameProducerRootInvalid');
+  await receiptOf(w, asC.nameOp([gameId, op, out, sources]));
+  // The op-3 output (matmul, 10 bytes) has one chunk: no chunk-tree children.
+  const [tensorData] = revealTensorArgs(cheat, 3);
+  await expectRevert(() => asW.revealTensor([gameId, tensorData, [tensorData]]), 'DisputeGameChildCount');
+  await expectRevert(
+    () => asW.revealTensor([gameId, honest.chunkTree(2).root, []]),
+    'DisputeGameTensorLengthMismatch',
+  );
+  await receiptOf(w, asW.revealTensor([gameId, tensorData, []]));
+  const chunk = cheat.chunk(3, 0);
+  await expectRevert(() => asW.revealChunk([gameId, hexOf(chunk.subarray(1))]), 'DisputeGameChunkLength');
+  await expectRevert(() => asW.revealChunk([gameId, hexOf(honest.chunk(3, 0))]), 'DisputeGameChunkMismatch');
+  await receiptOf(w, asW.revealChunk([gameId, hexOf(chunk)]));
+  await expectRevert(
+    () => asC.nameElement([gameId, hexOf(chunk), BigInt(chunk.length)]),
+    'DisputeGameOffsetOutOfRange',
+  );
+  await expectRevert(
+    () => asC.nameElement([gameId, hexOf(honest.chunk(3, 0)), 0n]),
+    'DisputeGameChunkMismatch',
+  );
+  await receiptOf(w, asC.nameElement([gameId, hexOf(chunk), 0n]));
+  const step = honest.step(3, 0);
+  await expectRevert(() => asC.submitStep([gameId, { ...step, batch: 2n }]), 'DisputeGameStepMismatch');
+  await expectRevert(() => asC.submitStep([gameId, { ...step, element: 1n }]), 'DisputeGameStepMismatch');
   await expectRevert(() => w.v.disputeGame.write.timeout([gameId]), 'DisputeGameClockRunning');
   const r = await play(w, gameId, player(WORKER, cheat), player(CHALLENGER, honest));
   assert.equal(r.outcome, 1);
@@ -208,14 +268,11 @@ test('bad moves revert with named errors: wrong party, wrong phase, wrong roots,
         [
           {
             subject: posted.id,
-            taskId: posted.id,
             modelRoot: w.modelRoot,
             inputRoot: posted.run.inputRoot,
-            resultCommitment: posted.commitment,
             outputRoot: posted.run.outputRoot,
             worker: w.accounts[WORKER],
             challenger: w.accounts[CHALLENGER],
-            challengerTraceRoot: honest.traceRoot,
           },
         ],
         { value: 1n },

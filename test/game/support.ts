@@ -4,8 +4,17 @@ import assert from 'node:assert/strict';
 import type { Hex } from 'viem';
 import { NATIVE } from '../../src/chain/bindings/types.ts';
 import type { TraceProvider } from '../../src/dispute/party.ts';
-import { gameIdFromLogs, type Player, playDispute } from '../../src/dispute/play.ts';
-import { commitmentOf, hexOf, idOf, type Run, receiptOf, taskOf, type World } from '../market/support.ts';
+import { gameIdFromLogs, type Player, type PlayOptions, playDispute } from '../../src/dispute/play.ts';
+import {
+  advance,
+  commitmentOf,
+  hexOf,
+  idOf,
+  type Run,
+  receiptOf,
+  taskOf,
+  type World,
+} from '../market/support.ts';
 
 /** A TraceProvider as the Run shape of the market tests (for commitments and posting). */
 export function runOfProvider(p: TraceProvider): Run {
@@ -17,6 +26,7 @@ export function runOfProvider(p: TraceProvider): Run {
     inputRoot: p.inputRoot,
     outputBytes: p.opBytes(last),
     outputRoot: p.outputRoot,
+    checkpointRoot: p.checkpointRoot,
     traceRoot: p.traceRoot,
     opRoots: [...p.opRoots],
   };
@@ -41,27 +51,34 @@ export async function postTask(w: World, req: number, wi: number, worker: TraceP
   return { task, id, commitment, run };
 }
 
-/** Challenger `ci` challenges a posted task with its own trace root; returns the game ID. */
+/** Challenger `ci` challenges a posted task; returns the game ID. */
 export async function challengeTask(
   w: World,
   ci: number,
   posted: Awaited<ReturnType<typeof postTask>>,
-  challengerTraceRoot: Hex,
 ): Promise<bigint> {
   const receipt = await receiptOf(
     w,
     w.v
       .as(w.chain.wallet(ci))
-      .taskMarket.write.challenge(
-        [posted.task, posted.commitment, posted.run.outputRoot, challengerTraceRoot],
-        { value: w.v.params.task.challengeBond },
-      ),
+      .taskMarket.write.challenge([posted.task, posted.commitment, posted.run.outputRoot], {
+        value: w.v.params.task.challengeBond,
+      }),
   );
   return gameIdFromLogs(receipt.logs, w.v.addresses.disputeGame);
 }
 
-export async function play(w: World, gameId: bigint, worker: Player, challenger: Player) {
-  return playDispute(w.v, w.chain.publicClient, gameId, worker, challenger);
+export async function play(
+  w: World,
+  gameId: bigint,
+  worker: Player,
+  challenger: Player,
+  options: PlayOptions = {},
+) {
+  return playDispute(w.v, w.chain.publicClient, gameId, worker, challenger, {
+    advance: (s) => advance(w, s),
+    ...options,
+  });
 }
 
 /** Asserts the game holds exactly the bonds of its unresolved games plus its credits. */

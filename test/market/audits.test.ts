@@ -62,10 +62,10 @@ test('an auditor that recomputed the trace attests and is paid; a lazy one canno
     'TaskMarketAttestationMismatch',
   );
   await expectRevert(
-    () => as(WATCHER).attestAudit([task, commitment, run.outputRoot, honest.traceRoot]),
+    () => as(WATCHER).attestAudit([task, commitment, run.outputRoot, honest.checkpointRoot]),
     'TaskMarketNotAuditor',
   );
-  await receiptOf(w, as(auditor).attestAudit([task, commitment, run.outputRoot, honest.traceRoot]));
+  await receiptOf(w, as(auditor).attestAudit([task, commitment, run.outputRoot, honest.checkpointRoot]));
   await advance(w, w.v.params.task.challengeWindow);
   await receiptOf(w, as(REQ).finalize([task, commitment, run.outputRoot, '0x']));
   const reward = (task.fee * BigInt(w.v.params.task.auditRewardBps)) / 10_000n;
@@ -107,13 +107,13 @@ test('an auditor that finds a wrong result challenges after the window and wins'
   // The window is closed for everyone else ...
   await expectRevert(
     () =>
-      as(WATCHER).challenge([posted.task, posted.commitment, posted.run.outputRoot, honest.traceRoot], {
+      as(WATCHER).challenge([posted.task, posted.commitment, posted.run.outputRoot], {
         value: w.v.params.task.challengeBond,
       }),
     'TaskMarketChallengeWindowClosed',
   );
   // ... but open for the auditor until its deadline.
-  const gameId = await challengeTask(w, auditor, posted, honest.traceRoot);
+  const gameId = await challengeTask(w, auditor, posted);
   assert.equal((await w.v.taskMarket.read.audit([posted.id])).state, 4, 'challenged');
   const r = await play(
     w,
@@ -134,10 +134,10 @@ test('an auditor that attests a wrong result (copying the cheater) is slashed wh
   const { posted, auditor, audit } = await postAndDraw(cheat);
   await receiptOf(
     w,
-    as(auditor).attestAudit([posted.task, posted.commitment, posted.run.outputRoot, cheat.traceRoot]),
+    as(auditor).attestAudit([posted.task, posted.commitment, posted.run.outputRoot, cheat.checkpointRoot]),
   );
   const stakeBefore = (await w.v.agentRegistry.read.agentInfo([audit.auditor])).stake;
-  const gameId = await challengeTask(w, WATCHER, posted, honest.traceRoot);
+  const gameId = await challengeTask(w, WATCHER, posted);
   const r = await play(
     w,
     gameId,

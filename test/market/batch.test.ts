@@ -184,21 +184,14 @@ test('a wrong result in one leaf of 32: a dispute game on that leaf alone convic
   const { batchId, tree } = await post(list);
   const honestTrace = honest(bad % 8);
   const bond = w.v.params.batch.challengeBond;
-  const args = [
-    batchId,
-    list[bad].leaf,
-    BigInt(bad),
-    tree.proof(bad),
-    list[bad].request,
-    honestTrace.traceRoot,
-  ] as const;
+  const args = [batchId, list[bad].leaf, BigInt(bad), tree.proof(bad), list[bad].request] as const;
   await expectRevert(
     () => as(WATCHER).challengeResult([...args], { value: bond + 1n }),
     'BatchMarketValueMismatch',
   );
   await expectRevert(
     () =>
-      as(WATCHER).challengeResult([args[0], args[1], args[2], args[3], list[0].request, args[5]], {
+      as(WATCHER).challengeResult([args[0], args[1], args[2], args[3], list[0].request], {
         value: bond,
       }),
     'BatchMarketRequestMismatch',

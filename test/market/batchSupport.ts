@@ -31,7 +31,7 @@ export function itemOf(
     resultCommitment(fromHex(requestHash), {
       inputRoot: fromHex(trace.inputRoot),
       outputRoot: fromHex(trace.outputRoot),
-      traceRoot: fromHex(trace.traceRoot),
+      checkpointRoot: fromHex(trace.checkpointRoot),
     }),
   );
   return {

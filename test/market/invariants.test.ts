@@ -169,7 +169,7 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
         const trace = bogus ? corruptedParty(w.model, t.honest.input, r.int(0, 4), r.int(0, 2)) : t.honest;
         const receipt = await attempt('challenge', () =>
           as(challenger).taskMarket.write.challenge(
-            [t.task, t.posted!.commitment, t.posted!.trace.outputRoot, trace.traceRoot],
+            [t.task, t.posted!.commitment, t.posted!.trace.outputRoot],
             { value: w.v.params.task.challengeBond },
           ),
         );

@@ -112,7 +112,7 @@ test('models: duplicate roots are rejected, parents must exist, lineage walks th
       w.v.modelRegistry.write.register([keccak256('0x04'), { ...info, dataId: keccak256('0x05') }, layout]),
     'ModelRegistryUnknownDataset',
   );
-  const [leafCount, opCount] = await w.v.modelRegistry.read.modelLayout([w.modelRoot]);
+  const { leafCount, opCount } = await w.v.modelRegistry.read.modelLayout([w.modelRoot]);
   assert.equal(opCount, BigInt(m.ops.length));
   assert.equal(leafCount, layout.leafCount);
 });

@@ -130,6 +130,7 @@ export interface Run {
   inputRoot: Hex;
   outputBytes: Uint8Array;
   outputRoot: Hex;
+  checkpointRoot: Hex;
   traceRoot: Hex;
   opRoots: Hex[];
 }
@@ -144,6 +145,7 @@ export function runOf(model: Model, input: Tensor, trace = runReference(model, i
     inputRoot: toHex(c.inputRoot),
     outputBytes: tensorBytes(out.dtype, out.data),
     outputRoot: toHex(c.outputRoot),
+    checkpointRoot: toHex(c.checkpointRoot),
     traceRoot: toHex(c.traceRoot),
     opRoots: c.opRoots.map(toHex),
   };
@@ -154,7 +156,7 @@ export function commitmentOf(taskId: Hex, run: Run): Hex {
     resultCommitment(fromHex(taskId), {
       inputRoot: fromHex(run.inputRoot),
       outputRoot: fromHex(run.outputRoot),
-      traceRoot: fromHex(run.traceRoot),
+      checkpointRoot: fromHex(run.checkpointRoot),
     }),
   );
 }

@@ -270,20 +270,16 @@ test('every bad input of create, take, post, finalize and challenge reverts with
   const ch = (args: Parameters<typeof w.v.taskMarket.simulate.challenge>[0], o: { value: bigint }) =>
     as(OTHER).taskMarket.write.challenge(args, o);
   await expectRevert(
-    () => ch([good, commitment, run.outputRoot, run.traceRoot], { value: bond - 1n }),
+    () => ch([good, commitment, run.outputRoot], { value: bond - 1n }),
     'TaskMarketBondMismatch',
   );
   await expectRevert(
-    () => ch([good, run.traceRoot, run.outputRoot, run.traceRoot], { value: bond }),
+    () => ch([good, run.traceRoot, run.outputRoot], { value: bond }),
     'TaskMarketResultMismatch',
   );
   await expectRevert(
-    () => ch([good, commitment, run.outputRoot, ZERO_BYTES32], { value: bond }),
-    'TaskMarketZeroTraceRoot',
-  );
-  await expectRevert(
     () =>
-      as(WORKER).taskMarket.write.challenge([good, commitment, run.outputRoot, run.traceRoot], {
+      as(WORKER).taskMarket.write.challenge([good, commitment, run.outputRoot], {
         value: bond,
       }),
     'TaskMarketSelfChallenge',
@@ -294,14 +290,13 @@ test('every bad input of create, take, post, finalize and challenge reverts with
   );
   // The transaction form of a revert leaves the state untouched.
   await expectRevert(
-    () =>
-      as(OTHER).taskMarket.write.challenge([good, commitment, run.outputRoot, run.traceRoot], { value: 1n }),
+    () => as(OTHER).taskMarket.write.challenge([good, commitment, run.outputRoot], { value: 1n }),
     'TaskMarketBondMismatch',
   );
   assert.deepEqual(await w.v.taskMarket.read.taskState([id]), stateBefore);
   await advance(w, w.v.params.task.challengeWindow);
   await expectRevert(
-    () => ch([good, commitment, run.outputRoot, run.traceRoot], { value: bond }),
+    () => ch([good, commitment, run.outputRoot], { value: bond }),
     'TaskMarketChallengeWindowClosed',
   );
   await expectRevert(() => fin([good, commitment, run.traceRoot, '0x']), 'TaskMarketResultMismatch');
