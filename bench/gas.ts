@@ -1,25 +1,28 @@
-// Gas of the settlement contracts, measured on the embedded EDR chain in one run, each figure next
-// to its target and an outside anchor. Run: npm run bench:gas
+// Gas of the settlement contracts and of the dispute game, measured on the embedded EDR chain in
+// one run, each figure next to its target and to baselines measured in the same run.
+// Run: npm run bench:gas            a table
+//      npm run bench:gas -- --json  one JSON object on stdout (progress goes to stderr)
 //
 //   baseline             a native transfer, an ERC-20 transfer and approve
 //   honest single task   create -> take -> post -> finalize (+ consumer callback), and take+post in one tx
 //   batch of 1,000       postBatch + finalizeBatch, per result
-//   one-step             the largest computeElement over every op of both example models
-//   full dispute         challenge + every move of a game on the op with the largest step
+//   one-step             computeElement as a transaction, for the first, middle and last element of
+//                        every op of both example models and the one whose witness has the most chunks
+//   full dispute         challenge + every move of a game on the example op with the largest step,
+//                        a cheating worker against an honest challenger
+//   largest model        the same for the benchmark transformer (bench/models/transformer.ts)
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Address, getContract, type Hex, parseEther } from 'viem';
+import { type Address, getContract, parseEther } from 'viem';
 import { recordingConsumerAbi, testTokenAbi } from '../src/chain/bindings/abis.ts';
 import { NATIVE, type TaskArgs } from '../src/chain/bindings/types.ts';
-import { estimateComputeElementGas } from '../src/dispute/onestep.ts';
-import { corruptedParty, honestParty } from '../src/dispute/party.ts';
-import { playDispute } from '../src/dispute/play.ts';
-import type { Model } from '../src/engine/graph.ts';
+import { toHex } from '../src/commit/keccak.ts';
+import { modelRoot } from '../src/commit/modelRoot.ts';
+import { honestParty } from '../src/dispute/party.ts';
 import { heldOutBatches } from '../src/sdk/evaluate.ts';
 import { EXAMPLES, importExampleModel } from '../src/sdk/examples.ts';
 import { loadModelDir } from '../src/store/modelDir.ts';
-import { challengeTask, postTask } from '../test/game/support.ts';
 import { itemOf, treeOf } from '../test/market/batchSupport.ts';
 import {
   advance,
@@ -38,11 +41,24 @@ import {
   taskOf,
   type World,
 } from '../test/market/support.ts';
+import {
+  type BenchModel,
+  benchModel,
+  cheatAt,
+  type GameGas,
+  measureOp,
+  playGame,
+  type StepGas,
+  TX_GAS_CAP,
+  worstOf,
+} from './gasGame.ts';
+import { modelStats } from './models/modelStats.ts';
+import { benchTransformerInput, buildBenchTransformer } from './models/transformer.ts';
 
-const rows: { what: string; gas: string; target: string; anchor: string }[] = [];
+const JSON_OUT = process.argv.includes('--json');
+const TARGETS = { maxOneStep: 1_000_000, fullDispute: 3_000_000, maxMovesPerParty: 10, maxMove: 4_000_000 };
+const log = (msg: string) => process.stderr.write(`bench:gas ${msg}\n`);
 const fmt = (n: bigint | number) => Math.round(Number(n)).toLocaleString('en-US');
-const row = (what: string, gas: bigint | number | string, target = '', anchor = '') =>
-  rows.push({ what, gas: typeof gas === 'string' ? gas : fmt(gas), target, anchor });
 
 // Realistic audit probability (5%): finalize draws the audit inline.
 const w = await startWorld({ ...TEST_PARAMS, task: { ...TEST_PARAMS.task, auditBps: 500 } });
@@ -50,22 +66,20 @@ const as = (i: number) => w.v.as(w.chain.wallet(i));
 const REQ = 3;
 const WORKER = 1;
 const CHALLENGER = 2;
+/** The agents of the disputes (they serve the example models and the transformer). */
+const GAME_WORKER = 4;
+const GAME_CHALLENGER = 5;
 
 async function baseline(world: World) {
   const hash = await world.chain.wallet(5).sendTransaction({ to: world.accounts[6], value: 1n });
-  row('baseline: native transfer', (await receiptOf(world, hash)).gasUsed);
+  const nativeTransfer = Number((await receiptOf(world, hash)).gasUsed);
   const token = await deployMock(world, 'TestToken', ['T', 'T', 0n]);
   const t = getContract({ address: token, abi: testTokenAbi, client: world.chain.wallet(5) });
   await receiptOf(world, t.write.mint([world.accounts[5], parseEther('10')]));
   await receiptOf(world, t.write.transfer([world.accounts[6], 1n]));
-  row(
-    'baseline: ERC-20 transfer (to a holder)',
-    (await receiptOf(world, t.write.transfer([world.accounts[6], 1n]))).gasUsed,
-  );
-  row(
-    'baseline: ERC-20 approve (plain contract call)',
-    (await receiptOf(world, t.write.approve([world.accounts[6], 5n]))).gasUsed,
-  );
+  const erc20Transfer = Number((await receiptOf(world, t.write.transfer([world.accounts[6], 1n]))).gasUsed);
+  const erc20Approve = Number((await receiptOf(world, t.write.approve([world.accounts[6], 5n]))).gasUsed);
+  return { nativeTransfer, erc20Transfer, erc20Approve };
 }
 
 async function singleTask(consumer: Address, merged: boolean, seed: number) {
@@ -73,30 +87,40 @@ async function singleTask(consumer: Address, merged: boolean, seed: number) {
   const task: TaskArgs = taskOf(w, w.accounts[REQ], run, { consumer, callbackGasLimit: 100_000 });
   const id = idOf(w, task);
   const commitment = commitmentOf(id, run);
-  const gas: Record<string, bigint> = {};
-  gas.create = (
-    await receiptOf(w, as(REQ).taskMarket.write.createTask([task, '0x'], { value: task.fee }))
-  ).gasUsed;
-  if (!merged) gas.take = (await receiptOf(w, as(WORKER).taskMarket.write.takeTask([task]))).gasUsed;
-  gas.post = (
-    await receiptOf(
-      w,
-      as(WORKER).taskMarket.write.postResult([task, commitment, run.outputRoot, hexOf(run.outputBytes)]),
-    )
-  ).gasUsed;
+  const gas: Record<string, number> = {};
+  gas.create = Number(
+    (await receiptOf(w, as(REQ).taskMarket.write.createTask([task, '0x'], { value: task.fee }))).gasUsed,
+  );
+  if (!merged) gas.take = Number((await receiptOf(w, as(WORKER).taskMarket.write.takeTask([task]))).gasUsed);
+  gas.post = Number(
+    (
+      await receiptOf(
+        w,
+        as(WORKER).taskMarket.write.postResult([task, commitment, run.outputRoot, hexOf(run.outputBytes)]),
+      )
+    ).gasUsed,
+  );
   await advance(w, w.v.params.task.challengeWindow);
   await mine(w, 2);
-  gas.finalize = (
-    await receiptOf(
-      w,
-      as(REQ).taskMarket.write.finalize([task, commitment, run.outputRoot, hexOf(run.outputBytes)]),
-    )
-  ).gasUsed;
+  gas.finalize = Number(
+    (
+      await receiptOf(
+        w,
+        as(REQ).taskMarket.write.finalize([task, commitment, run.outputRoot, hexOf(run.outputBytes)]),
+      )
+    ).gasUsed,
+  );
   if ((await w.v.taskMarket.read.taskState([id])).status !== 4) return undefined; // drawn for audit (p = 5%)
   return gas;
 }
 
-async function singleTasks() {
+interface TaskGas {
+  label: string;
+  parts: Record<string, number>;
+  total: number;
+}
+
+async function singleTasks(): Promise<TaskGas[]> {
   await registerAgent(w, WORKER, [w.modelRoot], parseEther('50'));
   await registerAgent(w, CHALLENGER, [w.modelRoot], parseEther('50'));
   const consumer = await deployMock(w, 'RecordingConsumer');
@@ -107,22 +131,15 @@ async function singleTasks() {
     { merged: true, consumer, label: 'take+post in one tx, recording consumer' },
     { merged: true, consumer: NATIVE, label: 'take+post in one tx, no consumer' },
   ];
+  const out: TaskGas[] = [];
   for (const { merged, consumer: target, label } of variants) {
-    let gas: Record<string, bigint> | undefined;
+    let gas: Record<string, number> | undefined;
     for (let i = 0; i < 3 || !gas; i++) gas = (await singleTask(target, merged, seed++)) ?? gas;
-    const total = Object.values(gas).reduce((a, b) => a + b, 0n);
-    const parts = Object.entries(gas)
-      .map(([k, v]) => `${k} ${fmt(v)}`)
-      .join(' + ');
-    row(
-      `honest task (${label}): ${parts}`,
-      total,
-      '<= 150,000',
-      'Ritual Infernet ~142k create + ~353k deliver',
-    );
+    out.push({ label, parts: gas, total: Object.values(gas).reduce((a, b) => a + b, 0) });
   }
   const c = getContract({ address: consumer, abi: recordingConsumerAbi, client: w.chain.publicClient });
   if ((await c.read.calls()) === 0n) throw new Error('The consumer was never called.');
+  return out;
 }
 
 async function batch1000() {
@@ -157,109 +174,338 @@ async function batch1000() {
     count: n,
     totalFee: tree.totalFee,
   };
-  const post = (await receiptOf(w, as(WORKER).batchMarket.write.postBatch([header]))).gasUsed;
+  const post = Number((await receiptOf(w, as(WORKER).batchMarket.write.postBatch([header]))).gasUsed);
   const batchId = await w.v.batchMarket.read.batchCount();
   await advance(w, w.v.params.batch.challengeWindow);
-  const fin = (await receiptOf(w, as(WORKER).batchMarket.write.finalizeBatch([batchId]))).gasUsed;
-  row(
-    `batch of 1,000: post ${fmt(post)} + finalize ${fmt(fin)}, per result`,
-    (post + fin) / BigInt(n),
-    '<= 2,000',
-    'per-result signature check ~3k (ecrecover) + SSTORE 22k',
+  const finalize = Number(
+    (await receiptOf(w, as(WORKER).batchMarket.write.finalizeBatch([batchId]))).gasUsed,
   );
+  return { count: n, post, finalize, perResult: Math.round((post + finalize) / n) };
 }
 
-interface Loaded {
-  name: string;
-  model: Model;
-  root: Hex;
-  input: ReturnType<typeof heldOutBatches>[number]['quantized'];
-}
-
-async function loadExamples(): Promise<Loaded[]> {
-  const out: Loaded[] = [];
+async function loadExamples(): Promise<BenchModel[]> {
+  const out: BenchModel[] = [];
   for (const example of EXAMPLES) {
     const dir = join(await mkdtemp(join(tmpdir(), 'verinfer-gas-')), example.name);
     await importExampleModel(example, dir);
     const { model } = await loadModelDir(dir);
     const root = await registerModel(w.v, model);
-    out.push({ name: example.name, model, root, input: heldOutBatches(example, model, 1, 1)[0].quantized });
+    const input = heldOutBatches(example, model, 1, 1)[0].quantized;
+    out.push(benchModel(example.name, model, root, input));
   }
   return out;
 }
 
-/** The largest one-step verification over every op (a few elements each) of both models. */
-async function largestStep(models: Loaded[]) {
-  let best = { gas: 0n, model: '', k: 0, op: '', element: 0 };
-  for (const m of models) {
-    const party = honestParty(m.model, m.input);
-    for (let k = 0; k < m.model.ops.length; k++) {
-      const count = party.opBytes(k).length;
-      for (const element of new Set([0, Math.floor(count / 2), count - 1])) {
-        const gas = await estimateComputeElementGas(
-          w.chain.publicClient,
-          w.v.addresses.verifier,
-          party.step(k, element),
-          w.accounts[0],
-        );
-        if (gas > best.gas) best = { gas, model: m.name, k, op: m.model.ops[k].type, element };
-      }
+/** The candidate elements of every op of `m`, measured. */
+async function measureModel(m: BenchModel): Promise<StepGas[][]> {
+  const out: StepGas[][] = [];
+  for (let k = 0; k < m.model.ops.length; k++) out.push(await measureOp(w, m, k));
+  return out;
+}
+
+/** Per op type, the measured element of largest gas (and how many ops of that type were measured). */
+function byType(perOp: readonly StepGas[][]) {
+  const out: Record<string, { ops: number; gas: number; op: number; name: string; element: number }> = {};
+  for (const steps of perOp) {
+    const s = worstOf(steps);
+    if (!s) continue;
+    const t = out[s.type];
+    if (!t) out[s.type] = { ops: 1, gas: s.gas!, op: s.op, name: s.name, element: s.element };
+    else {
+      t.ops += 1;
+      if (s.gas! > t.gas) Object.assign(t, { gas: s.gas!, op: s.op, name: s.name, element: s.element });
     }
   }
-  row(
-    `largest one-step: ${best.model} op ${best.k} (${best.op}) element ${best.element}, as a transaction`,
-    best.gas,
-    '<= 1,000,000',
-    'EZKL ~400k per small-model proof verification',
-  );
-  return best;
+  return out;
 }
 
-async function fullDispute(models: Loaded[], best: { model: string; k: number; element: number }) {
-  const m = models.find((x) => x.name === best.model)!;
-  await registerAgent(w, 4, [m.root], parseEther('50'));
-  await registerAgent(w, 5, [m.root], parseEther('50'));
-  const honest = honestParty(m.model, m.input);
-  const cheat = corruptedParty(m.model, m.input, best.k, best.element);
-  const posted = await postTask(w, REQ, 4, cheat, m.root);
-  const receipt = await w.chain.publicClient.getTransactionReceipt({
-    hash: await as(5).taskMarket.write.challenge(
-      [posted.task, posted.commitment, posted.run.outputRoot],
-      {
-        value: w.v.params.task.challengeBond,
-      },
-    ),
-  });
-  const { gameIdFromLogs } = await import('../src/dispute/play.ts');
-  const gameId = gameIdFromLogs(receipt.logs, w.v.addresses.disputeGame);
-  const r = await playDispute(
-    w.v,
-    w.chain.publicClient,
-    gameId,
-    { wallet: w.chain.wallet(4), trace: cheat },
-    { wallet: w.chain.wallet(5), trace: honest },
-  );
-  if (r.outcome !== 1) throw new Error('The honest challenger did not win the benchmark dispute.');
-  const byWorker = r.moves.filter((x) => x.by === 'worker').length;
-  const byChallenger = r.moves.filter((x) => x.by === 'challenger').length + 1;
-  const detail = r.moves.map((x) => `${x.move} ${fmt(x.gasUsed)}`).join(', ');
-  row(
-    `full dispute (${m.name}, op ${best.k}): challenge ${fmt(receipt.gasUsed)}, ${detail}; moves worker ${byWorker}, challenger ${byChallenger}`,
-    receipt.gasUsed + r.totalGas,
-    '<= 3,000,000 and <= 10 moves per party',
-    'Optimism FDG: ~73 bisection moves per side; Arbitrum BoLD: multi-level',
-  );
-  void challengeTask;
-}
+const stepAt = (model: string, s: StepGas) => ({
+  model,
+  op: s.op,
+  type: s.type,
+  name: s.name,
+  element: s.element,
+  picks: s.picks,
+  chunks: s.chunks,
+});
 
-await baseline(w);
-await singleTasks();
-await batch1000();
-const models = await loadExamples();
-const best = await largestStep(models);
-await fullDispute(models, best);
+const gameSummary = (g: GameGas, cheat: ReturnType<typeof cheatAt>) => ({
+  model: g.model,
+  op: g.op,
+  type: g.opType,
+  element: g.element,
+  cheat: {
+    how: cheat.how,
+    delta: cheat.delta,
+    firstWrongOp: cheat.firstWrongOp,
+    firstWrongElement: cheat.firstWrongElement,
+    reachesOutput: cheat.reachesOutput,
+  },
+  outcome: g.outcome,
+  challenge: g.challenge,
+  moves: g.moves,
+  total: g.total,
+  movesWorker: g.worker,
+  movesChallenger: g.challenger,
+  movesBound: { worker: g.bound.worker, challenger: g.bound.challenger + 1 },
+  maxMove: g.maxMove,
+  overTxGasCap: g.overTxGasCap,
+});
+
+// ---- measurements ----
+
+log('baselines, honest tasks, a batch of 1,000');
+const base = await baseline(w);
+const tasks = await singleTasks();
+const batch = await batch1000();
+
+log('loading the example models and the benchmark transformer');
+const examples = await loadExamples();
+const tModel = buildBenchTransformer();
+const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
+// Its one-steps need no registration (the verifier checks the witness against the model root in
+// it); its game does. A registry that refuses it leaves the game out of the report.
+let tRegisterError: string | undefined;
+let tRoot = toHex(modelRoot(tModel));
+try {
+  tRoot = await registerModel(w.v, tModel);
+} catch (err) {
+  tRegisterError = firstLine(err);
+}
+const transformer = benchModel('bench-transformer', tModel, tRoot, benchTransformerInput(tModel));
+const roots = [...examples.map((m) => m.root), ...(tRegisterError ? [] : [transformer.root])];
+await registerAgent(w, GAME_WORKER, roots, parseEther('50'));
+await registerAgent(w, GAME_CHALLENGER, roots, parseEther('50'));
+const parties = { requester: REQ, worker: GAME_WORKER, challenger: GAME_CHALLENGER };
+
+log(`one-steps of ${examples.map((m) => `${m.name} (${m.model.ops.length} ops)`).join(', ')}`);
+const exampleSteps = new Map<string, StepGas[][]>();
+for (const m of examples) exampleSteps.set(m.name, await measureModel(m));
+let worst: { m: BenchModel; s: StepGas } | undefined;
+for (const m of examples) {
+  for (const steps of exampleSteps.get(m.name)!) {
+    const s = worstOf(steps);
+    if (s && (!worst || s.gas! > worst.s.gas!)) worst = { m, s };
+  }
+}
+if (!worst) throw new Error('No one-step of the example models could be estimated.');
+const exampleErrors = examples.flatMap((m) =>
+  exampleSteps
+    .get(m.name)!
+    .flat()
+    .filter((s) => s.error)
+    .map((s) => ({ model: m.name, op: s.op, element: s.element, error: s.error })),
+);
+
+log(`full dispute on ${worst.m.name} op ${worst.s.op} (${worst.s.type})`);
+const exampleCheat = cheatAt(worst.m, worst.s.op, worst.s.element, [1, 64]);
+const exampleGame = await playGame(w, worst.m, exampleCheat, parties);
+
+log(`one-steps of the transformer (${tModel.ops.length} ops)`);
+const tSteps = await measureModel(transformer);
+const tWorstPerOp = tSteps.map(worstOf);
+const tWorst = tWorstPerOp.reduce<StepGas | undefined>(
+  (a, b) => (b && (!a || b.gas! > a.gas!) ? b : a),
+  undefined,
+);
+// The game: a late op (last quarter) with the largest output, ties to the larger step, at its
+// worst measured element (element 0 if none of its steps could be estimated).
+const outBytes = (k: number) => transformer.trace[k].data.length;
+const gasOf = (k: number) => tWorstPerOp[k]?.gas ?? 0;
+let targetOp = tModel.ops.length - 1;
+for (let k = Math.floor((tModel.ops.length * 3) / 4); k < tModel.ops.length; k++) {
+  const [b, a] = [outBytes(k), outBytes(targetOp)];
+  if (b > a || (b === a && gasOf(k) > gasOf(targetOp))) targetOp = k;
+}
+const target = {
+  op: targetOp,
+  element: tWorstPerOp[targetOp]?.element ?? 0,
+  type: tModel.ops[targetOp].type,
+  name: tModel.ops[targetOp].name,
+};
+log(`full dispute on the transformer, op ${target.op} (${target.type} "${target.name}")`);
+const tCheat = cheatAt(transformer, target.op, target.element, [64]);
+let tGame: GameGas | undefined;
+let tGameError = tRegisterError && `registration failed: ${tRegisterError}`;
+if (!tGameError) {
+  try {
+    tGame = await playGame(w, transformer, tCheat, parties);
+  } catch (err) {
+    tGameError = firstLine(err);
+  }
+}
 await w.close();
 
-console.log('| measurement | gas | target | anchor |');
-console.log('| --- | ---: | --- | --- |');
-for (const r of rows) console.log(`| ${r.what} | ${r.gas} | ${r.target} | ${r.anchor} |`);
+// ---- results ----
+
+const honestTask = tasks.find((t) => t.label === 'take+post in one tx, no consumer')!;
+const games = [exampleGame, ...(tGame ? [tGame] : [])];
+const movesOf = (g: GameGas) => Math.max(g.worker, g.challenger);
+const maxMovesPerParty = Math.max(...games.map(movesOf));
+const maxMoveGame = games.reduce((a, b) => (b.maxMove.gas > a.maxMove.gas ? b : a));
+const tAll = tSteps.flat();
+const tMeasured = tWorstPerOp.filter((s) => s !== undefined);
+const result = {
+  honestTask: honestTask.total,
+  honestTaskParts: honestTask.parts,
+  honestTaskVariants: Object.fromEntries(tasks.map((t) => [t.label, t.total])),
+  batchPerResult: batch.perResult,
+  batch,
+  maxOneStep: worst.s.gas!,
+  maxOneStepAt: stepAt(worst.m.name, worst.s),
+  oneStepByType: Object.fromEntries(examples.map((m) => [m.name, byType(exampleSteps.get(m.name)!)])),
+  oneStepErrors: exampleErrors,
+  fullDispute: exampleGame.total,
+  fullDisputeGame: gameSummary(exampleGame, exampleCheat),
+  maxMovesPerParty,
+  maxMove: maxMoveGame.maxMove.gas,
+  /** submitStep as played in the example game: computeElement plus the game's checks and payout. */
+  maxSubmitStep: exampleGame.submitStep,
+  maxMoveAt: { model: maxMoveGame.model, move: maxMoveGame.maxMove.move },
+  largestModel: {
+    name: tModel.meta.name,
+    ops: tModel.ops.length,
+    activationBytes: modelStats(tModel).activationBytes,
+    maxOneStep: tWorst?.gas,
+    maxOneStepAt: tWorst && stepAt(transformer.name, tWorst),
+    fullDispute: tGame?.total,
+    maxMovesPerParty: tGame && movesOf(tGame),
+    maxMove: tGame?.maxMove.gas,
+    opsMeasured: tMeasured.length,
+    elementsMeasured: tAll.length,
+    oneStepByType: byType(tSteps),
+    opsOverTarget: tMeasured.filter((s) => s.gas! > TARGETS.maxOneStep).length,
+    opsOverTxGasCap: tMeasured.filter((s) => s.gas! > TX_GAS_CAP).map((s) => ({ op: s.op, gas: s.gas })),
+    oneStepErrors: tAll.filter((s) => s.error).map((s) => ({ op: s.op, element: s.element, error: s.error })),
+    game: tGame ? gameSummary(tGame, tCheat) : { error: tGameError },
+    met: {
+      maxOneStep: tWorst !== undefined && tWorst.gas! <= TARGETS.maxOneStep,
+      fullDispute: tGame !== undefined && tGame.total <= TARGETS.fullDispute,
+      maxMovesPerParty: tGame !== undefined && movesOf(tGame) <= TARGETS.maxMovesPerParty,
+      maxMove: tGame !== undefined && tGame.maxMove.gas <= TARGETS.maxMove,
+    },
+  },
+  baselines: base,
+  txGasCap: TX_GAS_CAP,
+  targets: TARGETS,
+  met: {
+    maxOneStep: worst.s.gas! <= TARGETS.maxOneStep,
+    fullDispute: exampleGame.total <= TARGETS.fullDispute,
+    maxMovesPerParty: maxMovesPerParty <= TARGETS.maxMovesPerParty,
+    maxMove: maxMoveGame.maxMove.gas <= TARGETS.maxMove,
+  },
+};
+
+if (JSON_OUT) {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} else {
+  printTable();
+}
+
+function printTable() {
+  const rows: string[][] = [];
+  const ratio = (n: number, d: number, what: string) => `${(n / d).toFixed(n / d < 10 ? 2 : 1)}× ${what}`;
+  const vsNative = (n: number) => ratio(n, base.nativeTransfer, 'native transfer');
+  const met = (ok: boolean) => (ok ? 'yes' : 'NO');
+  const row = (what: string, value: string, target = '', ok = '', vs = '', anchor = '') =>
+    rows.push([what, value, target, ok, vs, anchor]);
+  const movesText = (g: GameGas) =>
+    `challenge ${fmt(g.challenge)}, ${g.moves.map((x) => `${x.move} ${fmt(x.gas)}${x.reverted ? ` (reverted: ${x.reverted})` : ''}`).join(', ')}`;
+  const place = (s: StepGas) => `op ${s.op} (${s.type} "${s.name}") element ${s.element}, ${s.chunks} chunks`;
+
+  row('baseline: native transfer', fmt(base.nativeTransfer));
+  row('baseline: ERC-20 transfer (to a holder)', fmt(base.erc20Transfer));
+  row('baseline: ERC-20 approve (plain contract call)', fmt(base.erc20Approve));
+  for (const t of tasks) {
+    const parts = Object.entries(t.parts)
+      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .join(' + ');
+    row(
+      `honest task (${t.label}): ${parts}`,
+      fmt(t.total),
+      '<= 150,000',
+      met(t.total <= 150_000),
+      ratio(t.total, base.erc20Transfer, 'ERC-20 transfer'),
+      'Ritual Infernet ~142k create + ~353k deliver',
+    );
+  }
+  row(
+    `batch of 1,000: post ${fmt(batch.post)} + finalize ${fmt(batch.finalize)}, per result`,
+    fmt(batch.perResult),
+    '<= 2,000',
+    met(batch.perResult <= 2_000),
+    ratio(batch.perResult, base.erc20Transfer, 'ERC-20 transfer'),
+    'per-result signature check ~3k (ecrecover) + SSTORE 22k',
+  );
+  for (const m of examples) {
+    const t = byType(exampleSteps.get(m.name)!);
+    const parts = Object.entries(t)
+      .map(([type, x]) => `${type} ${fmt(x.gas)}`)
+      .join(', ');
+    row(`one-step, ${m.name}: worst per op type (${m.model.ops.length} ops): ${parts}`, '');
+  }
+  row(
+    `largest one-step: ${worst!.m.name} ${place(worst!.s)}, computeElement as a transaction`,
+    fmt(result.maxOneStep),
+    `<= ${fmt(TARGETS.maxOneStep)}`,
+    met(result.met.maxOneStep),
+    vsNative(result.maxOneStep),
+    'EZKL ~400k per small-model proof verification',
+  );
+  const eg = exampleGame;
+  row(
+    `full dispute (${eg.model}, op ${eg.op} ${eg.opType}, element ${eg.element}; cheat: ${exampleCheat.how}, delta ${exampleCheat.delta}): ${movesText(eg)}`,
+    fmt(eg.total),
+    `<= ${fmt(TARGETS.fullDispute)}`,
+    met(result.met.fullDispute),
+    vsNative(eg.total),
+    'Optimism FDG: ~73 bisection moves per side; Arbitrum BoLD: multi-level',
+  );
+  row(
+    `most moves of one party in any game (${games.map((g) => `${g.model}: worker ${g.worker}, challenger ${g.challenger} incl. challenge`).join('; ')})`,
+    String(maxMovesPerParty),
+    `<= ${TARGETS.maxMovesPerParty}`,
+    met(result.met.maxMovesPerParty),
+    '',
+    'Optimism FDG: ~73 moves per side',
+  );
+  row(
+    `largest single move in any game (${maxMoveGame.model} ${maxMoveGame.maxMove.move})`,
+    fmt(result.maxMove),
+    `<= ${fmt(TARGETS.maxMove)}`,
+    met(result.met.maxMove),
+    vsNative(result.maxMove),
+  );
+  const L = result.largestModel;
+  const tParts = Object.entries(L.oneStepByType)
+    .map(([type, x]) => `${type} ${fmt(x.gas)}`)
+    .join(', ');
+  row(
+    `${L.name} (${L.ops} ops, ${fmt(L.activationBytes)} activation bytes): worst one-step per op type, ${L.opsMeasured} ops measured: ${tParts}`,
+    '',
+  );
+  if (tWorst) {
+    const cap = tWorst.gas! > TX_GAS_CAP ? `, over the 2^24 cap` : '';
+    row(
+      `${L.name} largest one-step: ${place(tWorst)}; ${L.opsOverTarget} ops over 1M, ${L.opsOverTxGasCap.length} over 2^24${cap}`,
+      fmt(tWorst.gas!),
+      `<= ${fmt(TARGETS.maxOneStep)}`,
+      met(tWorst.gas! <= TARGETS.maxOneStep),
+      vsNative(tWorst.gas!),
+    );
+  }
+  if (tGame) {
+    row(
+      `${L.name} full dispute (op ${tGame.op} ${tGame.opType}, element ${tGame.element}; cheat: ${tCheat.how}, delta ${tCheat.delta}): ${movesText(tGame)}; moves worker ${tGame.worker}, challenger ${tGame.challenger} incl. challenge`,
+      fmt(tGame.total),
+      `<= ${fmt(TARGETS.fullDispute)}`,
+      met(tGame.total <= TARGETS.fullDispute),
+      vsNative(tGame.total),
+    );
+  } else {
+    row(`${L.name} full dispute: failed (${tGameError})`, '');
+  }
+  console.log('| measurement | gas | target | met | vs baseline | anchor |');
+  console.log('| --- | ---: | --- | --- | --- | --- |');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+}

@@ -53,8 +53,44 @@ interface IModelRegistry {
         uint64 outputBytesPerSample;
     }
 
+    /// One publisher's claims about one model root.
+    struct Publication {
+        bytes32 parent;
+        bytes32 dataId;
+        uint64 registeredAt;
+        string name;
+        string version;
+        string uri;
+    }
+
+    /// The first registration of a root: its structure was checked and its layout fixed.
+    event ModelRegistered(bytes32 indexed modelRoot, uint64 leafCount, uint64 opCount);
+
+    /// A publisher's claims about a registered root.
+    event ModelPublished(
+        bytes32 indexed modelRoot,
+        address indexed publisher,
+        bytes32 indexed parent,
+        string name,
+        string version,
+        bytes32 dataId,
+        string uri
+    );
+
+    /// Rebuilds the model root from `d`, checks its structure, and records the caller's claims.
+    function register(Descriptor calldata d, ModelInfo calldata info) external returns (bytes32 modelRoot);
+
+    /// The root and layout `d` would register as; reverts with the error `register` would.
+    function checkDescriptor(Descriptor calldata d) external pure returns (bytes32 modelRoot, Layout memory);
+
     function isRegistered(bytes32 modelRoot) external view returns (bool);
 
     /// Reverts ModelRegistryUnknownModel for a root nobody registered.
     function modelLayout(bytes32 modelRoot) external view returns (Layout memory);
+
+    /// Reverts ModelRegistryNotPublished unless `publisher` published `modelRoot`.
+    function publication(bytes32 modelRoot, address publisher) external view returns (Publication memory);
+
+    /// `modelRoot` and then its parents as `publisher` claimed them (at most `maxDepth` entries).
+    function lineage(bytes32 modelRoot, address publisher, uint256 maxDepth) external view returns (bytes32[] memory);
 }

@@ -1,125 +1,106 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Commitments} from "../game/Commitments.sol";
 import {IDataRegistry} from "../interfaces/IDataRegistry.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {ModelCheck} from "./ModelCheck.sol";
 
-error ModelRegistryZeroRoot();
-error ModelRegistryDuplicate(bytes32 modelRoot, address publisher);
-error ModelRegistryUnknownParent(bytes32 parent);
+error ModelRegistryAlreadyPublished(bytes32 modelRoot, address publisher);
+error ModelRegistryNameTaken(address publisher, string name, string version, bytes32 modelRoot);
+/// A parent must be a root that the same publisher published.
+error ModelRegistryParentNotPublished(bytes32 parent, address publisher);
 error ModelRegistryUnknownDataset(bytes32 dataId);
-/// The counts cannot hold the meta leaf, opCount ops and at least one tensor.
-error ModelRegistryBadLayout(uint256 leafCount, uint256 opCount);
-/// The probe tensor leaf does not open the model root at 1 + opCount + id.
-error ModelRegistryLayoutProofInvalid(bytes32 modelRoot, uint256 tensorId);
 error ModelRegistryUnknownModel(bytes32 modelRoot);
+error ModelRegistryNotPublished(bytes32 modelRoot, address publisher);
 
-/// @title ModelRegistry: models by model root (the model ID), with version lineage.
-/// @notice Registration also proves the model tree's op count: one tensor leaf (whose id is part of
-/// the leaf) must open the root at index 1 + opCount + id. An op leaf can never be read as a tensor
-/// leaf (its second ABI word is the offset 0x80, a tensor's is its kind 0..2), so the proof pins
-/// opCount, which the dispute game uses to check trace lengths.
+/// @title ModelRegistry: models by model root (the model ID), checked on registration, with
+/// per-publisher names, versions and lineage.
+/// @notice A root registers only with its descriptor: the registry rebuilds the root from it and
+/// checks the structure the dispute game relies on (ModelCheck), then fixes the layout. Anyone
+/// may publish a registered root again under their own claims; no claim of one publisher (name,
+/// version, parent) can bind or block another's, so registering a root first gains nothing.
 contract ModelRegistry is IModelRegistry {
-    /// The counts of the model tree, proven by one tensor leaf: its id fixes its position 1 + opCount + id.
-    struct ModelLayout {
-        uint64 leafCount;
-        uint64 opCount;
-        uint64 inputBytesPerSample;
-        uint64 outputBytesPerSample;
-        TensorLeaf probe;
-        bytes32[] siblings;
-    }
-
-    struct Model {
-        address publisher;
-        uint64 registeredAt;
-        uint64 leafCount;
-        uint64 opCount;
-        uint64 inputBytesPerSample;
-        uint64 outputBytesPerSample;
-        bytes32 parent;
-        bytes32 dataId;
-        string name;
-        string version;
-        string uri;
-    }
-
-    event ModelRegistered(
-        bytes32 indexed modelRoot,
-        bytes32 indexed parent,
-        address indexed publisher,
-        string name,
-        string version,
-        bytes32 dataId,
-        string uri
-    );
-
     IDataRegistry public immutable dataRegistry;
-    mapping(bytes32 modelRoot => Model) private _models;
+    mapping(bytes32 modelRoot => Layout) private _layouts;
+    mapping(bytes32 modelRoot => mapping(address publisher => Publication)) private _publications;
+    mapping(address publisher => mapping(bytes32 nameKey => bytes32 modelRoot)) private _named;
+    /// Distinct roots registered.
     uint256 public modelCount;
+    /// (root, publisher) pairs published.
+    uint256 public publicationCount;
 
     constructor(IDataRegistry dataRegistry_) {
         dataRegistry = dataRegistry_;
     }
 
-    function register(bytes32 modelRoot, ModelInfo calldata info, ModelLayout calldata proof) external {
-        if (modelRoot == bytes32(0)) revert ModelRegistryZeroRoot();
-        Model storage m = _models[modelRoot];
-        if (m.publisher != address(0)) revert ModelRegistryDuplicate(modelRoot, m.publisher);
-        if (info.parent != bytes32(0) && _models[info.parent].publisher == address(0)) {
-            revert ModelRegistryUnknownParent(info.parent);
+    function register(Descriptor calldata d, ModelInfo calldata info) external returns (bytes32 modelRoot) {
+        Layout memory l;
+        (modelRoot, l) = ModelCheck.check(d);
+        Publication storage p = _publications[modelRoot][msg.sender];
+        if (p.registeredAt != 0) revert ModelRegistryAlreadyPublished(modelRoot, msg.sender);
+        bytes32 nameKey = keccak256(abi.encode(info.name, info.version));
+        bytes32 named = _named[msg.sender][nameKey];
+        if (named != 0) revert ModelRegistryNameTaken(msg.sender, info.name, info.version, named);
+        if (info.parent != 0 && _publications[info.parent][msg.sender].registeredAt == 0) {
+            revert ModelRegistryParentNotPublished(info.parent, msg.sender);
         }
-        if (info.dataId != bytes32(0) && !dataRegistry.isRegistered(info.dataId)) {
+        if (info.dataId != 0 && !dataRegistry.isRegistered(info.dataId)) {
             revert ModelRegistryUnknownDataset(info.dataId);
         }
-        _checkLayout(modelRoot, proof);
-        m.publisher = msg.sender;
-        m.registeredAt = uint64(block.timestamp);
-        m.leafCount = proof.leafCount;
-        m.opCount = proof.opCount;
-        m.inputBytesPerSample = proof.inputBytesPerSample;
-        m.outputBytesPerSample = proof.outputBytesPerSample;
-        m.parent = info.parent;
-        m.dataId = info.dataId;
-        m.name = info.name;
-        m.version = info.version;
-        m.uri = info.uri;
-        modelCount += 1;
-        emit ModelRegistered(modelRoot, info.parent, msg.sender, info.name, info.version, info.dataId, info.uri);
+        if (_layouts[modelRoot].leafCount == 0) {
+            _layouts[modelRoot] = l;
+            modelCount += 1;
+            emit ModelRegistered(modelRoot, l.leafCount, l.opCount);
+        }
+        _named[msg.sender][nameKey] = modelRoot;
+        // block.timestamp is never 0 after genesis, so registeredAt doubles as the existence flag.
+        p.registeredAt = uint64(block.timestamp);
+        p.parent = info.parent;
+        p.dataId = info.dataId;
+        p.name = info.name;
+        p.version = info.version;
+        p.uri = info.uri;
+        publicationCount += 1;
+        emit ModelPublished(modelRoot, msg.sender, info.parent, info.name, info.version, info.dataId, info.uri);
     }
 
-    function _checkLayout(bytes32 modelRoot, ModelLayout calldata l) private pure {
-        if (l.opCount == 0 || uint256(l.opCount) + 2 > l.leafCount) revert ModelRegistryBadLayout(l.leafCount, l.opCount);
-        TensorLeaf calldata t = l.probe;
-        uint256 index = 1 + uint256(l.opCount) + t.id;
-        bytes32 leaf = Commitments.tensorLeaf(t.id, t.kind, t.dtype, t.shape, t.zeroPoint, t.constRoot);
-        if (t.kind > 2 || !Commitments.opensModel(modelRoot, l.leafCount, leaf, index, l.siblings)) {
-            revert ModelRegistryLayoutProofInvalid(modelRoot, t.id);
-        }
+    function checkDescriptor(Descriptor calldata d) external pure returns (bytes32 modelRoot, Layout memory) {
+        return ModelCheck.check(d);
     }
 
     function isRegistered(bytes32 modelRoot) external view returns (bool) {
-        return _models[modelRoot].publisher != address(0);
+        return _layouts[modelRoot].leafCount != 0;
     }
 
-    function modelLayout(bytes32 modelRoot) external view returns (Layout memory) {
-        Model storage m = _models[modelRoot];
-        if (m.publisher == address(0)) revert ModelRegistryUnknownModel(modelRoot);
-        return Layout(m.leafCount, m.opCount, m.inputBytesPerSample, m.outputBytesPerSample);
+    function modelLayout(bytes32 modelRoot) external view returns (Layout memory l) {
+        l = _layouts[modelRoot];
+        if (l.leafCount == 0) revert ModelRegistryUnknownModel(modelRoot);
     }
 
-    function model(bytes32 modelRoot) external view returns (Model memory) {
-        if (_models[modelRoot].publisher == address(0)) revert ModelRegistryUnknownModel(modelRoot);
-        return _models[modelRoot];
+    function publication(bytes32 modelRoot, address publisher) external view returns (Publication memory) {
+        Publication storage p = _publications[modelRoot][publisher];
+        if (p.registeredAt == 0) revert ModelRegistryNotPublished(modelRoot, publisher);
+        return p;
     }
 
-    /// The version chain from `modelRoot` back to its first version (at most `maxDepth` entries).
-    function lineage(bytes32 modelRoot, uint256 maxDepth) external view returns (bytes32[] memory chain) {
-        if (_models[modelRoot].publisher == address(0)) revert ModelRegistryUnknownModel(modelRoot);
+    /// The root `publisher` published as `name` `version`, or bytes32(0).
+    function rootOf(address publisher, string calldata name, string calldata version) external view returns (bytes32) {
+        return _named[publisher][keccak256(abi.encode(name, version))];
+    }
+
+    function lineage(bytes32 modelRoot, address publisher, uint256 maxDepth)
+        external
+        view
+        returns (bytes32[] memory chain)
+    {
+        if (_publications[modelRoot][publisher].registeredAt == 0) {
+            revert ModelRegistryNotPublished(modelRoot, publisher);
+        }
         chain = new bytes32[](maxDepth);
         uint256 n;
-        for (bytes32 r = modelRoot; r != bytes32(0) && n < maxDepth; r = _models[r].parent) chain[n++] = r;
+        for (bytes32 r = modelRoot; r != 0 && n < maxDepth; r = _publications[r][publisher].parent) {
+            chain[n++] = r;
+        }
         assembly ("memory-safe") {
             mstore(chain, n)
         }

@@ -48,18 +48,41 @@ export function opAttributes(op: Op): number[] {
   }
 }
 
+/** The fields of an op's leaf, as abi-encoded: (code, inputs, output, attrs). */
+export function opLeafFields(op: Op): { code: bigint; inputs: bigint[]; output: bigint; attrs: bigint[] } {
+  return {
+    code: BigInt(OP_CODES[op.type]),
+    inputs: op.inputs.map(BigInt),
+    output: BigInt(op.output),
+    attrs: opAttributes(op).map(BigInt),
+  };
+}
+
 export function opLeaf(op: Op): Hash {
+  const f = opLeafFields(op);
   const encoded = encodeAbiParameters(
     [{ type: 'uint256' }, { type: 'uint256[]' }, { type: 'uint256' }, { type: 'int256[]' }],
-    [BigInt(OP_CODES[op.type]), op.inputs.map(BigInt), BigInt(op.output), opAttributes(op).map(BigInt)],
+    [f.code, f.inputs, f.output, f.attrs],
   );
   return keccak256(fromHex(encoded));
 }
 
-export function tensorLeaf(model: Model, id: number): Hash {
+/** The fields of tensor `id`'s leaf, as abi-encoded: (id, kind, dtype, shape, zeroPoint, constRoot). */
+export function tensorLeafFields(model: Model, id: number) {
   const t = model.tensors[id];
   const data = model.consts.get(id);
-  const constRoot = data ? toHex(tensorRoot(tensorBytes(t.dtype, data))) : toHex(new Uint8Array(32));
+  return {
+    id: BigInt(id),
+    kind: BigInt(KIND_CODES[t.kind]),
+    dtype: BigInt(DTYPE_CODES[t.dtype]),
+    shape: t.shape.map(BigInt),
+    zeroPoint: BigInt(t.zeroPoint),
+    constRoot: data ? toHex(tensorRoot(tensorBytes(t.dtype, data))) : toHex(new Uint8Array(32)),
+  };
+}
+
+export function tensorLeaf(model: Model, id: number): Hash {
+  const f = tensorLeafFields(model, id);
   const encoded = encodeAbiParameters(
     [
       { type: 'uint256' },
@@ -69,14 +92,7 @@ export function tensorLeaf(model: Model, id: number): Hash {
       { type: 'int256' },
       { type: 'bytes32' },
     ],
-    [
-      BigInt(id),
-      BigInt(KIND_CODES[t.kind]),
-      BigInt(DTYPE_CODES[t.dtype]),
-      t.shape.map(BigInt),
-      BigInt(t.zeroPoint),
-      constRoot,
-    ],
+    [f.id, f.kind, f.dtype, f.shape, f.zeroPoint, f.constRoot],
   );
   return keccak256(fromHex(encoded));
 }

@@ -8,7 +8,7 @@
 //   traceRoot = merkleRoot(leaves)   (zero-padded; the op count is fixed by the model, so no wrapper)
 import { encodeAbiParameters } from 'viem';
 import type { Tensor } from '../engine/tensor.ts';
-import { fromHex, type Hash, keccak256, toHex, u64be } from './keccak.ts';
+import { fromHex, type Hash, keccak256, toHex } from './keccak.ts';
 import { buildLevels, merkleProof, merkleRoot } from './merkle.ts';
 import { tensorBytes, tensorRoot } from './tensorRoot.ts';
 

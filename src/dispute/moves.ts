@@ -104,7 +104,7 @@ export function openTensorLeaf(model: Model, id: number): TensorLeafOpening {
 export function revealTraceArgs(worker: TraceProvider): [bigint, Hex, Hex, Hex[], Hex[]] {
   const t = worker.traceTree;
   const children = t.height === 0 ? [] : t.children(t.height, 0);
-  return [BigInt(worker.batch), worker.inputDataRoot, t.root, t.proof(t.leafLimit - 1), children];
+  return [BigInt(worker.batch), worker.inputDataRoot, t.root, t.proof(worker.opRoots.length - 1), children];
 }
 
 /** Move 5: [the data root of op k's output, its first children]. */

@@ -54,16 +54,22 @@ export function honestClaim(bytes: Uint8Array): OpClaim {
   return { chunks, leaves: chunks.map((c) => keccak256(c)), byteLength: bytes.length };
 }
 
-/**
- * A TraceProvider over a complete trace (every op output, in op order). `claims` replaces what the
- * party commits for some ops (a dishonest party's wrong lengths, odd chunks or padding).
- */
+/** What a dishonest party may change in what it commits (tests play these attacks). */
+export interface ClaimOverrides {
+  /** Replaces what the party commits for some op outputs: wrong lengths, odd chunks, padding. */
+  claims?: ReadonlyMap<number, OpClaim>;
+  /** Leaves appended after the op roots in the trace tree (an honest tree pads with zeros). */
+  tracePadding?: readonly Hash[];
+}
+
+/** A TraceProvider over a complete trace (every op output, in op order). */
 export function traceProvider(
   model: Model,
   input: Tensor,
   trace: readonly Tensor[],
-  claims: ReadonlyMap<number, OpClaim> = new Map(),
+  overrides: ClaimOverrides = {},
 ): TraceProvider {
+  const claims = overrides.claims ?? new Map<number, OpClaim>();
   const inputClaim = honestClaim(tensorBytes(input.dtype, input.data));
   const inputTree = new DissectionTree(inputClaim.leaves);
   const claimOf = new Map<number, OpClaim>();
@@ -88,7 +94,7 @@ export function traceProvider(
     const c = claim(k);
     return toHex(tensorRootFromDataRoot(chunkTree(k).levels[chunkTree(k).height][0], c.byteLength));
   });
-  const traceTree = new DissectionTree(opRoots.map(fromHex));
+  const traceTree = new DissectionTree([...opRoots.map(fromHex), ...(overrides.tracePadding ?? [])]);
   const cache = new WitnessCache();
   return {
     model,

@@ -2,7 +2,7 @@
 // each move the game's state and the worker's reveals are read back from the contract and its
 // logs, so a game played part way (or by another process) resumes where it stands.
 import type { Account, Chain, Hex, PublicClient, Transport, WalletClient } from 'viem';
-import { decodeEventLog } from 'viem';
+import { decodeEventLog, numberToHex, parseEventLogs } from 'viem';
 import { disputeGameAbi } from '../chain/bindings/abis.ts';
 import type { VerinferDeployment } from '../chain/deployVerinfer.ts';
 import { type DisputeState, MOVER, stateOfPhase } from './machine.ts';
@@ -166,11 +166,18 @@ export async function readGameView(
   gameId: bigint,
 ): Promise<GameView> {
   const game = await v.disputeGame.read.game([gameId]);
-  const logs = await client.getContractEvents({
-    address: v.addresses.disputeGame,
-    abi: disputeGameAbi,
-    fromBlock: 0n,
+  // Every event of the game carries its ID as the first indexed topic: filter on it.
+  const raw = await client.request({
+    method: 'eth_getLogs',
+    params: [
+      {
+        address: v.addresses.disputeGame,
+        fromBlock: '0x0',
+        topics: [null, numberToHex(gameId, { size: 32 })],
+      },
+    ],
   });
+  const logs = parseEventLogs({ abi: disputeGameAbi, logs: raw as never });
   let children: Hex[] = [];
   let chunk: Hex = '0x';
   let traceTree: RevealedTree | undefined;

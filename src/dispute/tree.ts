@@ -81,7 +81,7 @@ export class RevealedTree {
     let h = height - bits;
     let first = position * 2 ** bits;
     while (level.length >= 1) {
-      level.forEach((node, i) => this.known.set(`${h}:${first + i}`, node));
+      for (let i = 0; i < level.length; i++) this.known.set(`${h}:${first + i}`, level[i]);
       if (level.length === 1) break;
       const next: Hex[] = [];
       for (let i = 0; i < level.length; i += 2) {

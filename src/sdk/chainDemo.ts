@@ -2,7 +2,7 @@
 // worker and a verifier, settle an honest task end to end, then catch a cheating worker in a
 // dispute game that ends with one on-chain integer step.
 import { type Address, formatEther, type Hex, parseEther, type TransactionReceipt } from 'viem';
-import { modelLayoutOf, taskIdOf } from '../chain/bindings/commitments.ts';
+import { modelDescriptorOf, taskIdOf } from '../chain/bindings/commitments.ts';
 import { NATIVE, type TaskArgs, ZERO_BYTES32 } from '../chain/bindings/types.ts';
 import { deployVerinfer, type VerinferDeployment } from '../chain/deployVerinfer.ts';
 import { type EmbeddedChain, startEmbeddedChain } from '../chain/embedded.ts';
@@ -121,7 +121,7 @@ export async function runChainDemo(
       };
       await receipt(
         chain,
-        v.as(chain.wallet(PUBLISHER)).modelRegistry.write.register([root, info, modelLayoutOf(m.model)]),
+        v.as(chain.wallet(PUBLISHER)).modelRegistry.write.register([modelDescriptorOf(m.model), info]),
       );
       roots.push(root);
       log(`registered  model ${m.name} ${root}`);

@@ -1,9 +1,9 @@
-// AgentRegistry (stake, unbonding, locks, slashing, reputation, verifier selection), ModelRegistry
-// (duplicates, lineage, layout proof) and DataRegistry (duplicates linked, contributors recorded).
+// AgentRegistry (stake, unbonding, locks, slashing, reputation, verifier selection) and
+// DataRegistry (duplicates linked, contributors recorded). ModelRegistry: test/registry/.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { keccak256, parseEther, toHex } from 'viem';
-import { modelLayoutOf } from '../../src/chain/bindings/commitments.ts';
+import { modelDescriptorOf } from '../../src/chain/bindings/commitments.ts';
 import { ZERO_BYTES32 } from '../../src/chain/bindings/types.ts';
 import {
   advance,
@@ -11,7 +11,6 @@ import {
   expectRevert,
   receiptOf,
   registerAgent,
-  registerModel,
   startWorld,
   type World,
 } from './support.ts';
@@ -86,37 +85,6 @@ test('verifier selection is seeded, skips the excluded agent and agents that do 
   assert.equal(none, '0x0000000000000000000000000000000000000000');
 });
 
-test('models: duplicate roots are rejected, parents must exist, lineage walks the versions', async () => {
-  const m = w.model;
-  await expectRevert(() => registerModel(w.v, m), 'ModelRegistryDuplicate');
-  const v2 = { ...m, meta: { ...m.meta, version: '2' } };
-  const v3 = { ...m, meta: { ...m.meta, version: '3' } };
-  await expectRevert(() => registerModel(w.v, v2, keccak256('0x02')), 'ModelRegistryUnknownParent');
-  const r2 = await registerModel(w.v, v2, w.modelRoot);
-  const r3 = await registerModel(w.v, v3, r2);
-  assert.deepEqual(await w.v.modelRegistry.read.lineage([r3, 10n]), [r3, r2, w.modelRoot]);
-  assert.deepEqual(await w.v.modelRegistry.read.lineage([r3, 2n]), [r3, r2]);
-  const layout = modelLayoutOf({ ...m, meta: { ...m.meta, version: '4' } });
-  const info = { name: 'x', version: '4', parent: ZERO_BYTES32, dataId: ZERO_BYTES32, uri: '' };
-  await expectRevert(
-    () => w.v.modelRegistry.write.register([keccak256('0x04'), info, layout]),
-    'ModelRegistryLayoutProofInvalid',
-  );
-  await expectRevert(
-    () =>
-      w.v.modelRegistry.write.register([keccak256('0x04'), info, { ...layout, opCount: layout.leafCount }]),
-    'ModelRegistryBadLayout',
-  );
-  await expectRevert(
-    () =>
-      w.v.modelRegistry.write.register([keccak256('0x04'), { ...info, dataId: keccak256('0x05') }, layout]),
-    'ModelRegistryUnknownDataset',
-  );
-  const { leafCount, opCount } = await w.v.modelRegistry.read.modelLayout([w.modelRoot]);
-  assert.equal(opCount, BigInt(m.ops.length));
-  assert.equal(leafCount, layout.leafCount);
-});
-
 test('datasets: the same content registered twice is linked to the first and counted once', async () => {
   const id = keccak256(toHex('mnist-10k'));
   const d = (i: number) => w.v.as(w.chain.wallet(i)).dataRegistry.write;
@@ -136,16 +104,22 @@ test('datasets: the same content registered twice is linked to the first and cou
   await expectRevert(() => d(1).register([ZERO_BYTES32, '', []]), 'DataRegistryZeroContentId');
   // A model can name the dataset as its training data.
   const v9 = { ...w.model, meta: { ...w.model.meta, version: '9' } };
-  const layout = modelLayoutOf(v9);
   const { modelRoot } = await import('../../src/commit/modelRoot.ts');
   const root = toHex(modelRoot(v9));
   await receiptOf(
     w,
     w.v.modelRegistry.write.register([
-      root,
+      modelDescriptorOf(v9),
       { name: 'hand', version: '9', parent: ZERO_BYTES32, dataId: id, uri: '' },
-      layout,
     ]),
   );
-  assert.equal((await w.v.modelRegistry.read.model([root])).dataId, id);
+  assert.equal((await w.v.modelRegistry.read.publication([root, w.accounts[0]])).dataId, id);
+  await expectRevert(
+    () =>
+      w.v.modelRegistry.write.register([
+        modelDescriptorOf({ ...v9, meta: { ...v9.meta, version: '10' } }),
+        { name: 'hand', version: '10', parent: ZERO_BYTES32, dataId: keccak256('0x05'), uri: '' },
+      ]),
+    'ModelRegistryUnknownDataset',
+  );
 });

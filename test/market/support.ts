@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { Address, Hex, TransactionReceipt } from 'viem';
 import { parseEther } from 'viem';
-import { modelLayoutOf, taskIdOf } from '../../src/chain/bindings/commitments.ts';
+import { modelDescriptorOf, taskIdOf } from '../../src/chain/bindings/commitments.ts';
 import { revertErrorName } from '../../src/chain/bindings/errors.ts';
 import { NATIVE, type TaskArgs, ZERO_BYTES32 } from '../../src/chain/bindings/types.ts';
 import {
@@ -52,6 +52,7 @@ export async function startWorld(params: DeployVerinferOptions['params'] = TEST_
   return { chain, v, model, modelRoot: root, accounts: chain.accounts, close: () => chain.close() };
 }
 
+/** Registers `model` under its meta name and version; returns its root. */
 export async function registerModel(
   v: VerinferDeployment,
   model: Model,
@@ -59,7 +60,7 @@ export async function registerModel(
 ): Promise<Hex> {
   const root = toHex(modelRoot(model));
   await v.modelRegistry.write.register([
-    root,
+    modelDescriptorOf(model),
     {
       name: model.meta.name,
       version: model.meta.version,
@@ -67,7 +68,6 @@ export async function registerModel(
       dataId: ZERO_BYTES32,
       uri: `vrnf://${model.meta.name}`,
     },
-    modelLayoutOf(model),
   ]);
   return root;
 }

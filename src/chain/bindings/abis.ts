@@ -508,10 +508,10 @@ export const modelRegistryAbi = [
   },
   {
     inputs: [
-      { internalType: 'uint256', name: 'leafCount', type: 'uint256' },
-      { internalType: 'uint256', name: 'opCount', type: 'uint256' },
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+      { internalType: 'uint256', name: 'dtype', type: 'uint256' },
     ],
-    name: 'ModelRegistryBadLayout',
+    name: 'ModelRegistryActivationNotU8',
     type: 'error',
   },
   {
@@ -519,15 +519,214 @@ export const modelRegistryAbi = [
       { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
       { internalType: 'address', name: 'publisher', type: 'address' },
     ],
-    name: 'ModelRegistryDuplicate',
+    name: 'ModelRegistryAlreadyPublished',
+    type: 'error',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: 'tensorId', type: 'uint256' }],
+    name: 'ModelRegistryConstRootMissing',
     type: 'error',
   },
   {
     inputs: [
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+      { internalType: 'bytes32', name: 'constRoot', type: 'bytes32' },
+    ],
+    name: 'ModelRegistryConstRootUnexpected',
+    type: 'error',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: 'count', type: 'uint256' }],
+    name: 'ModelRegistryInputCount',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+      { internalType: 'uint256', name: 'dtype', type: 'uint256' },
+    ],
+    name: 'ModelRegistryInputDtypeInvalid',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'publisher', type: 'address' },
+      { internalType: 'string', name: 'name', type: 'string' },
+      { internalType: 'string', name: 'version', type: 'string' },
       { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+    ],
+    name: 'ModelRegistryNameTaken',
+    type: 'error',
+  },
+  { inputs: [], name: 'ModelRegistryNoOps', type: 'error' },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+      { internalType: 'address', name: 'publisher', type: 'address' },
+    ],
+    name: 'ModelRegistryNotPublished',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'code', type: 'uint256' },
+      { internalType: 'uint256', name: 'inputs', type: 'uint256' },
+      { internalType: 'uint256', name: 'attrs', type: 'uint256' },
+    ],
+    name: 'ModelRegistryOpArityInvalid',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'code', type: 'uint256' },
+    ],
+    name: 'ModelRegistryOpCodeUnknown',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'input', type: 'uint256' },
       { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
     ],
-    name: 'ModelRegistryLayoutProofInvalid',
+    name: 'ModelRegistryOpInputUndefined',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'input', type: 'uint256' },
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+    ],
+    name: 'ModelRegistryOpInputUnknown',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+      { internalType: 'uint256', name: 'kind', type: 'uint256' },
+    ],
+    name: 'ModelRegistryOpOutputNotActivation',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+    ],
+    name: 'ModelRegistryOpOutputUnknown',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+    ],
+    name: 'ModelRegistryOpOutputWrittenTwice',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'count', type: 'uint256' },
+      { internalType: 'uint256', name: 'max', type: 'uint256' },
+    ],
+    name: 'ModelRegistryOpTooManyAttrs',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'count', type: 'uint256' },
+      { internalType: 'uint256', name: 'max', type: 'uint256' },
+    ],
+    name: 'ModelRegistryOpTooManyInputs',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'parent', type: 'bytes32' },
+      { internalType: 'address', name: 'publisher', type: 'address' },
+    ],
+    name: 'ModelRegistryParentNotPublished',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+      { internalType: 'uint256', name: 'rank', type: 'uint256' },
+      { internalType: 'uint256', name: 'dim0', type: 'uint256' },
+    ],
+    name: 'ModelRegistryTensorBatchDimInvalid',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+      { internalType: 'uint256', name: 'axis', type: 'uint256' },
+    ],
+    name: 'ModelRegistryTensorDimZero',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+      { internalType: 'uint256', name: 'dtype', type: 'uint256' },
+    ],
+    name: 'ModelRegistryTensorDtypeInvalid',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'index', type: 'uint256' },
+      { internalType: 'uint256', name: 'id', type: 'uint256' },
+    ],
+    name: 'ModelRegistryTensorIdMismatch',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+      { internalType: 'uint256', name: 'kind', type: 'uint256' },
+    ],
+    name: 'ModelRegistryTensorKindInvalid',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+      { internalType: 'uint256', name: 'rank', type: 'uint256' },
+      { internalType: 'uint256', name: 'max', type: 'uint256' },
+    ],
+    name: 'ModelRegistryTensorRankTooHigh',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+      { internalType: 'uint256', name: 'elements', type: 'uint256' },
+      { internalType: 'uint256', name: 'max', type: 'uint256' },
+    ],
+    name: 'ModelRegistryTensorTooLarge',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'count', type: 'uint256' },
+      { internalType: 'uint256', name: 'max', type: 'uint256' },
+    ],
+    name: 'ModelRegistryTooManyOps',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'count', type: 'uint256' },
+      { internalType: 'uint256', name: 'max', type: 'uint256' },
+    ],
+    name: 'ModelRegistryTooManyTensors',
     type: 'error',
   },
   {
@@ -541,24 +740,90 @@ export const modelRegistryAbi = [
     type: 'error',
   },
   {
-    inputs: [{ internalType: 'bytes32', name: 'parent', type: 'bytes32' }],
-    name: 'ModelRegistryUnknownParent',
+    inputs: [
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+      { internalType: 'uint256', name: 'dtype', type: 'uint256' },
+      { internalType: 'int256', name: 'zeroPoint', type: 'int256' },
+    ],
+    name: 'ModelRegistryZeroPointInvalid',
     type: 'error',
   },
-  { inputs: [], name: 'ModelRegistryZeroRoot', type: 'error' },
   {
     anonymous: false,
     inputs: [
       { indexed: true, internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
-      { indexed: true, internalType: 'bytes32', name: 'parent', type: 'bytes32' },
       { indexed: true, internalType: 'address', name: 'publisher', type: 'address' },
+      { indexed: true, internalType: 'bytes32', name: 'parent', type: 'bytes32' },
       { indexed: false, internalType: 'string', name: 'name', type: 'string' },
       { indexed: false, internalType: 'string', name: 'version', type: 'string' },
       { indexed: false, internalType: 'bytes32', name: 'dataId', type: 'bytes32' },
       { indexed: false, internalType: 'string', name: 'uri', type: 'string' },
     ],
+    name: 'ModelPublished',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+      { indexed: false, internalType: 'uint64', name: 'leafCount', type: 'uint64' },
+      { indexed: false, internalType: 'uint64', name: 'opCount', type: 'uint64' },
+    ],
     name: 'ModelRegistered',
     type: 'event',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          { internalType: 'bytes32', name: 'metaLeaf', type: 'bytes32' },
+          {
+            components: [
+              { internalType: 'uint256', name: 'code', type: 'uint256' },
+              { internalType: 'uint256[]', name: 'inputs', type: 'uint256[]' },
+              { internalType: 'uint256', name: 'output', type: 'uint256' },
+              { internalType: 'int256[]', name: 'attrs', type: 'int256[]' },
+            ],
+            internalType: 'struct IModelRegistry.OpLeaf[]',
+            name: 'ops',
+            type: 'tuple[]',
+          },
+          {
+            components: [
+              { internalType: 'uint256', name: 'id', type: 'uint256' },
+              { internalType: 'uint256', name: 'kind', type: 'uint256' },
+              { internalType: 'uint256', name: 'dtype', type: 'uint256' },
+              { internalType: 'uint256[]', name: 'shape', type: 'uint256[]' },
+              { internalType: 'int256', name: 'zeroPoint', type: 'int256' },
+              { internalType: 'bytes32', name: 'constRoot', type: 'bytes32' },
+            ],
+            internalType: 'struct IModelRegistry.TensorLeaf[]',
+            name: 'tensors',
+            type: 'tuple[]',
+          },
+        ],
+        internalType: 'struct IModelRegistry.Descriptor',
+        name: 'd',
+        type: 'tuple',
+      },
+    ],
+    name: 'checkDescriptor',
+    outputs: [
+      { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+      {
+        components: [
+          { internalType: 'uint64', name: 'leafCount', type: 'uint64' },
+          { internalType: 'uint64', name: 'opCount', type: 'uint64' },
+          { internalType: 'uint64', name: 'inputBytesPerSample', type: 'uint64' },
+          { internalType: 'uint64', name: 'outputBytesPerSample', type: 'uint64' },
+        ],
+        internalType: 'struct IModelRegistry.Layout',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'pure',
+    type: 'function',
   },
   {
     inputs: [],
@@ -577,36 +842,11 @@ export const modelRegistryAbi = [
   {
     inputs: [
       { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+      { internalType: 'address', name: 'publisher', type: 'address' },
       { internalType: 'uint256', name: 'maxDepth', type: 'uint256' },
     ],
     name: 'lineage',
     outputs: [{ internalType: 'bytes32[]', name: 'chain', type: 'bytes32[]' }],
-    stateMutability: 'view',
-    type: 'function',
-  },
-  {
-    inputs: [{ internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' }],
-    name: 'model',
-    outputs: [
-      {
-        components: [
-          { internalType: 'address', name: 'publisher', type: 'address' },
-          { internalType: 'uint64', name: 'registeredAt', type: 'uint64' },
-          { internalType: 'uint64', name: 'leafCount', type: 'uint64' },
-          { internalType: 'uint64', name: 'opCount', type: 'uint64' },
-          { internalType: 'uint64', name: 'inputBytesPerSample', type: 'uint64' },
-          { internalType: 'uint64', name: 'outputBytesPerSample', type: 'uint64' },
-          { internalType: 'bytes32', name: 'parent', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'dataId', type: 'bytes32' },
-          { internalType: 'string', name: 'name', type: 'string' },
-          { internalType: 'string', name: 'version', type: 'string' },
-          { internalType: 'string', name: 'uri', type: 'string' },
-        ],
-        internalType: 'struct ModelRegistry.Model',
-        name: '',
-        type: 'tuple',
-      },
-    ],
     stateMutability: 'view',
     type: 'function',
   },
@@ -629,7 +869,7 @@ export const modelRegistryAbi = [
           { internalType: 'uint64', name: 'outputBytesPerSample', type: 'uint64' },
         ],
         internalType: 'struct IModelRegistry.Layout',
-        name: '',
+        name: 'l',
         type: 'tuple',
       },
     ],
@@ -639,6 +879,68 @@ export const modelRegistryAbi = [
   {
     inputs: [
       { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+      { internalType: 'address', name: 'publisher', type: 'address' },
+    ],
+    name: 'publication',
+    outputs: [
+      {
+        components: [
+          { internalType: 'bytes32', name: 'parent', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'dataId', type: 'bytes32' },
+          { internalType: 'uint64', name: 'registeredAt', type: 'uint64' },
+          { internalType: 'string', name: 'name', type: 'string' },
+          { internalType: 'string', name: 'version', type: 'string' },
+          { internalType: 'string', name: 'uri', type: 'string' },
+        ],
+        internalType: 'struct IModelRegistry.Publication',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'publicationCount',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          { internalType: 'bytes32', name: 'metaLeaf', type: 'bytes32' },
+          {
+            components: [
+              { internalType: 'uint256', name: 'code', type: 'uint256' },
+              { internalType: 'uint256[]', name: 'inputs', type: 'uint256[]' },
+              { internalType: 'uint256', name: 'output', type: 'uint256' },
+              { internalType: 'int256[]', name: 'attrs', type: 'int256[]' },
+            ],
+            internalType: 'struct IModelRegistry.OpLeaf[]',
+            name: 'ops',
+            type: 'tuple[]',
+          },
+          {
+            components: [
+              { internalType: 'uint256', name: 'id', type: 'uint256' },
+              { internalType: 'uint256', name: 'kind', type: 'uint256' },
+              { internalType: 'uint256', name: 'dtype', type: 'uint256' },
+              { internalType: 'uint256[]', name: 'shape', type: 'uint256[]' },
+              { internalType: 'int256', name: 'zeroPoint', type: 'int256' },
+              { internalType: 'bytes32', name: 'constRoot', type: 'bytes32' },
+            ],
+            internalType: 'struct IModelRegistry.TensorLeaf[]',
+            name: 'tensors',
+            type: 'tuple[]',
+          },
+        ],
+        internalType: 'struct IModelRegistry.Descriptor',
+        name: 'd',
+        type: 'tuple',
+      },
       {
         components: [
           { internalType: 'string', name: 'name', type: 'string' },
@@ -651,35 +953,21 @@ export const modelRegistryAbi = [
         name: 'info',
         type: 'tuple',
       },
-      {
-        components: [
-          { internalType: 'uint64', name: 'leafCount', type: 'uint64' },
-          { internalType: 'uint64', name: 'opCount', type: 'uint64' },
-          { internalType: 'uint64', name: 'inputBytesPerSample', type: 'uint64' },
-          { internalType: 'uint64', name: 'outputBytesPerSample', type: 'uint64' },
-          {
-            components: [
-              { internalType: 'uint256', name: 'id', type: 'uint256' },
-              { internalType: 'uint256', name: 'kind', type: 'uint256' },
-              { internalType: 'uint256', name: 'dtype', type: 'uint256' },
-              { internalType: 'uint256[]', name: 'shape', type: 'uint256[]' },
-              { internalType: 'int256', name: 'zeroPoint', type: 'int256' },
-              { internalType: 'bytes32', name: 'constRoot', type: 'bytes32' },
-            ],
-            internalType: 'struct IModelRegistry.TensorLeaf',
-            name: 'probe',
-            type: 'tuple',
-          },
-          { internalType: 'bytes32[]', name: 'siblings', type: 'bytes32[]' },
-        ],
-        internalType: 'struct ModelRegistry.ModelLayout',
-        name: 'proof',
-        type: 'tuple',
-      },
     ],
     name: 'register',
-    outputs: [],
+    outputs: [{ internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' }],
     stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'publisher', type: 'address' },
+      { internalType: 'string', name: 'name', type: 'string' },
+      { internalType: 'string', name: 'version', type: 'string' },
+    ],
+    name: 'rootOf',
+    outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
+    stateMutability: 'view',
     type: 'function',
   },
 ] as const;

@@ -1,11 +1,11 @@
 // Off-chain twins of the on-chain identifiers: task IDs, request hashes (EIP-712), batch leaves
-// and batch trees, and the model layout proof for ModelRegistry.register.
+// and batch trees, and the model descriptor for ModelRegistry.register.
 import { type Address, encodeAbiParameters, type Hex, hashTypedData, keccak256 } from 'viem';
 import { fromHex, toHex } from '../../commit/keccak.ts';
 import { buildLevels, merkleProof, merkleRoot } from '../../commit/merkle.ts';
-import { modelLeaves, tensorLeaf } from '../../commit/modelRoot.ts';
-import { tensorBytes, tensorRoot } from '../../commit/tensorRoot.ts';
-import { dtypeBytes, elementCount, type Model } from '../../engine/graph.ts';
+import { metaLeaf, opLeafFields, tensorLeafFields } from '../../commit/modelRoot.ts';
+import { tensorRoot } from '../../commit/tensorRoot.ts';
+import type { Model } from '../../engine/graph.ts';
 import type { LeafArgs, RequestArgs, TaskArgs } from './types.ts';
 
 const TASK_ABI = [
@@ -98,38 +98,24 @@ export function buildBatchTree(leaves: readonly LeafArgs[]): BatchTree {
   };
 }
 
-/** ModelRegistry.ModelLayout: the counts of the model tree and the proof of tensor 0's leaf. */
-export function modelLayoutOf(model: Model) {
-  const leaves = modelLeaves(model);
-  const opCount = model.ops.length;
-  const t = model.tensors[0];
-  const data = model.consts.get(0);
-  const leaf = tensorLeaf(model, 0);
-  const index = 1 + opCount;
-  if (toHex(leaves[index]) !== toHex(leaf)) throw new Error('Model leaves are out of order.');
-  const kinds = { input: 0n, const: 1n, activation: 2n } as const;
-  const dtypes = { u8: 0n, i8: 1n, i32: 2n } as const;
-  const perSample = (id: number) => {
-    const info = model.tensors[id];
-    return BigInt(elementCount(info.shape.slice(1)) * dtypeBytes(info.dtype));
-  };
+/** ModelRegistry.Descriptor: the model tree but the constants' bytes, from which register rebuilds the root. */
+export function modelDescriptorOf(model: Model) {
   return {
-    leafCount: BigInt(leaves.length),
-    opCount: BigInt(opCount),
-    inputBytesPerSample: perSample(model.input),
-    outputBytesPerSample: perSample(model.output),
-    probe: {
-      id: 0n,
-      kind: kinds[t.kind],
-      dtype: dtypes[t.dtype],
-      shape: t.shape.map(BigInt),
-      zeroPoint: BigInt(t.zeroPoint),
-      constRoot: data ? bytesRootOfConst(model, 0) : (`0x${'00'.repeat(32)}` as Hex),
-    },
-    siblings: merkleProof(buildLevels(leaves), index).map(toHex),
+    metaLeaf: toHex(metaLeaf(model)),
+    ops: model.ops.map(opLeafFields),
+    tensors: model.tensors.map((t) => tensorLeafFields(model, t.id)),
   };
 }
 
-function bytesRootOfConst(model: Model, id: number): Hex {
-  return bytesRoot(tensorBytes(model.tensors[id].dtype, model.consts.get(id)!));
+/** The ModelRegistry.Layout that registering `model` stores. */
+export function modelLayoutOf(model: Model) {
+  const perSample = (shape: number[]) => BigInt(shape.slice(1).reduce((p, d) => p * d, 1));
+  const input = model.tensors[model.input];
+  const output = model.tensors[model.ops[model.ops.length - 1].output];
+  return {
+    leafCount: BigInt(1 + model.ops.length + model.tensors.length),
+    opCount: BigInt(model.ops.length),
+    inputBytesPerSample: perSample(input.shape) * (input.dtype === 'i32' ? 4n : 1n),
+    outputBytesPerSample: perSample(output.shape),
+  };
 }
