@@ -115,8 +115,14 @@ export function buildBenchTransformer(options: BenchTransformerOptions = {}): Mo
   const pooledQuant = centered(pooledRms);
   // y = mean(x − zx) · sx / sy codes.
   const r = quantizeMultiplier(g.quant(final.id).scale / pooledQuant.scale, 'head/pool');
+  // Pool over a contiguous axis: a mean over the token axis of [T, d] would read T chunks for one
+  // element (stride d), more than one on-chain step can prove.
+  const channels = g.op(
+    { type: 'transpose', name: 'head/channels', inputs: [final.id], perm: [0, 2, 1] },
+    g.quant(final.id),
+  );
   const pooled = g.op(
-    { type: 'reducemean', name: 'head/pool', inputs: [final.id], axis: 1, keepDims: false, ...r },
+    { type: 'reducemean', name: 'head/pool', inputs: [channels], axis: 2, keepDims: false, ...r },
     pooledQuant,
   );
   dense(g, rng, 'head/classifier', { id: pooled, rms: pooledRms, shared: pooledRms }, o.classes);

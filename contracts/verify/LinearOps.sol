@@ -142,6 +142,9 @@ library LinearOps {
 
     /// matmul (code 2): a u8 [...,M,K] times b (i8 constant or u8 activation) [...,K,N], leading
     /// dims broadcast; bias i32 [N]; mult/shift per column ([N]) or per tensor ([1]); attrs qmin, qmax.
+    /// A constant b is committed column-major (its bytes are those of [...,N,K], docs/commitments.md),
+    /// so the column b[...,:,j] is the contiguous run at j*K inside its matrix; an activation b is
+    /// row-major, and its column has stride N.
     function matmul(OpContext.Ctx memory c) internal pure returns (uint256) {
         TensorView.View memory a = c.ins[0];
         TensorView.View memory b = c.ins[1];
@@ -167,7 +170,12 @@ library LinearOps {
         );
         bytes memory aRow = TensorView.copyBytes(a, o.aRowStart, K);
         bytes memory bCol = new bytes(K);
-        TensorView.gather(b, o.bColStart, N, K, bCol, 0);
+        if (b.kind == TensorView.CONST) {
+            // bColStart = base + column with base the first element of b's matrix (a multiple of K*N).
+            TensorView.gather(b, o.bColStart - o.column + o.column * K, 1, K, bCol, 0);
+        } else {
+            TensorView.gather(b, o.bColStart, N, K, bCol, 0);
+        }
         Requant.Params memory q = OpContext.requant(c, o.column, N, 0);
         int256 bias = TensorView.i32At(c.ins[2], o.column);
         return MatMulStep.element(aRow, bCol, b.dtype == TensorView.I8, a.zeroPoint, b.zeroPoint, bias, q);

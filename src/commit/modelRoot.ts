@@ -4,10 +4,13 @@
 // metaLeaf   = keccak256(utf8(JSON of { meta, input, output, scales }))
 // opLeaf_k   = keccak256(abi.encode(uint256 code, uint256[] inputs, uint256 output, int256[] attrs))
 // tensorLeaf = keccak256(abi.encode(uint256 id, uint256 kind, uint256 dtype, uint256[] shape, int256 zeroPoint, bytes32 constRoot))
-//              constRoot = tensorRoot of the constant's bytes, or bytes32(0) for inputs and activations.
+//              constRoot = tensorRoot of the constant's committed bytes (constBytes: row-major, except
+//              matmul weights, which are committed column-major; src/engine/layout.ts), or
+//              bytes32(0) for inputs and activations.
 // modelRoot  = keccak256(0x4d ‖ merkleRoot(leaves) ‖ uint64be(leaves.length))   (0x4d = "M")
 import { encodeAbiParameters } from 'viem';
 import { type Model, OP_CODES, type Op } from '../engine/graph.ts';
+import { constLayout, toCommittedOrder } from '../engine/layout.ts';
 import { fromHex, type Hash, keccak256, toHex, u64be } from './keccak.ts';
 import { buildLevels, merkleProof, merkleRoot } from './merkle.ts';
 import { tensorBytes, tensorRoot } from './tensorRoot.ts';
@@ -67,17 +70,33 @@ export function opLeaf(op: Op): Hash {
   return keccak256(fromHex(encoded));
 }
 
+/**
+ * The committed bytes of constant `id`: its elements in the order of its committed layout (matmul
+ * weights column-major, everything else row-major), in the dtype's byte encoding. These are the
+ * bytes of its constRoot, of the model file's blob and of the one-step witness's chunks.
+ */
+export function constBytes(model: Model, id: number): Uint8Array {
+  const t = model.tensors[id];
+  const data = model.consts.get(id);
+  if (!data) throw new RangeError(`Tensor ${id} ("${t?.name}") is not a constant.`);
+  return tensorBytes(t.dtype, toCommittedOrder(data, t.shape, constLayout(model, id)));
+}
+
+/** The constRoot of tensor `id`: the root of its committed bytes, or bytes32(0) if not a constant. */
+export function constRoot(model: Model, id: number): Hash {
+  return model.consts.has(id) ? tensorRoot(constBytes(model, id)) : new Uint8Array(32);
+}
+
 /** The fields of tensor `id`'s leaf, as abi-encoded: (id, kind, dtype, shape, zeroPoint, constRoot). */
 export function tensorLeafFields(model: Model, id: number) {
   const t = model.tensors[id];
-  const data = model.consts.get(id);
   return {
     id: BigInt(id),
     kind: BigInt(KIND_CODES[t.kind]),
     dtype: BigInt(DTYPE_CODES[t.dtype]),
     shape: t.shape.map(BigInt),
     zeroPoint: BigInt(t.zeroPoint),
-    constRoot: data ? toHex(tensorRoot(tensorBytes(t.dtype, data))) : toHex(new Uint8Array(32)),
+    constRoot: toHex(constRoot(model, id)),
   };
 }
 

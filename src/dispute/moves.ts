@@ -3,7 +3,7 @@
 import type { Hex } from 'viem';
 import { toHex } from '../commit/keccak.ts';
 import { buildLevels, merkleProof } from '../commit/merkle.ts';
-import { modelLeaves, opAttributes } from '../commit/modelRoot.ts';
+import { constRoot, modelLeaves, opAttributes } from '../commit/modelRoot.ts';
 import { tensorBytes, tensorRoot } from '../commit/tensorRoot.ts';
 import { type Model, OP_CODES } from '../engine/graph.ts';
 import type { TraceProvider } from './party.ts';
@@ -93,7 +93,7 @@ export function openTensorLeaf(model: Model, id: number): TensorLeafOpening {
     dtype: DTYPE_CODES[t.dtype],
     shape: t.shape.map(BigInt),
     zeroPoint: BigInt(t.zeroPoint),
-    constRoot: data ? toHex(tensorRoot(tensorBytes(t.dtype, data))) : ZERO,
+    constRoot: data ? toHex(constRoot(model, id)) : ZERO,
     siblings: merkleProof(modelLevels(model), 1 + model.ops.length + id).map(toHex),
   };
 }

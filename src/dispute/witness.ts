@@ -8,7 +8,7 @@
 import type { Hex } from 'viem';
 import { type Hash, keccak256, toHex, ZERO_HASH } from '../commit/keccak.ts';
 import { buildLevels, merkleProof } from '../commit/merkle.ts';
-import { modelLeaves, modelRootFromLeaves, opAttributes } from '../commit/modelRoot.ts';
+import { constBytes, modelLeaves, modelRootFromLeaves, opAttributes } from '../commit/modelRoot.ts';
 import { CHUNK_BYTES, tensorBytes, tensorRootFromDataRoot } from '../commit/tensorRoot.ts';
 import { type Model, OP_CODES, type TensorData } from '../engine/graph.ts';
 import type { Tensor } from '../engine/tensor.ts';
@@ -79,6 +79,7 @@ interface TensorTree {
 export class WitnessCache {
   private readonly models = new WeakMap<Model, ModelTree>();
   private readonly tensors = new WeakMap<TensorData, TensorTree>();
+  private readonly consts = new WeakMap<Model, Map<number, TensorTree>>();
 
   model(model: Model): ModelTree {
     let tree = this.models.get(model);
@@ -92,8 +93,23 @@ export class WitnessCache {
   tensor(t: Pick<Tensor, 'dtype' | 'data'>): TensorTree {
     let tree = this.tensors.get(t.data);
     if (!tree) {
-      tree = tensorTree(t);
+      tree = chunkTree(tensorBytes(t.dtype, t.data));
       this.tensors.set(t.data, tree);
+    }
+    return tree;
+  }
+
+  /** The tree of constant `id`'s committed bytes (which need not be its row-major bytes). */
+  constant(model: Model, id: number): TensorTree {
+    let trees = this.consts.get(model);
+    if (!trees) {
+      trees = new Map();
+      this.consts.set(model, trees);
+    }
+    let tree = trees.get(id);
+    if (!tree) {
+      tree = chunkTree(constBytes(model, id));
+      trees.set(id, tree);
     }
     return tree;
   }
@@ -104,8 +120,7 @@ function modelTree(model: Model): ModelTree {
   return { leaves, levels: buildLevels(leaves), root: modelRootFromLeaves(leaves) };
 }
 
-function tensorTree(t: Pick<Tensor, 'dtype' | 'data'>): TensorTree {
-  const bytes = tensorBytes(t.dtype, t.data);
+function chunkTree(bytes: Uint8Array): TensorTree {
   const n = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
   const leaves = Array.from({ length: n }, (_, i) =>
     keccak256(bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES)),
@@ -126,8 +141,8 @@ function openTensor(
   cache: WitnessCache,
 ): TensorOpeningArg {
   const info = model.tensors[id];
-  const data = cache.tensor(value);
   const isConst = info.kind === 'const';
+  const data = isConst ? cache.constant(model, id) : cache.tensor(value);
   const root = toHex(data.root);
   return {
     id: BigInt(id),

@@ -5,6 +5,11 @@
 // Padding taps of conv and pooling windows read no input; conv reads the whole weight slice of its
 // output channel (contiguous), including the weights that meet padding taps. Softmax reads its whole row and the whole
 // exp table (one chunk), lut the whole 256-byte table (one chunk), layernorm its whole row.
+//
+// Element indices are positions in the committed element order of each input (src/engine/layout.ts):
+// the row-major flat index for every tensor but a constant matmul weight, which is committed
+// column-major, so that the K weights of one output column are the contiguous positions
+// [j*K, (j+1)*K) of its [...,N,K] bytes.
 import { CHUNK_BYTES } from '../commit/tensorRoot.ts';
 import { batchedShape, dtypeBytes, elementCount, type Model, type Op } from '../engine/graph.ts';
 import { stridesOf, type Tensor } from '../engine/tensor.ts';
@@ -193,9 +198,13 @@ function matmulNeeds(
   const t = Math.floor(e / (N * M));
   const lead = out.slice(0, -2);
   const aRow = (broadcastIndex(a.slice(0, -2), lead, t) * M + i) * K;
-  const bCol = broadcastIndex(b.slice(0, -2), lead, t) * K * N + j;
+  const bBase = broadcastIndex(b.slice(0, -2), lead, t) * K * N;
   const q = elementCount(shapeAt(run.model, op.inputs[3], 1)) === 1 ? 0 : j;
-  return [range(aRow, K), range(0, K).map((k) => bCol + k * N), [j], [q], [q]];
+  const bCol =
+    run.model.tensors[op.inputs[1]].kind === 'const'
+      ? range(bBase + j * K, K)
+      : range(0, K).map((k) => bBase + k * N + j);
+  return [range(aRow, K), bCol, [j], [q], [q]];
 }
 
 function poolNeeds(

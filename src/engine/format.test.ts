@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { handModel } from '../../test/support/handModel.ts';
 import { keccak256 } from '../commit/keccak.ts';
-import { modelRoot } from '../commit/modelRoot.ts';
+import { constRoot, modelRoot } from '../commit/modelRoot.ts';
+import { tensorRoot } from '../commit/tensorRoot.ts';
 import { ModelFormatError } from '../errors/base.ts';
 import { decodeModel, encodeModel } from './format.ts';
 
@@ -61,4 +62,28 @@ test('changing any weight changes the model root', () => {
   const c = handModel();
   c.ops[0] = { ...c.ops[0], qmin: 6 } as (typeof c.ops)[0];
   assert.notDeepEqual(modelRoot(a), modelRoot(c));
+});
+
+test('a matmul weight is stored column-major, as committed, and read back row-major', () => {
+  const model = handModel();
+  const matmul = model.ops.find((op) => op.type === 'matmul')!;
+  const id = matmul.inputs[1];
+  const [K, N] = model.tensors[id].shape;
+  const rowMajor = model.consts.get(id) as Int8Array;
+  const bytes = encodeModel(model);
+  const header = JSON.parse(
+    new TextDecoder().decode(bytes.subarray(10, 10 + new DataView(bytes.buffer).getUint32(6))),
+  );
+  const blob = bytes.subarray(10 + new DataView(bytes.buffer).getUint32(6), bytes.length - 32);
+  const stored = new Int8Array(blob.buffer, blob.byteOffset + header.tensors[id].offset, K * N);
+  for (let k = 0; k < K; k++)
+    for (let j = 0; j < N; j++) assert.equal(stored[j * K + k], rowMajor[k * N + j]);
+  assert.deepEqual(tensorRoot(new Uint8Array(stored.buffer, stored.byteOffset, K * N)), constRoot(model, id));
+  assert.deepEqual([...(decodeModel(bytes).consts.get(id) as Int8Array)], [...rowMajor]);
+});
+
+test('a version 1 file (matmul weights row-major) is refused', () => {
+  const bytes = encodeModel(handModel());
+  bytes[5] = 1;
+  assert.throws(() => decodeModel(bytes), /version 1 is not supported; this build reads version 2/);
 });

@@ -2,12 +2,15 @@
 //
 // offset  size  field
 // 0       4     magic "VRNF"
-// 4       2     format version (uint16 big-endian), currently 1
+// 4       2     format version (uint16 big-endian), currently 2
 // 6       4     header length H (uint32 big-endian)
 // 10      H     header: UTF-8 JSON { meta, input, output, tensors, ops }, where each constant tensor
 //               carries { offset, length } into the blob
 // 10+H    B     blob: constant tensors in their committed byte encoding (see commit/tensorRoot.ts:
-//               u8 as is, i8 two's complement, i32 big-endian)
+//               u8 as is, i8 two's complement, i32 big-endian) and committed element order
+//               (layout.ts: matmul weights column-major), so a chunk of the blob is a chunk of the
+//               commitment. Version 1 stored matmul weights row-major; reading such a file with
+//               this layout would silently transpose them, so version 1 is refused.
 // end-32  32    keccak256 of every byte before it (detects truncation and corruption)
 import { keccak256 } from '../commit/keccak.ts';
 import { tensorBytes } from '../commit/tensorRoot.ts';
@@ -21,10 +24,11 @@ import {
   type TensorData,
   type TensorInfo,
 } from './graph.ts';
+import { constLayout, fromCommittedOrder, matmulWeightIds, toCommittedOrder } from './layout.ts';
 import { validateModel } from './validate.ts';
 
 export const FORMAT_MAGIC = 'VRNF';
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 interface StoredTensor extends TensorInfo {
   offset?: number;
@@ -46,7 +50,7 @@ export function encodeModel(model: Model): Uint8Array {
   const tensors: StoredTensor[] = model.tensors.map((t) => {
     const data = model.consts.get(t.id);
     if (!data) return { ...t };
-    const bytes = tensorBytes(t.dtype, data);
+    const bytes = tensorBytes(t.dtype, toCommittedOrder(data, t.shape, constLayout(model, t.id)));
     blobs.push(bytes);
     const stored = { ...t, offset, length: bytes.length };
     offset += bytes.length;
@@ -118,6 +122,7 @@ export function decodeModel(bytes: Uint8Array): Model {
   }
   const blob = body.subarray(10 + headerLength);
   const consts = new Map<number, TensorData>();
+  const columnMajor = committedColumnMajor(header);
   const tensors: TensorInfo[] = header.tensors.map((t, i) => {
     const { offset, length, ...info } = t;
     if (info.kind === 'const') {
@@ -130,7 +135,9 @@ export function decodeModel(bytes: Uint8Array): Model {
       ) {
         throw new ModelFormatError(`Constant tensor ${i} ("${info.name}") points outside the data blob.`);
       }
-      consts.set(i, readTensor(info, blob.subarray(offset as number, (offset as number) + length)));
+      const committed = readTensor(info, blob.subarray(offset as number, (offset as number) + length));
+      const layout = columnMajor.has(i) && info.shape.length >= 2 ? 'columnMajor' : 'rowMajor';
+      consts.set(i, fromCommittedOrder(committed, info.shape, layout));
     }
     return info;
   });
@@ -152,6 +159,13 @@ export function decodeModel(bytes: Uint8Array): Model {
     });
   }
   return model;
+}
+
+/** The constants the header's ops use as matmul weights (before validation: tolerate junk). */
+function committedColumnMajor(header: Header): Set<number> {
+  const ops = header.ops.filter((op) => op?.type === 'matmul' && Array.isArray(op.inputs));
+  const tensors = header.tensors.map((t) => ({ kind: t?.kind }));
+  return matmulWeightIds({ ops, tensors } as Parameters<typeof matmulWeightIds>[0]);
 }
 
 function readTensor(info: TensorInfo, bytes: Uint8Array): TensorData {

@@ -1,9 +1,12 @@
-// Static checks that make a model safe to run: ids, types, shapes, parameter ranges, and the
-// accumulator bounds that keep every integer exact (|acc| < 2^31 in conv and matmul).
+// Static checks that make a model safe to run: ids, types, shapes, parameter ranges, the
+// accumulator bounds that keep every integer exact (|acc| < 2^31 in conv and matmul), and the
+// gas bound of every op's one-step proof (stepCost.ts), so that every dispute can end on chain.
 import { InputError, ModelFormatError } from '../errors/base.ts';
 import { MAX_SHIFT, MULT_LIMIT } from './arith.ts';
 import { type DType, elementCount, type Model, type Op, type TensorData } from './graph.ts';
+import { matmulWeightIds } from './layout.ts';
 import { inferShape } from './shapes.ts';
+import { checkStepCosts } from './stepCost.ts';
 import type { Tensor } from './tensor.ts';
 
 const INT32_LIMIT = 2 ** 31;
@@ -23,8 +26,20 @@ function maxAbs(data: TensorData): number {
   return m;
 }
 
-/** Throws ModelFormatError unless the model satisfies every rule the interpreter relies on. */
+/**
+ * Throws ModelFormatError unless the model satisfies every rule the interpreter relies on and
+ * every op's one-step proof fits STEP_GAS_LIMIT (stepCost.ts): the models a node accepts.
+ */
 export function validateModel(model: Model): void {
+  validateGraph(model);
+  checkStepCosts(model);
+}
+
+/**
+ * The rules the interpreter relies on, without the one-step gas bound: enough to run a model
+ * exactly (the engine's own tests use it for reductions too long for one on-chain step).
+ */
+export function validateGraph(model: Model): void {
   const { tensors, ops, consts } = model;
   tensors.forEach((t, i) => {
     if (t.id !== i) throw new ModelFormatError(`Tensor "${t.name}" has id ${t.id} but sits at index ${i}.`);
@@ -72,6 +87,25 @@ export function validateModel(model: Model): void {
       bad(op, `output shape [${out.shape.join(',')}] should be [${shape.join(',')}].`);
     }
     defined.add(op.output);
+  }
+  checkWeightRoles(model);
+}
+
+/**
+ * A matmul weight is committed column-major (layout.ts), so a one-step proof of any other op would
+ * read it in the wrong order: such a constant may only ever be input b of matmuls.
+ */
+function checkWeightRoles(model: Model): void {
+  const weights = matmulWeightIds(model);
+  for (const op of model.ops) {
+    op.inputs.forEach((id, k) => {
+      if (weights.has(id) && !(op.type === 'matmul' && k === 1)) {
+        bad(
+          op,
+          `input ${k} ("${model.tensors[id].name}") is also the weight (input b) of a matmul, which is committed column by column. Give this op its own copy of the constant.`,
+        );
+      }
+    });
   }
 }
 

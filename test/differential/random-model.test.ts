@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Model } from '../../src/engine/graph.ts';
-import { checkInput, validateModel } from '../../src/engine/validate.ts';
+import { checkInput, validateGraph, validateModel } from '../../src/engine/validate.ts';
 import {
   arbCase,
   chainModel,
@@ -194,11 +194,13 @@ describe('random models', () => {
     );
   });
 
-  test('extreme accumulator models validate, and sit exactly at the int32 bound', () => {
+  test('extreme accumulator models pass the graph rules, and sit exactly at the int32 bound', () => {
     const models = extremeAccumulatorModels();
     assert.ok(models.length > 40);
     for (const { name, model } of models) {
-      validateModel(model);
+      // Their reductions (up to 65793 taps) are far too long for one on-chain step, so only the
+      // engine's rules apply.
+      validateGraph(model);
       for (const op of model.ops) {
         if (op.type !== 'conv' && op.type !== 'matmul') continue;
         const bias = model.consts.get(op.inputs[2]) as Int32Array;

@@ -14,13 +14,7 @@ import { modelRoot } from '../../src/commit/modelRoot.ts';
 import { corruptedTrace, honestParty, type OpClaim, traceProvider } from '../../src/dispute/party.ts';
 import { honestChallenger, honestWorker, type PlayedMove, type Strategy } from '../../src/dispute/play.ts';
 import { runReference } from '../../src/engine/interpreter.ts';
-import {
-  advance,
-  receiptOf,
-  registerAgent,
-  startWorld,
-  type World,
-} from '../market/support.ts';
+import { advance, receiptOf, registerAgent, startWorld, type World } from '../market/support.ts';
 import { mulberry32, randomCase } from '../support/randomModel.ts';
 import {
   attackClaim,

@@ -6,16 +6,14 @@
 // hardfork — and execution). The table is printed as test diagnostics; every step must stay within
 // 1M gas.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { encodeComputeElement, estimateComputeElementGas } from '../../src/dispute/onestep.ts';
 import { buildOneStepWitness, type Step, WitnessCache } from '../../src/dispute/witness.ts';
-import type { Model, OpType } from '../../src/engine/graph.ts';
+import type { OpType } from '../../src/engine/graph.ts';
 import { runReference } from '../../src/engine/interpreter.ts';
-import type { Tensor } from '../../src/engine/tensor.ts';
-import { importOnnx, parseFloatInput, quantizeInput } from '../../src/onnx/index.ts';
 import { EXAMPLES } from '../../src/sdk/examples.ts';
 import { mulberry32 } from '../support/randomModel.ts';
+import { loadExample } from './examples.ts';
 import { startVerifierRig, type VerifierRig } from './support.ts';
 
 const GAS_TARGET = 1_000_000;
@@ -49,25 +47,6 @@ interface Row {
   exec: number;
   guess: number;
   step: Step;
-}
-
-async function loadExample(ex: (typeof EXAMPLES)[number]): Promise<{ model: Model; input: Tensor }> {
-  const json = (name: string) => JSON.parse(readFileSync(ex.onnx.replace(/[^/]+$/, name), 'utf8'));
-  const calibration = (json('calibration.json') as unknown[]).map(parseFloatInput);
-  const { model } = await importOnnx(new Uint8Array(readFileSync(ex.onnx)), calibration, {
-    name: ex.name,
-    version: '1',
-    inputKind: ex.tokenizer ? 'tokens' : 'image',
-    labels: ex.labels,
-  });
-  const set = json('test-set.json') as { pixels?: string[]; tokens?: number[][] };
-  const input = set.pixels
-    ? quantizeInput(model, {
-        shape: [1, 1, 28, 28],
-        data: Array.from(Buffer.from(set.pixels[0], 'base64'), (p) => p / 255),
-      })
-    : quantizeInput(model, { shape: [1, 64], data: set.tokens![0] });
-  return { model, input };
 }
 
 const table: Row[] = [];

@@ -318,15 +318,10 @@ describe('witness builder', () => {
     const softmax = neededChunks(run.model, run.input, run.trace, 4, 7);
     assert.deepEqual(softmax, [[0], [0]]);
     const big = bigModelRun();
-    // Output element 4 = row 1, column 1: a[1, :] is bytes 1500..2999 (chunks 1, 2); the column of
-    // w [1500, 3] visits every chunk of its 4500 bytes.
-    assert.deepEqual(neededChunks(big.model, big.input, big.trace, 0, 4), [
-      [1, 2],
-      [0, 1, 2, 3, 4],
-      [0],
-      [0],
-      [0],
-    ]);
+    // Output element 4 = row 1, column 1: a[1, :] is bytes 1500..2999 (chunks 1, 2); w [1500, 3]
+    // is committed column-major, so its column 1 is bytes 1500..2999 too (a row-major column would
+    // visit every chunk of its 4500 bytes).
+    assert.deepEqual(neededChunks(big.model, big.input, big.trace, 0, 4), [[1, 2], [1, 2], [0], [0], [0]]);
   });
 
   test('the chunks are minimal: dropping any one of them reverts OneStepMissingChunk', async (t) => {
@@ -425,7 +420,7 @@ describe('bad witnesses revert with named errors', () => {
     {
       name: 'a wrong chunk sibling',
       mutate: (s) => {
-        s.inputs[1].chunks[2].siblings[1] = flip(s.inputs[1].chunks[2].siblings[1]);
+        s.inputs[1].chunks[1].siblings[1] = flip(s.inputs[1].chunks[1].siblings[1]);
       },
       error: 'OneStepChunkMismatch',
       args: [B(wId), 2n],
@@ -433,10 +428,10 @@ describe('bad witnesses revert with named errors', () => {
     {
       name: 'a chunk presented at another index',
       mutate: (s) => {
-        s.inputs[1].chunks[0].index = 1n;
+        s.inputs[1].chunks[0].index = 3n;
       },
       error: 'OneStepChunkMismatch',
-      args: [B(wId), 1n],
+      args: [B(wId), 3n],
     },
     {
       name: 'a truncated chunk',
@@ -460,15 +455,15 @@ describe('bad witnesses revert with named errors', () => {
         s.inputs[1].chunks[0].siblings.pop();
       },
       error: 'OneStepChunkProofLength',
-      args: [B(wId), 0n, 2n, 3n],
+      args: [B(wId), 1n, 2n, 3n],
     },
     {
       name: 'a missing chunk',
       mutate: (s) => {
-        s.inputs[1].chunks.splice(3, 1);
+        s.inputs[1].chunks.splice(1, 1);
       },
       error: 'OneStepMissingChunk',
-      args: [B(wId), 3n],
+      args: [B(wId), 2n],
     },
     {
       name: 'a wrong tensor leaf sibling',
@@ -679,7 +674,7 @@ describe('bad witnesses revert with named errors', () => {
 
   test('a revert through computeElementOnChain names the error', async () => {
     const s = base();
-    s.inputs[1].chunks.splice(3, 1);
+    s.inputs[1].chunks.splice(1, 1);
     await assert.rejects(computeElementOnChain(rig.chain.publicClient, rig.verifier, s), (err: Error) => {
       assert.match(err.message, /OneStepMissingChunk/);
       return true;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { elementCount } from '../../engine/graph.ts';
+import { stepCostReport } from '../../engine/stepCost.ts';
 import { loadModelDir } from '../../store/modelDir.ts';
 
 export function registerModelInspect(model: Command): void {
@@ -11,11 +12,15 @@ export function registerModelInspect(model: Command): void {
     .action(async (modelDir: string, opts: { json?: boolean }) => {
       const { model: m, manifest } = await loadModelDir(modelDir);
       const params = [...m.consts.values()].reduce((n, d) => n + d.length, 0);
+      // The worst-case gas of a dispute's one-step proof of each op, at batch 1.
+      const steps = stepCostReport(m);
       const ops = m.ops.map((op, k) => ({
         index: k,
         type: op.type,
         name: op.name,
         output: m.tensors[op.output].shape,
+        stepGas: steps[k].gas,
+        stepChunks: steps[k].chunks,
       }));
       if (opts.json) {
         console.log(JSON.stringify({ ...manifest, parameters: params, ops }));
@@ -31,7 +36,7 @@ export function registerModelInspect(model: Command): void {
       for (const op of ops) {
         const count = elementCount(op.output);
         console.log(
-          `  ${String(op.index).padStart(3)}  ${op.type.padEnd(10)} [${op.output.join(',')}] (${count})  ${op.name}`,
+          `  ${String(op.index).padStart(3)}  ${op.type.padEnd(10)} [${op.output.join(',')}] (${count})  step ≤ ${op.stepGas.toLocaleString('en-US')} gas  ${op.name}`,
         );
       }
     });

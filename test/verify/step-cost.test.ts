@@ -1,0 +1,309 @@
+// The one-step gas bound of src/engine/stepCost.ts against the chain. For every op of the example
+// models, of random models and of hand-built regression models, the witnesses of the elements with
+// the most chunks (and a few random ones) are sent as transactions to OneStepVerifier
+// (eth_estimateGas). Every measured step must cost at most the bound, and the bound must stay
+// within 1.5x + 50k of the most expensive measured step, once the data-dependent part of the price
+// is taken out: the bound prices every chunk byte as non-zero (a challenger picks the element,
+// the data is what the run produced), so each measurement is raised to what the same step costs
+// with its zero chunk bytes non-zero (exact: EIP-7623 prices bytes, not execution).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { encodeComputeElement, estimateComputeElementGas } from '../../src/dispute/onestep.ts';
+import { buildOneStepWitness, type Step, WitnessCache } from '../../src/dispute/witness.ts';
+import type { Model } from '../../src/engine/graph.ts';
+import { runReference } from '../../src/engine/interpreter.ts';
+import { STEP_GAS_LIMIT, stepCost, stepCostReport } from '../../src/engine/stepCost.ts';
+import type { Tensor } from '../../src/engine/tensor.ts';
+import { validateGraph, validateModel } from '../../src/engine/validate.ts';
+import { ModelFormatError } from '../../src/errors/base.ts';
+import { EXAMPLES } from '../../src/sdk/examples.ts';
+import {
+  addLayerNorm,
+  addMatMulAct,
+  addReduceMean,
+  addSoftmax,
+  addTranspose,
+  chainModel,
+  ModelBuilder,
+  mulberry32,
+  OP_TYPES,
+  randomInput,
+  singleOpModel,
+} from '../support/randomModel.ts';
+import { loadExample } from './examples.ts';
+import { startVerifierRig, type VerifierRig } from './support.ts';
+
+let rig: VerifierRig;
+before(async () => {
+  rig = await startVerifierRig();
+});
+after(async () => {
+  await rig?.close();
+});
+
+/** Elements sampled per op; the most chunk-hungry ones and a few random ones are measured. */
+const SAMPLED = 24;
+const MEASURED_WORST = 3;
+const MEASURED_RANDOM = 2;
+/** Random models checked; VERINFER_FUZZ_RUNS=N multiplies them. */
+const RANDOM_MODELS = 12 * Number(process.env.VERINFER_FUZZ_RUNS ?? 1);
+
+interface Measured {
+  element: number;
+  gas: number;
+  /** The same step with every zero chunk byte priced as non-zero. */
+  worstData: number;
+}
+
+function chunkBytes(step: Step): number {
+  return step.inputs.reduce((s, t) => s + t.chunks.reduce((c, p) => c + (p.chunk.length - 2) / 2, 0), 0);
+}
+
+async function measure(step: Step): Promise<{ gas: number; worstData: number }> {
+  const gas = Number(
+    await estimateComputeElementGas(rig.chain.publicClient, rig.verifier, step, rig.chain.accounts[0]),
+  );
+  const bytes = Buffer.from(encodeComputeElement(step).slice(2), 'hex');
+  let zero = 0;
+  for (const b of bytes) if (b === 0) zero++;
+  const floor = 10 * (zero + 4 * (bytes.length - zero));
+  let zeroData = 0;
+  for (const t of step.inputs) {
+    for (const c of t.chunks) {
+      const chunk = Buffer.from(c.chunk.slice(2), 'hex');
+      for (const b of chunk) if (b === 0) zeroData++;
+    }
+  }
+  // 21000 + max(standard + exec, floor): a zero byte turned non-zero adds 12 to the first, 30 to
+  // the second.
+  return { gas, worstData: Math.max(gas + 12 * zeroData, 21_000 + floor + 30 * zeroData) };
+}
+
+/** Measures the chosen elements of every op of a run and checks them against the bound. */
+async function checkRun(label: string, model: Model, input: Tensor, seed = 1): Promise<string[]> {
+  const { trace } = runReference(model, input);
+  const batch = input.shape[0];
+  const cache = new WitnessCache();
+  const r = mulberry32(seed);
+  const lines: string[] = [];
+  for (let k = 0; k < model.ops.length; k++) {
+    const n = trace[k].data.length;
+    const sample = new Set([0, n - 1, n >> 1]);
+    while (sample.size < Math.min(n, SAMPLED)) sample.add(r.int(0, n - 1));
+    const steps = [...sample].map((element) => ({
+      element,
+      step: buildOneStepWitness(model, input, trace, k, element, cache),
+    }));
+    steps.sort((a, b) => chunkBytes(b.step) - chunkBytes(a.step));
+    const chosen = [
+      ...steps.slice(0, MEASURED_WORST),
+      ...steps.slice(MEASURED_WORST).slice(0, MEASURED_RANDOM),
+    ];
+    const bound = stepCost(model, k, batch);
+    const results: Measured[] = [];
+    for (const { element, step } of chosen) results.push({ element, ...(await measure(step)) });
+    const worst = results.reduce((a, b) => (b.worstData > a.worstData ? b : a));
+    const what = `${label} op ${k} ${model.ops[k].type} ("${model.ops[k].name}")`;
+    for (const m of results) {
+      assert.ok(m.gas <= bound.gas, `${what} element ${m.element}: measured ${m.gas} > bound ${bound.gas}`);
+      assert.ok(
+        m.worstData <= bound.gas,
+        `${what} element ${m.element}: ${m.worstData} with non-zero data > bound ${bound.gas}`,
+      );
+    }
+    assert.ok(
+      bound.gas <= 1.5 * worst.worstData + 50_000,
+      `${what}: bound ${bound.gas} is loose against ${worst.worstData} (element ${worst.element})`,
+    );
+    lines.push(
+      `${label.padEnd(10)} ${String(k).padStart(3)} ${model.ops[k].type.padEnd(10)} ${String(bound.chunks).padStart(4)} ${String(bound.taps).padStart(5)} ${String(bound.gas).padStart(9)} ${String(worst.gas).padStart(9)} ${String(worst.worstData).padStart(9)}`,
+    );
+  }
+  return lines;
+}
+
+const HEADER = 'model      op# type       chunks taps     bound  measured  non-zero';
+
+describe('the step gas bound holds on chain', () => {
+  for (const ex of EXAMPLES) {
+    test(`every op of the example ${ex.name}`, async (t) => {
+      const { model, input } = await loadExample(ex);
+      const lines = await checkRun(ex.name, model, input);
+      for (const line of [HEADER, ...lines]) t.diagnostic(line);
+      for (const c of stepCostReport(model)) assert.ok(c.gas <= STEP_GAS_LIMIT, `${c.name}: ${c.gas}`);
+    });
+  }
+
+  test('every op of random models, at batch 1 and 3', async () => {
+    const r = mulberry32(Number(process.env.VERINFER_FUZZ_SEED ?? 2024));
+    for (let i = 0; i < RANDOM_MODELS; i++) {
+      const g = { rng: r, extreme: i % 4 === 3 };
+      // Every op type alone, and random chains.
+      const model = i % 2 === 0 ? singleOpModel(g, OP_TYPES[(i / 2) % OP_TYPES.length]) : chainModel(g);
+      validateModel(model);
+      await checkRun(`random ${i}`, model, randomInput(model, 1 + 2 * (i % 2), r), i);
+    }
+  });
+});
+
+/** A 3x3 conv with M output channels, padding 1, per-tensor requantization. */
+function conv3x3(b: ModelBuilder, x: number, M: number): number {
+  const C = b.shape(x)[1];
+  const r = mulberry32(C);
+  return b.op(
+    {
+      type: 'conv',
+      inputs: [
+        x,
+        b.constant(
+          Int8Array.from({ length: M * C * 9 }, () => r.int(-3, 3)),
+          [M, C, 3, 3],
+        ),
+        b.constant(new Int32Array(M), [M]),
+        b.constant(Int32Array.of(300), [1]),
+        b.constant(Int32Array.of(14), [1]),
+      ],
+      strides: [1, 1],
+      pads: [1, 1, 1, 1],
+      dilations: [1, 1],
+      group: 1,
+      qmin: 0,
+      qmax: 255,
+    },
+    5,
+  );
+}
+
+/** A one-matmul model a [1, M, K] @ w [K, N] with constant weights. */
+function weightMatmul(M: number, K: number, N: number): Model {
+  const r = mulberry32(K * N);
+  const b = new ModelBuilder();
+  const x = b.input('u8', [1, M, K], 3);
+  const w = b.constant(
+    Int8Array.from({ length: K * N }, () => r.int(-2, 2)),
+    [K, N],
+  );
+  b.op(
+    {
+      type: 'matmul',
+      inputs: [
+        x,
+        w,
+        b.constant(new Int32Array(N), [N]),
+        b.constant(Int32Array.of(300), [1]),
+        b.constant(Int32Array.of(14), [1]),
+      ],
+      qmin: 0,
+      qmax: 255,
+    },
+    100,
+  );
+  return b.build(`matmul ${K}x${N}`);
+}
+
+describe('regression models', () => {
+  test('long reductions near the limit stay under their bound', async (t) => {
+    const r = mulberry32(11);
+    const g = { rng: r, extreme: false };
+    const builds: [string, (b: ModelBuilder) => void][] = [
+      ['softmax', (b) => addSoftmax(b, g, b.input('u8', [1, 2, 1400], 3))],
+      ['layernorm', (b) => addLayerNorm(b, g, b.input('u8', [1, 2, 2048], 3))],
+      ['reducemean', (b) => addReduceMean(b, g, b.input('u8', [1, 1024, 3], 3), 1, true)],
+      ['conv', (b) => conv3x3(b, b.input('u8', [1, 32, 8, 8], 3), 4)],
+      [
+        'attention',
+        (b) => {
+          const x = b.input('u8', [1, 16, 64], 3);
+          addMatMulAct(b, g, x, addTranspose(b, g, x, [0, 2, 1]));
+        },
+      ],
+    ];
+    for (const [name, build] of builds) {
+      const b = new ModelBuilder();
+      build(b);
+      const model = b.build(name);
+      validateModel(model);
+      const lines = await checkRun(name, model, randomInput(model, 2, r));
+      for (const line of lines) t.diagnostic(line);
+    }
+  });
+
+  test('a 2400x160 matmul with constant weights fits one step', async (t) => {
+    const model = weightMatmul(2, 2400, 160);
+    validateModel(model);
+    const [lines] = [await checkRun('mm2400', model, randomInput(model, 1, mulberry32(1)))];
+    t.diagnostic(lines[0]);
+    const c = stepCost(model, 0);
+    // A row and a weight column of 2400 bytes each, at the worst position: 4 + 4 chunks (a
+    // row-major weight column had one chunk per tap, 2400).
+    assert.deepEqual(c.inputChunks, [4, 4, 1, 1, 1]);
+    assert.ok(c.gas < 600_000, `${c.gas}`);
+  });
+
+  test('a 4096-tap matmul fits one step', async (t) => {
+    const model = weightMatmul(1, 4096, 8);
+    validateModel(model);
+    const lines = await checkRun('mm4096', model, randomInput(model, 1, mulberry32(2)));
+    t.diagnostic(lines[0]);
+    assert.ok(stepCost(model, 0, 256).gas < STEP_GAS_LIMIT);
+  });
+
+  test('a 1x1 conv over 512 NCHW channels at 28x28 is rejected, naming the op', () => {
+    const b = new ModelBuilder();
+    const x = b.input('u8', [1, 512, 28, 28], 3);
+    const M = 4;
+    b.op(
+      {
+        type: 'conv',
+        inputs: [
+          x,
+          b.constant(new Int8Array(M * 512), [M, 512, 1, 1]),
+          b.constant(new Int32Array(M), [M]),
+          b.constant(Int32Array.of(300), [1]),
+          b.constant(Int32Array.of(14), [1]),
+        ],
+        strides: [1, 1],
+        pads: [0, 0, 0, 0],
+        dilations: [1, 1],
+        group: 1,
+        qmin: 0,
+        qmax: 255,
+      },
+      5,
+    );
+    const model = b.build('pointwise');
+    validateGraph(model);
+    assert.throws(
+      () => validateModel(model),
+      (err: Error) => {
+        assert.ok(err instanceof ModelFormatError);
+        assert.match(
+          err.message,
+          /^Op "conv0" \(conv\) needs about \d+ gas for one step, over the 1,000,000 limit/,
+        );
+        assert.match(err.message, /reads 393 chunks of input 0/);
+        return true;
+      },
+    );
+  });
+
+  test('an activation x activation matmul with a strided 1024-wide operand is rejected, naming the op', () => {
+    // scores = x [1, 1024, 64] @ x^T [1, 64, 1024]: a column of x^T has stride 1024, so each of
+    // its 64 taps sits in its own chunk.
+    const r = mulberry32(3);
+    const b = new ModelBuilder();
+    const x = b.input('u8', [1, 1024, 64], 3);
+    const xt = addTranspose(b, { rng: r, extreme: false }, x, [0, 2, 1]);
+    addMatMulAct(b, { rng: r, extreme: false }, x, xt);
+    const model = b.build('attention');
+    assert.throws(
+      () => validateModel(model),
+      (err: Error) => {
+        assert.ok(err instanceof ModelFormatError);
+        assert.match(err.message, /^Op "matmul1" \(matmul\) needs about \d+ gas/);
+        assert.match(err.message, /reads 64 chunks of input 1 .*stride 1024/);
+        return true;
+      },
+    );
+  });
+});
