@@ -6,11 +6,15 @@
 //   baseline             a native transfer, an ERC-20 transfer and approve
 //   honest single task   create -> take -> post -> finalize (+ consumer callback), and take+post in one tx
 //   batch of 1,000       postBatch + finalizeBatch, per result
-//   one-step             computeElement as a transaction, for the first, middle and last element of
-//                        every op of both example models and the one whose witness has the most chunks
+//   one-step             computeElement as a transaction (eth_estimateGas), for the first, middle and
+//                        last element of every op of both example models, the one whose witness has
+//                        the most chunks, and 8 more evenly spaced
 //   full dispute         challenge + every move of a game on the example op with the largest step,
-//                        a cheating worker against an honest challenger
-//   largest model        the same for the benchmark transformer (bench/models/transformer.ts)
+//                        a cheating worker against an honest challenger; each game is played by a
+//                        fresh worker and challenger, the example game first on the deployment (so
+//                        it pays every first-time storage write of a conviction)
+//   largest model        the same for the benchmark transformer (bench/models/transformer.ts): every
+//                        op's first, middle, last and most-chunks elements, and a game on a late op
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,9 +70,10 @@ const as = (i: number) => w.v.as(w.chain.wallet(i));
 const REQ = 3;
 const WORKER = 1;
 const CHALLENGER = 2;
-/** The agents of the disputes (they serve the example models and the transformer). */
-const GAME_WORKER = 4;
-const GAME_CHALLENGER = 5;
+/** The agents of the disputes: a fresh worker and challenger for each game, so that each pays
+ * the first-time storage writes of a conviction. */
+const EXAMPLE_PARTIES = { requester: REQ, worker: 4, challenger: 5 };
+const TRANSFORMER_PARTIES = { requester: REQ, worker: 7, challenger: 8 };
 
 async function baseline(world: World) {
   const hash = await world.chain.wallet(5).sendTransaction({ to: world.accounts[6], value: 1n });
@@ -196,10 +201,11 @@ async function loadExamples(): Promise<BenchModel[]> {
   return out;
 }
 
-/** The candidate elements of every op of `m`, measured. */
-async function measureModel(m: BenchModel): Promise<StepGas[][]> {
+/** The candidate elements of every op of `m`, measured (`spread` evenly spaced ones beyond the
+ * first, middle, last and most-chunks elements). */
+async function measureModel(m: BenchModel, spread: number): Promise<StepGas[][]> {
   const out: StepGas[][] = [];
-  for (let k = 0; k < m.model.ops.length; k++) out.push(await measureOp(w, m, k));
+  for (let k = 0; k < m.model.ops.length; k++) out.push(await measureOp(w, m, k, spread));
   return out;
 }
 
@@ -249,6 +255,8 @@ const gameSummary = (g: GameGas, cheat: ReturnType<typeof cheatAt>) => ({
   movesChallenger: g.challenger,
   movesBound: { worker: g.bound.worker, challenger: g.bound.challenger + 1 },
   maxMove: g.maxMove,
+  submitStep: g.submitStep,
+  computeElement: g.computeElement,
   overTxGasCap: g.overTxGasCap,
 });
 
@@ -273,14 +281,19 @@ try {
   tRegisterError = firstLine(err);
 }
 const transformer = benchModel('bench-transformer', tModel, tRoot, benchTransformerInput(tModel));
-const roots = [...examples.map((m) => m.root), ...(tRegisterError ? [] : [transformer.root])];
-await registerAgent(w, GAME_WORKER, roots, parseEther('50'));
-await registerAgent(w, GAME_CHALLENGER, roots, parseEther('50'));
-const parties = { requester: REQ, worker: GAME_WORKER, challenger: GAME_CHALLENGER };
+const exampleRoots = examples.map((m) => m.root);
+await registerAgent(w, EXAMPLE_PARTIES.worker, exampleRoots, parseEther('50'));
+await registerAgent(w, EXAMPLE_PARTIES.challenger, exampleRoots, parseEther('50'));
+if (!tRegisterError) {
+  await registerAgent(w, TRANSFORMER_PARTIES.worker, [transformer.root], parseEther('50'));
+  await registerAgent(w, TRANSFORMER_PARTIES.challenger, [transformer.root], parseEther('50'));
+}
+/** Evenly spaced elements measured per example op beyond first, middle, last and most chunks. */
+const EXAMPLE_SPREAD = 8;
 
 log(`one-steps of ${examples.map((m) => `${m.name} (${m.model.ops.length} ops)`).join(', ')}`);
 const exampleSteps = new Map<string, StepGas[][]>();
-for (const m of examples) exampleSteps.set(m.name, await measureModel(m));
+for (const m of examples) exampleSteps.set(m.name, await measureModel(m, EXAMPLE_SPREAD));
 let worst: { m: BenchModel; s: StepGas } | undefined;
 for (const m of examples) {
   for (const steps of exampleSteps.get(m.name)!) {
@@ -299,10 +312,10 @@ const exampleErrors = examples.flatMap((m) =>
 
 log(`full dispute on ${worst.m.name} op ${worst.s.op} (${worst.s.type})`);
 const exampleCheat = cheatAt(worst.m, worst.s.op, worst.s.element, [1, 64]);
-const exampleGame = await playGame(w, worst.m, exampleCheat, parties);
+const exampleGame = await playGame(w, worst.m, exampleCheat, EXAMPLE_PARTIES);
 
 log(`one-steps of the transformer (${tModel.ops.length} ops)`);
-const tSteps = await measureModel(transformer);
+const tSteps = await measureModel(transformer, 0);
 const tWorstPerOp = tSteps.map(worstOf);
 const tWorst = tWorstPerOp.reduce<StepGas | undefined>(
   (a, b) => (b && (!a || b.gas! > a.gas!) ? b : a),
@@ -329,7 +342,7 @@ let tGame: GameGas | undefined;
 let tGameError = tRegisterError && `registration failed: ${tRegisterError}`;
 if (!tGameError) {
   try {
-    tGame = await playGame(w, transformer, tCheat, parties);
+    tGame = await playGame(w, transformer, tCheat, TRANSFORMER_PARTIES);
   } catch (err) {
     tGameError = firstLine(err);
   }
@@ -359,8 +372,8 @@ const result = {
   fullDisputeGame: gameSummary(exampleGame, exampleCheat),
   maxMovesPerParty,
   maxMove: maxMoveGame.maxMove.gas,
-  /** submitStep as played in the example game: computeElement plus the game's checks and payout. */
-  maxSubmitStep: exampleGame.submitStep,
+  /** The largest submitStep played in any game: computeElement plus the game's checks and payout. */
+  maxSubmitStep: Math.max(...games.map((g) => g.submitStep ?? 0)),
   maxMoveAt: { model: maxMoveGame.model, move: maxMoveGame.maxMove.move },
   largestModel: {
     name: tModel.meta.name,
@@ -409,8 +422,18 @@ function printTable() {
   const met = (ok: boolean) => (ok ? 'yes' : 'NO');
   const row = (what: string, value: string, target = '', ok = '', vs = '', anchor = '') =>
     rows.push([what, value, target, ok, vs, anchor]);
-  const movesText = (g: GameGas) =>
-    `challenge ${fmt(g.challenge)}, ${g.moves.map((x) => `${x.move} ${fmt(x.gas)}${x.reverted ? ` (reverted: ${x.reverted})` : ''}`).join(', ')}`;
+  const movesText = (g: GameGas) => {
+    const moves = g.moves
+      .map((x) => `${x.move} ${fmt(x.gas)}${x.reverted ? ` (reverted: ${x.reverted})` : ''}`)
+      .join(', ');
+    const split =
+      g.submitStep !== undefined && g.computeElement !== undefined
+        ? `; submitStep = computeElement ${fmt(g.computeElement)} + game ${fmt(g.submitStep - g.computeElement)}`
+        : '';
+    return `challenge ${fmt(g.challenge)}, ${moves}${split}`;
+  };
+  const won = (g: GameGas) =>
+    g.outcome === 1 ? 'challenger won' : g.outcome === 2 ? 'worker won' : `outcome ${g.outcome}`;
   const place = (s: StepGas) => `op ${s.op} (${s.type} "${s.name}") element ${s.element}, ${s.chunks} chunks`;
 
   row('baseline: native transfer', fmt(base.nativeTransfer));
@@ -454,7 +477,7 @@ function printTable() {
   );
   const eg = exampleGame;
   row(
-    `full dispute (${eg.model}, op ${eg.op} ${eg.opType}, element ${eg.element}; cheat: ${exampleCheat.how}, delta ${exampleCheat.delta}): ${movesText(eg)}`,
+    `full dispute (${eg.model}, op ${eg.op} ${eg.opType}, element ${eg.element}; cheat: ${exampleCheat.how}, delta ${exampleCheat.delta}; ${won(eg)}): ${movesText(eg)}`,
     fmt(eg.total),
     `<= ${fmt(TARGETS.fullDispute)}`,
     met(result.met.fullDispute),
@@ -496,7 +519,7 @@ function printTable() {
   }
   if (tGame) {
     row(
-      `${L.name} full dispute (op ${tGame.op} ${tGame.opType}, element ${tGame.element}; cheat: ${tCheat.how}, delta ${tCheat.delta}): ${movesText(tGame)}; moves worker ${tGame.worker}, challenger ${tGame.challenger} incl. challenge`,
+      `${L.name} full dispute (op ${tGame.op} ${tGame.opType}, element ${tGame.element}; cheat: ${tCheat.how}, delta ${tCheat.delta}; ${won(tGame)}): ${movesText(tGame)}; moves worker ${tGame.worker}, challenger ${tGame.challenger} incl. challenge`,
       fmt(tGame.total),
       `<= ${fmt(TARGETS.fullDispute)}`,
       met(tGame.total <= TARGETS.fullDispute),

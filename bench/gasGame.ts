@@ -63,11 +63,12 @@ function sampleElements(n: number, count: number): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
-/** The elements of op k worth measuring: first, middle, last, and the one (of a bounded sample)
- * whose witness carries the most chunks. */
+/** The elements of op k worth measuring: first, middle, last, the one (of a bounded sample) whose
+ * witness carries the most chunks, and `spread` more evenly spaced ones. */
 export function candidateElements(
   m: BenchModel,
   k: number,
+  spread = 0,
   samples = 256,
 ): { element: number; picks: string[]; chunks: number }[] {
   const n = m.trace[k].data.length;
@@ -88,14 +89,15 @@ export function candidateElements(
   add(Math.floor(n / 2), 'middle');
   add(n - 1, 'last');
   add(most, 'mostChunks');
+  for (let i = 1; i <= spread; i++) add(Math.floor((i * n) / (spread + 1)), 'spread');
   return [...picks].map(([element, why]) => ({ element, picks: why, chunks: chunksAt(element) }));
 }
 
 /** The gas of every candidate element of op k; estimate failures are recorded, not thrown. */
-export async function measureOp(w: World, m: BenchModel, k: number): Promise<StepGas[]> {
+export async function measureOp(w: World, m: BenchModel, k: number, spread = 0): Promise<StepGas[]> {
   const op = m.model.ops[k];
   const out: StepGas[] = [];
-  for (const c of candidateElements(m, k)) {
+  for (const c of candidateElements(m, k, spread)) {
     const s: StepGas = { op: k, type: op.type, name: op.name, ...c };
     try {
       const gas = await estimateComputeElementGas(
@@ -194,6 +196,8 @@ export interface GameGas {
   bound: { worker: number; challenger: number };
   maxMove: { move: string; gas: number };
   submitStep?: number;
+  /** computeElement of the same step as a plain transaction (eth_estimateGas), for comparison. */
+  computeElement?: number;
   overTxGasCap: string[];
 }
 
@@ -233,6 +237,16 @@ export async function playGame(
   const maxMove = all.reduce((a, b) => (b.gas > a.gas ? b : a));
   const maxChunks = Math.max(...m.model.ops.map((_, k) => worker.chunkTree(k).leafLimit));
   const op = Number(g.opIndex);
+  let computeElement: number | undefined;
+  try {
+    const step = m.honest.step(op, Number(g.element));
+    const from = w.accounts[0];
+    computeElement = Number(
+      await estimateComputeElementGas(w.chain.publicClient, w.v.addresses.verifier, step, from),
+    );
+  } catch {
+    // Reported as absent.
+  }
   return {
     model: m.name,
     outcome: r.outcome,
@@ -247,6 +261,7 @@ export async function playGame(
     bound: maxMovesPerParty(m.model.ops.length, maxChunks),
     maxMove: { move: maxMove.move, gas: maxMove.gas },
     submitStep: moves.find((x) => x.move === 'submitStep' && !x.reverted)?.gas,
+    computeElement,
     overTxGasCap: all.filter((x) => x.gas > TX_GAS_CAP).map((x) => x.move),
   };
 }

@@ -74,6 +74,9 @@ error DisputeGameBadShare(uint256 bps);
 /// soundness argument. Solvency: the contract holds Σ bonds of unresolved games + Σ credits.
 contract DisputeGame is IDisputeGame, ReentrancyGuard {
     uint256 public constant NODE_BITS = 6;
+    /// The largest batch a result may have: the validator bounds every one-step up to this batch
+    /// (src/engine/stepCost.ts STEP_BATCH_LIMIT), so a worker must not take a larger task.
+    uint256 public constant MAX_BATCH = 256;
     uint256 private constant CHUNK_BYTES = 1024;
     uint256 private constant ACTIVATION = 2;
     uint256 private constant U8 = 0;
@@ -211,7 +214,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
         uint256 inputLength = batch * g.inputBytesPerSample;
         // INVARIANT: the batch is fixed by the agreed input, so every tensor length below is too.
         if (
-            batch == 0 || inputLength >= 2 ** 64
+            batch == 0 || batch > MAX_BATCH || inputLength >= 2 ** 64
                 || Commitments.wrap(Commitments.TENSOR_TAG, inputDataRoot, inputLength) != g.inputRoot
         ) revert DisputeGameInputLengthMismatch(gameId, batch, inputLength);
         uint256 n = g.opCount;

@@ -3258,6 +3258,13 @@ export const disputeGameAbi = [
   },
   {
     inputs: [],
+    name: 'MAX_BATCH',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
     name: 'NODE_BITS',
     outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
     stateMutability: 'view',
