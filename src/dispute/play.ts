@@ -82,6 +82,8 @@ export interface PlayOptions {
   advance?: (seconds: number) => Promise<void>;
   /** Reverting moves a party may make in a row before it counts as silent. */
   maxRevertsInARow?: number;
+  /** Returns after this many moves (to interleave several games); unlimited by default. */
+  maxMoves?: number;
 }
 
 /** The honest worker: defends its own trace, and submits the step when its byte is right. */
@@ -251,6 +253,9 @@ export async function playDispute(
       break;
     }
     if (!sent) return finish(v, gameId, moves, view.state);
+    if (options.maxMoves !== undefined && moves.length >= options.maxMoves) {
+      return finish(v, gameId, moves, (await readGameView(v, client, gameId)).state);
+    }
   }
 }
 

@@ -37,10 +37,14 @@ const CHALLENGER = 2;
 let w: World;
 const registered = new Set<string>();
 
+/** Extra challengers for the games with several challengers on one task. */
+const OTHERS = [4, 5, 6];
+
 before(async () => {
   w = await startWorld();
   await registerAgent(w, WORKER, [w.modelRoot], parseEther('5000'));
   await registerAgent(w, CHALLENGER, [w.modelRoot], parseEther('5000'));
+  for (const i of OTHERS) await registerAgent(w, i, [w.modelRoot], parseEther('100'));
 });
 after(async () => w?.close());
 
@@ -69,7 +73,7 @@ async function serve(root: `0x${string}`) {
   if (registered.has(root)) return;
   registered.add(root);
   const roots = [w.modelRoot, ...registered] as `0x${string}`[];
-  for (const i of [WORKER, CHALLENGER]) {
+  for (const i of [WORKER, CHALLENGER, ...OTHERS]) {
     await receiptOf(w, w.v.as(w.chain.wallet(i)).agentRegistry.write.setModels([roots]));
   }
 }
@@ -224,4 +228,137 @@ test('claims an attack makes differ from the honest claim', () => {
       JSON.stringify([...Buffer.concat(c.chunks)]) !== honestLeaves;
     assert.ok(changed, `attack ${a} changes the claim`);
   }
+});
+
+/** Every bond the game took went to a credit, to the burn, or is still held by an open game. */
+async function assertBondsAccounted(bondsIn: bigint) {
+  const g = w.v.disputeGame;
+  let credits = 0n;
+  for (const a of w.accounts) credits += await g.read.credits([a]);
+  let open = 0n;
+  for (let i = 1n; i <= (await g.read.gameCount()); i++) open += (await g.read.game([i])).bond;
+  // Nothing was claimed in this file, so every bond is still a credit, burnt, or held.
+  assert.equal(credits + (await g.read.totalBurnt()) + open, bondsIn, 'bonds in = credits + burnt + open');
+}
+
+test('one honest party against several dishonest ones on the same task: the honest one wins and no bond is lost', async () => {
+  const rng = mulberry32(SEED ^ 0xabc);
+  const bond = w.v.params.task.challengeBond;
+  const before = await w.v.disputeGame.read.gameCount();
+  let bondsIn = 0n;
+  for (let g = 1n; g <= before; g++) bondsIn += bond; // every earlier game was opened with one bond
+  for (let round = 0; round < 10; round++) {
+    const c = randomCase(SEED + 104729 * (round + 1));
+    const { model, input } = c;
+    const root = toHex(modelRoot(model));
+    if (!(await w.v.modelRegistry.read.isRegistered([root]))) {
+      const info = {
+        name: `multi-${round}`,
+        version: '1',
+        parent: ZERO_BYTES32,
+        dataId: ZERO_BYTES32,
+        uri: '',
+      };
+      await receiptOf(w, w.v.modelRegistry.write.register([modelDescriptorOf(model), info]));
+    }
+    await serve(root);
+    const honest = honestParty(model, input);
+    const last = model.ops.length - 1;
+    const liar = () => {
+      const k = rng.int(0, last);
+      return traceProvider(
+        model,
+        input,
+        corruptedTrace(model, input, k, rng.int(0, 1 << 20) % honest.opBytes(k).length),
+      );
+    };
+    const misplay: Misplay = {
+      garbage: 0.2,
+      silence: 0.1,
+      delay: 0.2,
+      maxDelaySeconds: Number(w.v.params.clockBudget),
+    };
+    const workerCheats = round % 2 === 0;
+    const cheat = traceProvider(model, input, corruptedTrace(model, input, last, 0, { delta: 77 }));
+    const posted = await postTask(w, REQ, WORKER, workerCheats ? cheat : honest, root);
+    // The honest challenger (if any) and three dishonest ones all challenge within the window.
+    const challengers = workerCheats ? [CHALLENGER, ...OTHERS] : OTHERS;
+    const games: { id: bigint; by: number; strategy: Strategy }[] = [];
+    for (const by of challengers) {
+      const strategy =
+        by === CHALLENGER
+          ? honestChallenger(honest)
+          : dishonestChallenger(rng.bool() ? liar() : honest, rng, misplay);
+      games.push({ id: await challengeTask(w, by, posted), by, strategy });
+      bondsIn += bond;
+    }
+    // All games run at once, as a node plays them: round after round, each game gets one move
+    // from the party whose turn it is. Nobody plays for time here: on a shared clock a delay in
+    // one game would be charged to the honest party waiting in another (single games cover that).
+    const worker = workerCheats
+      ? dishonestWorker(cheat, rng, { ...misplay, delay: 0 })
+      : honestWorker(honest);
+    const stalled = new Set<bigint>();
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (const g of games) {
+        if (stalled.has(g.id) || Number((await w.v.disputeGame.read.game([g.id])).phase) === 11) continue;
+        if (await w.v.taskMarket.read.isConvicted([posted.id])) {
+          await receiptOf(w, w.v.disputeGame.write.resolveMoot([g.id]));
+          progress = true;
+          continue;
+        }
+        const r = await play(
+          w,
+          g.id,
+          { wallet: w.chain.wallet(WORKER), strategy: worker },
+          { wallet: w.chain.wallet(g.by), strategy: g.strategy },
+          { maxRevertsInARow: 2, maxMoves: 1 },
+        );
+        if (r.moves.length === 0 || (r.state !== 'resolved' && r.moves.every((m) => m.reverted)))
+          stalled.add(g.id);
+        else progress = true;
+      }
+    }
+    // Whatever is left waits for a dishonest party that stopped: its clock runs out.
+    if (stalled.size > 0) {
+      await advance(w, w.v.params.clockBudget + 1n);
+      for (const id of stalled) {
+        if (Number((await w.v.disputeGame.read.game([id])).phase) !== 11) {
+          await receiptOf(w, w.v.disputeGame.write.timeout([id]));
+        }
+      }
+    }
+    const outcomes = await Promise.all(
+      games.map(async (g) => ({
+        by: g.by,
+        outcome: Number((await w.v.disputeGame.read.game([g.id])).outcome),
+      })),
+    );
+    if (workerCheats) {
+      const mine = outcomes.find((o) => o.by === CHALLENGER)!;
+      // The honest challenger won its game, or another challenger convicted the worker first (moot).
+      assert.ok(mine.outcome === 1 || mine.outcome === 3, `round ${round}: ${JSON.stringify(outcomes)}`);
+      assert.ok(
+        outcomes.some((o) => o.outcome === 1),
+        'someone convicted the cheater',
+      );
+      assert.equal((await w.v.taskMarket.read.taskState([posted.id])).status, 6, 'convicted');
+    } else {
+      assert.ok(
+        outcomes.every((o) => o.outcome === 2),
+        `round ${round}: the honest worker wins every game ${JSON.stringify(outcomes)}`,
+      );
+      await advance(w, w.v.params.task.challengeWindow);
+      await receiptOf(
+        w,
+        w.v
+          .as(w.chain.wallet(REQ))
+          .taskMarket.write.finalize([posted.task, posted.commitment, posted.run.outputRoot, '0x']),
+      );
+    }
+    assert.equal((await w.v.taskMarket.read.taskState([posted.id])).openDisputes, 0);
+  }
+  await assertGameSolvent(w, w.accounts);
+  await assertBondsAccounted(bondsIn);
 });
