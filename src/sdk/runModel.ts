@@ -41,6 +41,7 @@ export function runSummary(r: RunModelReturnType) {
     dequantized: r.dequantized,
     top: r.top.length === 1 ? r.top[0] : r.top,
     outputRoot: toHex(r.commitment.outputRoot),
+    checkpointRoot: toHex(r.commitment.checkpointRoot),
     traceRoot: toHex(r.commitment.traceRoot),
     inputRoot: toHex(r.commitment.inputRoot),
     modelRoot: toHex(r.modelRoot),

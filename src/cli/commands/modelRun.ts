@@ -53,6 +53,7 @@ export function registerModelRun(model: Command): void {
         console.log(`top${run.top.length > 1 ? `[${row}]` : '   '}      ${text}`);
       }
       console.log(`outputRoot  ${summary.outputRoot}`);
+      console.log(`checkpoint  ${summary.checkpointRoot}`);
       console.log(`traceRoot   ${summary.traceRoot}`);
       if (opts.trace) console.log(`trace       ${run.trace.length} op outputs written to ${opts.trace}`);
     });
