@@ -4,7 +4,6 @@ import type { Hex } from 'viem';
 import { toHex } from '../commit/keccak.ts';
 import { buildLevels, merkleProof } from '../commit/merkle.ts';
 import { constRoot, modelLeaves, opAttributes } from '../commit/modelRoot.ts';
-import { tensorBytes, tensorRoot } from '../commit/tensorRoot.ts';
 import { type Model, OP_CODES } from '../engine/graph.ts';
 import type { TraceProvider } from './party.ts';
 import { type DissectionTree, firstDifferingChild, type RevealedTree } from './tree.ts';

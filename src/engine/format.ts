@@ -92,7 +92,8 @@ export function decodeModel(bytes: Uint8Array): Model {
   const version = view.getUint16(4);
   if (version !== FORMAT_VERSION) {
     throw new ModelFormatError(
-      `Model format version ${version} is not supported; this build reads version ${FORMAT_VERSION}.`,
+      `Model format version ${version} is not supported; this build reads version ${FORMAT_VERSION}. ` +
+        'Import the model again from its source (verinfer model import) to write it in this version.',
     );
   }
   const body = bytes.subarray(0, bytes.length - 32);

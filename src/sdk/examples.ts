@@ -1,9 +1,12 @@
 // The two example models shipped with Verinfer, and how to import them.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { keccak256, toHex } from '../commit/keccak.ts';
+import { ModelFormatError } from '../errors/base.ts';
 import { importOnnx, parseFloatInput } from '../onnx/index.ts';
-import { type Manifest, saveModelDir } from '../store/modelDir.ts';
+import { loadModelDir, type Manifest, saveModelDir } from '../store/modelDir.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../../models/${p}`, import.meta.url));
 
@@ -57,4 +60,24 @@ export async function importExampleModel(
   });
   if (tokenizer) result.model.meta.tokenizerHash = toHex(keccak256(tokenizer));
   return saveModelDir(out, result.model, { tokenizer, report: result.report, force: true });
+}
+
+/**
+ * The example's model package in `dir`, imported on first use. A package there that this build
+ * cannot read (an older format version, a damaged file) is a stale cache: it is imported again.
+ */
+export async function loadOrImportExample(
+  example: Example,
+  dir: string,
+  onImport?: () => ((stage: string, done: number, total: number) => void) | undefined,
+): Promise<Awaited<ReturnType<typeof loadModelDir>>> {
+  if (existsSync(join(dir, 'model.vrnf'))) {
+    try {
+      return await loadModelDir(dir);
+    } catch (err) {
+      if (!(err instanceof ModelFormatError)) throw err;
+    }
+  }
+  await importExampleModel(example, dir, onImport?.());
+  return loadModelDir(dir);
 }

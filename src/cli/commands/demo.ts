@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -6,10 +5,9 @@ import { toHex } from '../../commit/keccak.ts';
 import { VerinferError } from '../../errors/base.ts';
 import { getBackend } from '../../sdk/backends.ts';
 import { type DemoModel, runChainDemo } from '../../sdk/chainDemo.ts';
-import { EXAMPLES, importExampleModel } from '../../sdk/examples.ts';
+import { EXAMPLES, loadOrImportExample } from '../../sdk/examples.ts';
 import { loadInput } from '../../sdk/loadInput.ts';
 import { runModel } from '../../sdk/runModel.ts';
-import { loadModelDir } from '../../store/modelDir.ts';
 import { createProgress } from '../progress.ts';
 
 export function registerDemo(program: Command): void {
@@ -27,12 +25,11 @@ export function registerDemo(program: Command): void {
       for (const example of EXAMPLES) {
         const dir = resolve(opts.out, example.name);
         const progress = createProgress();
-        if (!existsSync(join(dir, 'model.vrnf'))) {
+        const pkg = await loadOrImportExample(example, dir, () => {
           console.log(`importing ${example.name} from ${example.onnx}`);
-          await importExampleModel(example, dir, (stage, done, total) => progress.update(stage, done, total));
-          progress.stop();
-        }
-        const pkg = await loadModelDir(dir);
+          return (stage, done, total) => progress.update(stage, done, total);
+        });
+        progress.stop();
         console.log(`\n${example.name}  model ID ${pkg.manifest.modelRoot}  (${pkg.model.ops.length} ops)`);
         const samples = (await readdir(example.samples)).sort();
         for (const file of samples) {
