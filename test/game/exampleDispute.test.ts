@@ -58,7 +58,7 @@ async function dispute(modelName: string, worker: TraceProvider, challenger: Tra
   const limit = maxMovesPerParty(model.ops.length, maxChunks);
   for (const by of ['worker', 'challenger'] as const) {
     const n = result.moves.filter((m) => m.by === by).length + (by === 'challenger' ? 1 : 0);
-    assert.ok(n <= limit[by] + (by === 'challenger' ? 1 : 0) && n <= 10, `${by}: ${n} moves`);
+    assert.ok(n <= limit[by] && n <= 10, `${by}: ${n} moves, at most ${limit[by]}`);
   }
   assert.ok(
     result.moves.every((m) => !m.reverted),
