@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Commitments} from "../game/Commitments.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {OpShapes} from "./OpShapes.sol";
 
 // The errors carry the registry's prefix: this library is ModelRegistry's registration check and
 // its reverts surface from ModelRegistry.register.
@@ -37,12 +38,16 @@ error ModelRegistryOpInputUndefined(uint256 op, uint256 input, uint256 tensorId)
 error ModelRegistryOpOutputUnknown(uint256 op, uint256 tensorId);
 error ModelRegistryOpOutputNotActivation(uint256 op, uint256 tensorId, uint256 kind);
 error ModelRegistryOpOutputWrittenTwice(uint256 op, uint256 tensorId);
+/// A constant that is input b of a matmul (committed column-major, src/engine/layout.ts) and is
+/// also read in another role, here as input `input` of op `op` (or the reverse).
+error ModelRegistryWeightRole(uint256 op, uint256 input, uint256 tensorId);
 
 /// @title ModelCheck: the model root and the structure of a model, rebuilt from its descriptor.
 /// @notice The structural rules of src/engine/validate.ts that the dispute game relies on: ops in
 /// topological order, one writer per activation, every activation produced before it is read, so
-/// that trace leaf k is op k's output and the last leaf is the model output. The numeric rules
-/// (accumulator bounds, requantization ranges, output shapes) stay off chain.
+/// that trace leaf k is op k's output and the last leaf is the model output; then every op's
+/// types, attributes and output shape (OpShapes) and the committed layout of matmul weights. Only
+/// the rules on constant values stay off chain (see OpShapes).
 library ModelCheck {
     /// Protocol caps. A game move carries one op with its inputs and attributes and bisects over
     /// the ops, so these bound the calldata and gas of every move.
@@ -148,6 +153,9 @@ library ModelCheck {
         uint256 m = tensors.length;
         // One bit per tensor: set once an op has written it.
         uint256[] memory written = new uint256[]((m >> 8) + 1);
+        // One bit per constant: read as a matmul b (a weight), or read in any other role.
+        uint256[] memory weights = new uint256[]((m >> 8) + 1);
+        uint256[] memory others = new uint256[]((m >> 8) + 1);
         for (uint256 k; k < ops.length; ++k) {
             IModelRegistry.OpLeaf calldata op = ops[k];
             checkArity(op, k);
@@ -165,7 +173,28 @@ library ModelCheck {
             // INVARIANT: one writer per activation, so trace leaf k is the only value of op k's output.
             if (isSet(written, out)) revert ModelRegistryOpOutputWrittenTwice(k, out);
             written[out >> 8] |= uint256(1) << (out & 255);
+            OpShapes.check(op, tensors, k);
+            checkWeightRoles(op, tensors, k, weights, others);
             leaves[1 + k] = Commitments.opLeaf(op.code, op.inputs, op.output, op.attrs);
+        }
+    }
+
+    /// A matmul weight is committed column by column, so a proof of any other op (or of another
+    /// input) would read its bytes in the wrong order: such a constant may only be a matmul b.
+    function checkWeightRoles(
+        IModelRegistry.OpLeaf calldata op,
+        IModelRegistry.TensorLeaf[] calldata tensors,
+        uint256 k,
+        uint256[] memory weights,
+        uint256[] memory others
+    ) private pure {
+        for (uint256 j; j < op.inputs.length; ++j) {
+            uint256 id = op.inputs[j];
+            if (tensors[id].kind != CONST) continue;
+            bool weight = op.code == 2 && j == 1;
+            if (isSet(weight ? others : weights, id)) revert ModelRegistryWeightRole(k, j, id);
+            uint256[] memory mine = weight ? weights : others;
+            mine[id >> 8] |= uint256(1) << (id & 255);
         }
     }
 

@@ -202,6 +202,8 @@ function checkOp(model: Model, op: Op): void {
       expect(0, 'u8');
       if (![...op.kernel, ...op.strides].every((v) => Number.isInteger(v) && v >= 1))
         bad(op, 'kernel and strides must be >= 1.');
+      // The one-step verifier reads the pads as unsigned offsets, as it does conv's.
+      if (!op.pads.every((v) => Number.isInteger(v) && v >= 0)) bad(op, 'pads must be >= 0.');
       if (
         op.pads[0] >= op.kernel[0] ||
         op.pads[1] >= op.kernel[1] ||

@@ -272,32 +272,26 @@ test('one honest party against several dishonest ones on the same task: the hone
         corruptedTrace(model, input, k, rng.int(0, 1 << 20) % honest.opBytes(k).length),
       );
     };
-    const misplay: Misplay = {
-      garbage: 0.2,
-      silence: 0.1,
-      delay: 0.2,
-      maxDelaySeconds: Number(w.v.params.clockBudget),
-    };
+    // No delays: games share one clock here (see below).
+    const misplay: Misplay = { garbage: 0.2, silence: 0.1, delay: 0, maxDelaySeconds: 1 };
     const workerCheats = round % 2 === 0;
     const cheat = traceProvider(model, input, corruptedTrace(model, input, last, 0, { delta: 77 }));
     const posted = await postTask(w, REQ, WORKER, workerCheats ? cheat : honest, root);
     // The honest challenger (if any) and three dishonest ones all challenge within the window.
     const challengers = workerCheats ? [CHALLENGER, ...OTHERS] : OTHERS;
-    const games: { id: bigint; by: number; strategy: Strategy }[] = [];
+    const games: { id: bigint; by: number; strategy: Strategy; moves: PlayedMove[] }[] = [];
     for (const by of challengers) {
       const strategy =
         by === CHALLENGER
           ? honestChallenger(honest)
           : dishonestChallenger(rng.bool() ? liar() : honest, rng, misplay);
-      games.push({ id: await challengeTask(w, by, posted), by, strategy });
+      games.push({ id: await challengeTask(w, by, posted), by, strategy, moves: [] });
       bondsIn += bond;
     }
     // All games run at once, as a node plays them: round after round, each game gets one move
     // from the party whose turn it is. Nobody plays for time here: on a shared clock a delay in
     // one game would be charged to the honest party waiting in another (single games cover that).
-    const worker = workerCheats
-      ? dishonestWorker(cheat, rng, { ...misplay, delay: 0 })
-      : honestWorker(honest);
+    const worker = workerCheats ? dishonestWorker(cheat, rng, misplay) : honestWorker(honest);
     const stalled = new Set<bigint>();
     for (let progress = true; progress; ) {
       progress = false;
@@ -315,6 +309,13 @@ test('one honest party against several dishonest ones on the same task: the hone
           { wallet: w.chain.wallet(g.by), strategy: g.strategy },
           { maxRevertsInARow: 2, maxMoves: 1 },
         );
+        g.moves.push(...r.moves);
+        if (process.env.VERINFER_DEBUG_GAMES) {
+          const ts = (await w.chain.publicClient.getBlock()).timestamp;
+          console.log(
+            `round ${round} game ${g.id} by ${g.by} t=${ts} state=${r.state} moves=${describe(r.moves)}`,
+          );
+        }
         if (r.moves.length === 0 || (r.state !== 'resolved' && r.moves.every((m) => m.reverted)))
           stalled.add(g.id);
         else progress = true;
@@ -331,6 +332,7 @@ test('one honest party against several dishonest ones on the same task: the hone
     }
     const outcomes = await Promise.all(
       games.map(async (g) => ({
+        moves: describe(g.moves),
         by: g.by,
         outcome: Number((await w.v.disputeGame.read.game([g.id])).outcome),
       })),

@@ -523,6 +523,15 @@ export const modelRegistryAbi = [
     type: 'error',
   },
   {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'index', type: 'uint256' },
+      { internalType: 'int256', name: 'value', type: 'int256' },
+    ],
+    name: 'ModelRegistryBadAttribute',
+    type: 'error',
+  },
+  {
     inputs: [{ internalType: 'uint256', name: 'tensorId', type: 'uint256' }],
     name: 'ModelRegistryConstRootMissing',
     type: 'error',
@@ -542,10 +551,46 @@ export const modelRegistryAbi = [
   },
   {
     inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'input', type: 'uint256' },
+      { internalType: 'uint256', name: 'dtype', type: 'uint256' },
+    ],
+    name: 'ModelRegistryInputDtype',
+    type: 'error',
+  },
+  {
+    inputs: [
       { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
       { internalType: 'uint256', name: 'dtype', type: 'uint256' },
     ],
     name: 'ModelRegistryInputDtypeInvalid',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'input', type: 'uint256' },
+      { internalType: 'uint256', name: 'kind', type: 'uint256' },
+    ],
+    name: 'ModelRegistryInputKind',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'input', type: 'uint256' },
+    ],
+    name: 'ModelRegistryInputShape',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'input', type: 'uint256' },
+      { internalType: 'int256', name: 'zeroPoint', type: 'int256' },
+      { internalType: 'int256', name: 'expected', type: 'int256' },
+    ],
+    name: 'ModelRegistryInputZeroPoint',
     type: 'error',
   },
   {
@@ -648,10 +693,27 @@ export const modelRegistryAbi = [
   },
   {
     inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+    ],
+    name: 'ModelRegistryOutputShape',
+    type: 'error',
+  },
+  {
+    inputs: [
       { internalType: 'bytes32', name: 'parent', type: 'bytes32' },
       { internalType: 'address', name: 'publisher', type: 'address' },
     ],
     name: 'ModelRegistryParentNotPublished',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'length', type: 'uint256' },
+      { internalType: 'uint256', name: 'max', type: 'uint256' },
+    ],
+    name: 'ModelRegistryReductionTooLong',
     type: 'error',
   },
   {
@@ -737,6 +799,15 @@ export const modelRegistryAbi = [
   {
     inputs: [{ internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' }],
     name: 'ModelRegistryUnknownModel',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'op', type: 'uint256' },
+      { internalType: 'uint256', name: 'input', type: 'uint256' },
+      { internalType: 'uint256', name: 'tensorId', type: 'uint256' },
+    ],
+    name: 'ModelRegistryWeightRole',
     type: 'error',
   },
   {
