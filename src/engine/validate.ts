@@ -6,7 +6,7 @@ import { MAX_SHIFT, MULT_LIMIT } from './arith.ts';
 import { type DType, elementCount, type Model, type Op, type TensorData } from './graph.ts';
 import { matmulWeightIds } from './layout.ts';
 import { inferShape } from './shapes.ts';
-import { checkStepCosts } from './stepCost.ts';
+import { checkStepCosts, STEP_BATCH_LIMIT } from './stepCost.ts';
 import type { Tensor } from './tensor.ts';
 
 const INT32_LIMIT = 2 ** 31;
@@ -302,4 +302,20 @@ export function checkInput(model: Model, input: Tensor): number {
     throw new InputError(`Input zero point ${input.zeroPoint} differs from the model's ${info.zeroPoint}.`);
   }
   return input.shape[0];
+}
+
+/**
+ * checkInput, plus the protocol's batch cap for a result that goes on chain: the validator bounds
+ * every one-step only up to STEP_BATCH_LIMIT samples, and the dispute game refuses a larger batch,
+ * so a worker must not post a result for one (it could not defend it).
+ */
+export function checkSettleableInput(model: Model, input: Tensor): number {
+  const batch = checkInput(model, input);
+  if (batch > STEP_BATCH_LIMIT) {
+    throw new InputError(
+      `A task settles at most ${STEP_BATCH_LIMIT} samples, and this input has ${batch}. ` +
+        `Split it into tasks of at most ${STEP_BATCH_LIMIT} samples.`,
+    );
+  }
+  return batch;
 }

@@ -15,6 +15,7 @@ import { gameIdFromLogs, playDispute } from '../dispute/play.ts';
 import type { Model } from '../engine/graph.ts';
 import type { Backend } from '../engine/interpreter.ts';
 import type { Tensor } from '../engine/tensor.ts';
+import { checkSettleableInput } from '../engine/validate.ts';
 import { VerinferError } from '../errors/base.ts';
 
 export interface DemoModel {
@@ -57,7 +58,9 @@ interface PostedRun {
   output: Uint8Array;
 }
 
-function postedRunOf(input: Tensor, trace: readonly Tensor[]): PostedRun {
+function postedRunOf(model: Model, input: Tensor, trace: readonly Tensor[]): PostedRun {
+  // A worker posts only what it can defend in a dispute.
+  checkSettleableInput(model, input);
   const roots = commitResult(input, trace);
   const out = trace[trace.length - 1];
   return {
@@ -144,7 +147,7 @@ export async function runChainDemo(
     //    over the input, the output and one checkpoint; it never hashes the rest of the trace.
     const honest = models[0];
     const run = await backend.run(honest.model, honest.input);
-    const honestRun = postedRunOf(honest.input, run.trace);
+    const honestRun = postedRunOf(honest.model, honest.input, run.trace);
     const posted = await requestAndPost(chain, v, WORKER, roots[0], honestRun, 1);
     await chain.testClient.increaseTime({ seconds: Number(v.params.task.challengeWindow) + 1 });
     await chain.testClient.mine({ blocks: 2 });
@@ -173,7 +176,7 @@ export async function runChainDemo(
       v,
       CHEATER,
       roots[roots.length - 1],
-      postedRunOf(target.input, cheatTrace),
+      postedRunOf(target.model, target.input, cheatTrace),
       2,
     );
     const truth = await backend.run(target.model, target.input);

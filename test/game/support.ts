@@ -5,6 +5,7 @@ import type { Hex } from 'viem';
 import { NATIVE } from '../../src/chain/bindings/types.ts';
 import type { TraceProvider } from '../../src/dispute/party.ts';
 import { gameIdFromLogs, type Player, type PlayOptions, playDispute } from '../../src/dispute/play.ts';
+import { checkSettleableInput } from '../../src/engine/validate.ts';
 import {
   advance,
   commitmentOf,
@@ -34,6 +35,8 @@ export function runOfProvider(p: TraceProvider): Run {
 
 /** Requester `req` creates a task on `worker`'s input; worker `wi` posts its result. */
 export async function postTask(w: World, req: number, wi: number, worker: TraceProvider, modelRoot?: Hex) {
+  // As a worker node would: never post a result it could not defend.
+  checkSettleableInput(worker.model, worker.input);
   const run = runOfProvider(worker);
   const task = taskOf(w, w.accounts[req], run, modelRoot ? { modelRoot } : {});
   const id = idOf(w, task);

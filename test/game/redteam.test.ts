@@ -1,0 +1,287 @@
+// Known gaps in how the markets use the dispute game, played on the embedded chain. Findings 1-3
+// are the market's (its next version fixes them): each test asserts the CURRENT behaviour and says
+// in a comment what the fix should be; when a fix lands, the assertion flips and the test must be
+// rewritten to assert the intended behaviour. The game's own claims held in every attack tried.
+//   1. A cheating worker convicts itself through a sybil challenger: the honest challenger's game
+//      goes moot (bond back, no reward) and half the slash returns to the worker (claim 4, and the
+//      challenger's +0.25 ETH of "Expected values").
+//   2. The same in the batch market, in one transaction (an overcharged header kept as an escape
+//      hatch, triggered with publishLeaves).
+//   3. The uint8 dispute counter: 255 sybil games (task market) or 255 cheap signature queries
+//      (batch market) lock out every honest challenger, and a wrong result finalizes (claim 2).
+//   4. A batch above MAX_BATCH: the honest worker could not make move 1. Fixed off chain: the
+//      worker software refuses to post such a result (checkSettleableInput). Checking the input's
+//      length on chain at createTask (a data root and length that open the input root) is left
+//      to the market's next version.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { parseEther } from 'viem';
+import { revertErrorName } from '../../src/chain/bindings/errors.ts';
+import { NATIVE, type RequestArgs } from '../../src/chain/bindings/types.ts';
+import { revealTraceArgs } from '../../src/dispute/moves.ts';
+import { corruptedParty, honestParty, type TraceProvider } from '../../src/dispute/party.ts';
+import { gameIdFromLogs, playDispute } from '../../src/dispute/play.ts';
+import { itemOf, treeOf } from '../market/batchSupport.ts';
+import {
+  advance,
+  commitmentOf,
+  expectRevert,
+  handInput,
+  hexOf,
+  idOf,
+  receiptOf,
+  registerAgent,
+  startWorld,
+  taskOf,
+  type World,
+} from '../market/support.ts';
+import { challengeTask, play, postTask, runOfProvider } from './support.ts';
+
+let w: World;
+const WORKER = 1;
+const HONEST = 2;
+const REQ = 3;
+/** Controlled by the worker: any address other than the worker's may challenge. */
+const SYBIL = 4;
+
+before(async () => {
+  w = await startWorld();
+  await registerAgent(w, WORKER, [w.modelRoot], parseEther('100'));
+  await registerAgent(w, HONEST, [w.modelRoot], parseEther('100'));
+  await receiptOf(
+    w,
+    w.v.as(w.chain.wallet(REQ)).batchMarket.write.deposit([NATIVE, parseEther('10')], {
+      value: parseEther('10'),
+    }),
+  );
+});
+after(async () => w?.close());
+
+const wallet = (i: number) => w.chain.wallet(i);
+const gameOf = (id: bigint) => w.v.disputeGame.read.game([id]);
+const credits = (i: number) => w.v.disputeGame.read.credits([w.accounts[i]]);
+const claimable = (i: number) => w.v.agentRegistry.read.claimable([w.accounts[i]]);
+
+/** A worker that forges the model output (the last op's first byte), and the true run. */
+function cheatAndTruth(seed: number): { cheat: TraceProvider; truth: TraceProvider } {
+  const input = handInput(seed);
+  return {
+    cheat: corruptedParty(w.model, input, w.model.ops.length - 1, 0),
+    truth: honestParty(w.model, input),
+  };
+}
+
+// ---- 1 ----
+// Fix: a conviction must not strip the reward of a challenger whose game was already open. E.g.
+// give the slash's beneficiary share to the earliest-opened game that ends ChallengerWon: on a
+// conviction, keep the share in escrow while earlier-opened games on the subject are unresolved,
+// let those games play on (not moot), and pay the earliest one that wins (else the convicting
+// game). Then a sybil can only win the reward by challenging BEFORE the honest watcher, i.e. by
+// challenging every result it posts, which costs it a bond each time it does not cheat.
+test('known market gap 1: a cheating worker convicts itself via a sybil game; the honest game goes moot and the worker keeps half the slash', async () => {
+  const { cheat, truth } = cheatAndTruth(41);
+  const posted = await postTask(w, REQ, WORKER, cheat);
+  const bond = w.v.params.task.challengeBond;
+  const stake = w.v.params.task.workerStake;
+  const honestCredits = await credits(HONEST);
+  const honestClaimable = await claimable(HONEST);
+  const sybilClaimable = await claimable(SYBIL);
+
+  // The honest watcher challenges first. The worker paces that game (its moves may wait a full
+  // clock), opens a second game from a sybil and loses it at once.
+  const honestGame = await challengeTask(w, HONEST, posted);
+  const sybilGame = await challengeTask(w, SYBIL, posted);
+  const r = await play(
+    w,
+    sybilGame,
+    { wallet: wallet(WORKER), trace: cheat },
+    { wallet: wallet(SYBIL), trace: truth },
+  );
+  assert.equal(r.outcome, 1, 'the sybil game convicts');
+
+  // The honest challenger, who would have won, can only take its bond back.
+  await receiptOf(w, w.v.as(wallet(HONEST)).disputeGame.write.resolveMoot([honestGame]));
+  assert.equal((await gameOf(honestGame)).outcome, 3, 'moot');
+  assert.equal((await credits(HONEST)) - honestCredits, bond, 'bond only');
+  assert.equal(await claimable(HONEST), honestClaimable, 'no share of the slash');
+  // CURRENT BAD BEHAVIOUR: the beneficiary share of the stake goes to the worker's own sybil, so
+  // a caught cheater loses only the burnt half, and the watcher that caught it earns nothing.
+  assert.equal((await claimable(SYBIL)) - sybilClaimable, stake / 2n);
+});
+
+// ---- 2 ----
+// Fix: as finding 1 (escrow the beneficiary share for the earliest open game). Also, publishLeaves
+// convicting an overcharge should pay the requester (the wronged party), not msg.sender, or at
+// least not while a dispute game on the batch is open.
+test('known market gap 2: batch market, one transaction: an overcharged header is an escape hatch that moots the honest game', async () => {
+  const bm = (i: number) => w.v.as(wallet(i)).batchMarket.write;
+  const market = w.v.addresses.batchMarket;
+  let nonce = 1_000n;
+  const requestOf = (t: TraceProvider): RequestArgs => {
+    nonce += 1n;
+    return {
+      requester: w.accounts[REQ],
+      worker: w.accounts[WORKER],
+      modelRoot: w.modelRoot,
+      inputRoot: t.inputRoot,
+      feeToken: NATIVE,
+      fee: parseEther('0.001'),
+      nonce,
+      deadline: 2n ** 40n,
+    };
+  };
+  const { cheat, truth } = cheatAndTruth(42);
+  const list = [0, 1, 2, 3].map((i) => {
+    const t = i === 2 ? cheat : honestParty(w.model, handInput(50 + i));
+    return itemOf(w.chain.chain.id, market, requestOf(t), t);
+  });
+  const tree = treeOf(list);
+  // One wei more than the leaves' fees: nobody notices unless the leaves are published.
+  const header = {
+    requester: w.accounts[REQ],
+    feeToken: NATIVE,
+    root: tree.root,
+    count: 4,
+    totalFee: tree.totalFee + 1n,
+  };
+  await receiptOf(w, bm(WORKER).postBatch([header]));
+  const batchId = await w.v.batchMarket.read.batchCount();
+  const stake = (await w.v.batchMarket.read.batch([batchId])).stake;
+
+  const receipt = await receiptOf(
+    w,
+    bm(HONEST).challengeResult([batchId, list[2].leaf, 2n, tree.proof(2), list[2].request], {
+      value: w.v.params.batch.challengeBond,
+    }),
+  );
+  const honestGame = gameIdFromLogs(receipt.logs, w.v.addresses.disputeGame);
+  const sybilClaimable = await claimable(SYBIL);
+  const honestClaimable = await claimable(HONEST);
+  // The worker's sybil publishes the leaves: the overcharge convicts the batch, beneficiary = sybil.
+  await receiptOf(w, bm(SYBIL).publishLeaves([batchId, list.map((i) => i.leaf)]));
+  assert.equal((await w.v.batchMarket.read.batch([batchId])).status, 3, 'convicted');
+  const r = await playDispute(
+    w.v,
+    w.chain.publicClient,
+    honestGame,
+    { wallet: wallet(WORKER), trace: cheat },
+    { wallet: wallet(HONEST), trace: truth },
+  );
+  assert.equal(r.outcome, 3, 'the honest game, which the worker was losing, is moot');
+  assert.equal(await claimable(HONEST), honestClaimable);
+  // CURRENT BAD BEHAVIOUR: half the batch stake goes back to the worker through its sybil.
+  assert.equal((await claimable(SYBIL)) - sybilClaimable, stake / 2n);
+});
+
+// ---- 3 ----
+// Fix: the counter must not cap challenges. Widen openDisputes (e.g. uint32; repack TaskState by
+// narrowing another field, or keep the count in its own slot), or let a challenge past the cap
+// still open a game. In the batch market queries must not share the games' counter (a query is
+// 10x cheaper than a game and fills the same 255 slots). An assigned auditor's challenge must
+// never be blocked.
+test('known market gap 3a: 255 sybil games lock honest challengers out, and the wrong result finalizes', async () => {
+  const { cheat } = cheatAndTruth(43);
+  const posted = await postTask(w, REQ, WORKER, cheat);
+  const games: bigint[] = [];
+  for (let i = 0; i < 255; i++) games.push(await challengeTask(w, SYBIL, posted));
+  const args = [posted.task, posted.commitment, posted.run.outputRoot] as const;
+  await expectRevert(
+    () =>
+      w.v.as(wallet(HONEST)).taskMarket.write.challenge([...args], { value: w.v.params.task.challengeBond }),
+    'TaskMarketTooManyDisputes',
+  );
+  // The worker reveals its trace in each game; the sybil never moves and times out.
+  const reveal = revealTraceArgs(cheat);
+  for (const g of games) {
+    await receiptOf(w, w.v.as(wallet(WORKER)).disputeGame.write.revealTrace([g, ...reveal]));
+  }
+  await advance(w, w.v.params.clockBudget + 1n);
+  for (const g of games) await receiptOf(w, w.v.disputeGame.write.timeout([g]));
+  await advance(w, w.v.params.task.challengeWindow);
+  await receiptOf(
+    w,
+    w.v
+      .as(wallet(WORKER))
+      .taskMarket.write.finalize([
+        posted.task,
+        posted.commitment,
+        posted.run.outputRoot,
+        hexOf(posted.run.outputBytes),
+      ]),
+  );
+  // CURRENT BAD BEHAVIOUR: a wrong result finalized; it cost the cheater 255 half-bonds burnt
+  // (12.75 ETH at DEFAULT_PARAMS), a fixed price for any wrong result however valuable.
+  assert.equal((await w.v.taskMarket.read.taskState([posted.id])).status, 4, 'finalized');
+});
+
+test('known market gap 3b: batch market: 255 signature queries at 0.01 ETH lock out every dispute game', async () => {
+  const bm = (i: number) => w.v.as(wallet(i)).batchMarket.write;
+  const market = w.v.addresses.batchMarket;
+  const { cheat, truth } = cheatAndTruth(44);
+  const request: RequestArgs = {
+    requester: w.accounts[REQ],
+    worker: w.accounts[WORKER],
+    modelRoot: w.modelRoot,
+    inputRoot: truth.inputRoot,
+    feeToken: NATIVE,
+    fee: parseEther('0.001'),
+    nonce: 9_999n,
+    deadline: 2n ** 40n,
+  };
+  const list = [itemOf(w.chain.chain.id, market, request, cheat)];
+  const tree = treeOf(list);
+  await receiptOf(
+    w,
+    bm(WORKER).postBatch([
+      { requester: w.accounts[REQ], feeToken: NATIVE, root: tree.root, count: 1, totalFee: tree.totalFee },
+    ]),
+  );
+  const batchId = await w.v.batchMarket.read.batchCount();
+  for (let i = 0; i < 255; i++) {
+    await receiptOf(
+      w,
+      bm(SYBIL).querySignature([batchId, list[0].leaf, 0n, tree.proof(0)], {
+        value: w.v.params.batch.queryBond,
+      }),
+    );
+  }
+  // CURRENT BAD BEHAVIOUR: the honest challenger cannot open a game on the wrong leaf. The worker
+  // answers the queries just before their deadline (bond: half back to it) and reopens new ones
+  // until the window closes.
+  await expectRevert(
+    () =>
+      bm(HONEST).challengeResult([batchId, list[0].leaf, 0n, tree.proof(0), request], {
+        value: w.v.params.batch.challengeBond,
+      }),
+    'BatchMarketTooManyDisputes',
+  );
+});
+
+// ---- 4 ----
+// A batch above MAX_BATCH cannot be defended (the validator bounds steps only up to it), so the
+// worker software refuses to post one (checkSettleableInput), and the game refuses it too. The
+// market does not see input lengths yet: see the note in the header.
+test('finding 4 (fixed off chain): a 257-sample input is refused before posting, and the game refuses its batch', async () => {
+  const input = handInput(45, 257);
+  const worker = honestParty(w.model, input);
+  await assert.rejects(() => postTask(w, REQ, WORKER, worker), /settles at most 256 samples/);
+  // Posted anyway (by software without the check): move 1 cannot be made, whatever the result.
+  const run = runOfProvider(worker);
+  const task = taskOf(w, w.accounts[REQ], run);
+  const id = idOf(w, task);
+  await receiptOf(w, w.v.as(wallet(REQ)).taskMarket.write.createTask([task, '0x'], { value: task.fee }));
+  await receiptOf(
+    w,
+    w.v
+      .as(wallet(WORKER))
+      .taskMarket.write.postResult([task, commitmentOf(id, run), run.outputRoot, hexOf(run.outputBytes)]),
+  );
+  const gameId = await challengeTask(w, HONEST, { task, id, commitment: commitmentOf(id, run), run });
+  let reverted: string | undefined;
+  try {
+    await w.v.as(wallet(WORKER)).disputeGame.write.revealTrace([gameId, ...revealTraceArgs(worker)]);
+  } catch (err) {
+    reverted = revertErrorName(err);
+  }
+  assert.equal(reverted, 'DisputeGameInputLengthMismatch');
+});
