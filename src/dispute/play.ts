@@ -161,6 +161,9 @@ function strategyOf(p: Player, role: 'worker' | 'challenger'): Strategy | undefi
   return role === 'worker' ? honestWorker(p.trace) : honestChallenger(p.trace);
 }
 
+/** The block of each game's first event, so later reads scan only from there. */
+const openedAt = new Map<string, Hex>();
+
 /** Reads the game and the worker's reveals back from the chain. */
 export async function readGameView(
   v: VerinferDeployment,
@@ -168,17 +171,18 @@ export async function readGameView(
   gameId: bigint,
 ): Promise<GameView> {
   const game = await v.disputeGame.read.game([gameId]);
-  // Every event of the game carries its ID as the first indexed topic: filter on it.
-  const raw = await client.request({
-    method: 'eth_getLogs',
-    params: [
-      {
-        address: v.addresses.disputeGame,
-        fromBlock: '0x0',
-        topics: [null, numberToHex(gameId, { size: 32 })],
-      },
-    ],
-  });
+  // Every event of the game carries its ID as the first indexed topic: filter on it, from the
+  // block that opened the game (found once, then remembered).
+  const topic = numberToHex(gameId, { size: 32 });
+  const key = `${v.addresses.disputeGame}:${gameId}`;
+  const query = (fromBlock: Hex) =>
+    client.request({
+      method: 'eth_getLogs',
+      params: [{ address: v.addresses.disputeGame, fromBlock, topics: [null, topic] }],
+    });
+  const raw = await query(openedAt.get(key) ?? '0x0');
+  const first = (raw as { blockNumber?: Hex }[])[0]?.blockNumber;
+  if (first && !openedAt.has(key)) openedAt.set(key, first);
   const logs = parseEventLogs({ abi: disputeGameAbi, logs: raw as never });
   let children: Hex[] = [];
   let chunk: Hex = '0x';
