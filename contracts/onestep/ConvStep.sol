@@ -12,6 +12,8 @@ import {Requant} from "./Requant.sol";
 /// The taps of one output element are passed in the weight order (c, ky, kx), row-major: `wTaps`
 /// is w[m, c0:c1, :, :], a contiguous slice of w; `xTaps[t]` is the input that meets weight tap t
 /// (any value at a padding tap; it is ignored). `tapSource` says where each tap comes from.
+/// The one-step verifier computes the same sum without the tap buffers, reading the taps from the
+/// proven chunks in place (contracts/verify/ConvSum.sol).
 library ConvStep {
     error TapsMismatch(uint256 xLength, uint256 wLength, uint256 kernelArea);
     error BadLayout();

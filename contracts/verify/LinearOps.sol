@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ConvStep} from "../onestep/ConvStep.sol";
+import {ConvSum} from "./ConvSum.sol";
 import {MatMulStep} from "../onestep/MatMulStep.sol";
 import {Requant} from "../onestep/Requant.sol";
 import {OneStepBadShape} from "./OneStepErrors.sol";
@@ -9,23 +10,8 @@ import {OpContext} from "./OpContext.sol";
 import {TensorView} from "./TensorView.sol";
 
 /// @title LinearOps: the operands of one conv or matmul output element, gathered from the opened
-/// chunks and reduced with ConvStep / MatMulStep.
+/// chunks and reduced with ConvSum (the conv taps, read in place) / MatMulStep.
 library LinearOps {
-    /// The conv taps of one output element being gathered.
-    struct ConvTaps {
-        ConvStep.Window g;
-        ConvStep.Layout l;
-        ConvStep.Output o;
-        uint256 wStart;
-        bytes xTaps;
-        bytes wTaps;
-        /// The in-bounds kernel columns are [kxLo, kxLo + run). Per kernel row, rowStart is the
-        /// offset iy * W + ix(kxLo) inside an input plane, or type(uint256).max for a padding row.
-        uint256 kxLo;
-        uint256 run;
-        uint256[] rowStart;
-    }
-
     /// conv (code 1): inputs x u8 [N,C,H,W], w i8 [M,C/group,KH,KW], bias, mult, shift i32;
     /// attrs strideH, strideW, padTop, padLeft, padBottom, padRight, dilH, dilW, group, qmin, qmax.
     /// mult/shift are per output channel ([M]) or per tensor ([1]).
@@ -37,14 +23,15 @@ library LinearOps {
         TensorView.expectRank(x, 4);
         TensorView.expectRank(w, 4);
         OpContext.outRank(c, 4);
-        ConvTaps memory t;
-        t.g = convWindow(c, x, w);
-        t.l = convLayout(c, x, w);
-        t.o = ConvStep.outputCoords(t.l, c.element);
-        gatherConvTaps(t, x, w);
-        Requant.Params memory q = OpContext.requant(c, t.o.m, t.l.M, 9);
-        int256 bias = TensorView.i32At(c.ins[2], t.o.m);
-        return ConvStep.element(t.g, t.o.oy, t.o.ox, t.xTaps, t.wTaps, x.zeroPoint, bias, q);
+        ConvStep.Window memory g = convWindow(c, x, w);
+        ConvStep.Layout memory l = convLayout(c, x, w);
+        ConvStep.Output memory o = ConvStep.outputCoords(l, c.element);
+        // The weight slice of output channel m is contiguous in w: copied once, read a row per MLOAD.
+        (uint256 wStart, uint256 wLength) = ConvStep.weightRange(g, l, o.m);
+        bytes memory wTaps = TensorView.copyBytes(w, wStart, wLength);
+        int256 acc = ConvSum.sum(g, l, o, x, wTaps);
+        Requant.Params memory q = OpContext.requant(c, o.m, l.M, 9);
+        return Requant.output(q, TensorView.i32At(c.ins[2], o.m) + acc);
     }
 
     function convWindow(OpContext.Ctx memory c, TensorView.View memory x, TensorView.View memory w)
@@ -77,67 +64,6 @@ library LinearOps {
         // ConvStep.inputChannel checks the group divisibility; here the channel counts must agree.
         if (l.group == 0 || l.C % l.group != 0 || w.shape[1] != l.C / l.group) revert OneStepBadShape(w.id);
         if (c.outShape[1] != l.M || c.outShape[0] != x.shape[0]) revert OneStepBadShape(c.outId);
-    }
-
-    /// Fills the tap arrays in weight order (c, ky, kx): wTaps is the weight slice of output channel
-    /// m (contiguous in w), xTaps holds the input byte at every in-bounds tap and 0 at padding taps
-    /// (ConvStep skips those). The in-bounds taps of one kernel row are a run of kx whose input
-    /// columns are ix0, ix0 + dilW, ...
-    function gatherConvTaps(ConvTaps memory t, TensorView.View memory x, TensorView.View memory w) private pure {
-        uint256 length;
-        (t.wStart, length) = ConvStep.weightRange(t.g, t.l, t.o.m);
-        t.wTaps = TensorView.copyBytes(w, t.wStart, length);
-        t.xTaps = new bytes(length);
-        uint256 ix0;
-        (t.kxLo, t.run, ix0) = columnRun(t.g, t.o.ox);
-        if (t.run == 0) return;
-        t.rowStart = rowStarts(t, ix0);
-        uint256 planeSize = t.g.H * t.g.W;
-        // The first input plane of the group of m, for sample n.
-        uint256 plane = (t.o.n * t.l.C + ConvStep.inputChannel(t.l, t.o.m, 0)) * planeSize;
-        uint256 channels = t.l.C / t.l.group;
-        for (uint256 ch; ch < channels; ++ch) {
-            gatherConvChannel(t, x, plane, ch * t.g.KH * t.g.KW + t.kxLo);
-            plane += planeSize;
-        }
-    }
-
-    /// The taps of one input channel (its plane starts at x[plane]; its first tap is `tap`).
-    function gatherConvChannel(ConvTaps memory t, TensorView.View memory x, uint256 plane, uint256 tap)
-        private
-        pure
-    {
-        uint256[] memory rowStart = t.rowStart;
-        for (uint256 ky; ky < rowStart.length; ++ky) {
-            if (rowStart[ky] != type(uint256).max) {
-                TensorView.gather(x, plane + rowStart[ky], t.g.dilW, t.run, t.xTaps, tap);
-            }
-            tap += t.g.KW;
-        }
-    }
-
-    /// The in-bounds kernel columns [kxLo, kxLo + run) of output column ox (a run: the input
-    /// column grows with kx) and the input column ix0 of kxLo.
-    function columnRun(ConvStep.Window memory g, uint256 ox)
-        private
-        pure
-        returns (uint256 kxLo, uint256 run, uint256 ix0)
-    {
-        for (uint256 kx; kx < g.KW; ++kx) {
-            (bool inBounds, uint256 ix) = ConvStep.column(g, ox, kx);
-            if (!inBounds) continue;
-            if (run == 0) (kxLo, ix0) = (kx, ix);
-            run = kx + 1 - kxLo;
-        }
-    }
-
-    /// Per kernel row ky: iy * W + ix0 for an in-bounds input row iy, or type(uint256).max.
-    function rowStarts(ConvTaps memory t, uint256 ix0) private pure returns (uint256[] memory start) {
-        start = new uint256[](t.g.KH);
-        for (uint256 ky; ky < t.g.KH; ++ky) {
-            (bool inBounds, uint256 iy) = ConvStep.row(t.g, t.o.oy, ky);
-            start[ky] = inBounds ? iy * t.g.W + ix0 : type(uint256).max;
-        }
     }
 
     /// matmul (code 2): a u8 [...,M,K] times b (i8 constant or u8 activation) [...,K,N], leading

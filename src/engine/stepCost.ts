@@ -35,9 +35,12 @@ const EXEC_PER_LEVEL = 140;
 /** Per chunk, per chunk already listed: the verifier finds a chunk by scanning its list. */
 const EXEC_PER_LOOKUP = 40;
 
-/** Per op type: fixed execution gas, per tap, per window row (one gather call per row). */
+/**
+ * Per op type: fixed execution gas, per tap, per window row (one gather call per row). Conv's taps
+ * and rows are priced by convLoopGas.
+ */
 const EXEC: Record<OpType, { base: number; tap: number; row: number }> = {
-  conv: { base: 80_000, tap: 60, row: 2_800 },
+  conv: { base: 80_000, tap: 0, row: 0 },
   matmul: { base: 62_000, tap: 70, row: 0 },
   add: { base: 34_000, tap: 0, row: 0 },
   mul: { base: 34_000, tap: 0, row: 0 },
@@ -52,6 +55,27 @@ const EXEC: Record<OpType, { base: number; tap: number; row: number }> = {
   transpose: { base: 22_000, tap: 0, row: 0 },
   concat: { base: 20_000, tap: 0, row: 0 },
 };
+/** Conv (contracts/verify/ConvSum.sol): per input channel of the group, the loop overhead. */
+const CONV_PER_CHANNEL = 160;
+
+/**
+ * Conv: one (input channel, kernel row) of `run` in-bounds taps `dil` input columns apart, by the
+ * loop ConvSum picks for it: one tap; up to 4 adjacent taps (one word, 4 taps computed); up to 32
+ * adjacent taps (4 per iteration); dilated taps within a word; wider rows tap by tap (also the
+ * price of a row that crosses a chunk boundary).
+ */
+function convRowGas(run: number, dil: number): number {
+  if (run <= 1) return 220;
+  if (dil === 1 && run <= 4) return 420;
+  if (dil === 1 && run <= 32) return 330 + 230 * Math.ceil(run / 4);
+  if ((run - 1) * dil + 1 <= 32) return 320 + 160 * run;
+  return convSlowRowGas(run);
+}
+
+function convSlowRowGas(run: number): number {
+  return 320 + 230 * run;
+}
+
 /** matmul with an activation b: its column is gathered element by element (stride N). */
 const EXEC_STRIDED_TAP = 150;
 /** transpose per axis (the index map), concat per input (the shape checks). */
@@ -196,6 +220,8 @@ interface Work {
   taps: number;
   rows: number;
   strided: boolean;
+  /** Execution gas of the reduction loop, for ops that price it themselves (conv). */
+  loop?: number;
 }
 
 function opWork(model: Model, op: Op, shapes: number[][], out: number[]): Work {
@@ -210,11 +236,18 @@ function opWork(model: Model, op: Op, shapes: number[][], out: number[]): Work {
       const cols = window(OW, op.strides[1], op.pads[1], KW, op.dilations[1], W);
       const weights = Cg * KH * KW;
       const x = windowChunks(Cg, H * W, W, rows, cols);
+      // Every (channel, row) at the widest run, and one row per chunk boundary read tap by tap.
+      const dil = op.dilations[1];
+      const loop =
+        CONV_PER_CHANNEL * Cg +
+        Cg * rows.taps * convRowGas(cols.taps, dil) +
+        Math.max(0, x - 1) * convSlowRowGas(cols.taps);
       return {
         reads: [x, runChunks(weights, weights), 1, 1, 1],
         taps: Cg * rows.taps * cols.taps,
         rows: Cg * rows.taps,
         strided: false,
+        loop,
       };
     }
     case 'matmul': {
@@ -346,7 +379,8 @@ export function stepCost(model: Model, k: number, batch = 1): StepCost {
     EXEC_PER_LEVEL * levels +
     EXEC_PER_LOOKUP * lookups +
     cost.tap * work.taps +
-    cost.row * work.rows;
+    cost.row * work.rows +
+    (work.loop ?? 0);
   if (work.strided) exec += EXEC_STRIDED_TAP * work.taps;
   if (op.type === 'transpose') exec += EXEC_PER_AXIS * shapes[0].length;
   if (op.type === 'concat') exec += EXEC_PER_CONCAT_INPUT * op.inputs.length;

@@ -190,6 +190,101 @@ describe('computeElement equals the reference', () => {
     t.diagnostic(`${checks.length} elements of ${models.length} saturation models`);
   });
 
+  test('conv over larger maps: every loop of the in-place tap reader, rows across chunk boundaries', async (t) => {
+    // contracts/verify/ConvSum.sol reads a kernel row of taps with one word when it lies inside a
+    // chunk (1, up to 4, up to 32 adjacent taps, or dilated ones) and tap by tap otherwise (a row
+    // over 32 bytes, or one across a chunk boundary). Random geometries over maps of several
+    // chunks, whose planes are rarely multiples of 1024, reach all of them; the corners, the
+    // middle and random elements of each are checked, at batch 1..2.
+    const r = mulberry32(SEED + 23);
+    const checks: Check[] = [];
+    const dropped: { what: string; step: Step; args: bigint[] }[] = [];
+    const widths = [1, 2, 3, 4, 5, 7, 9, 16, 32, 33, 40];
+    const count = 24 * RUNS;
+    for (let i = 0; i < count; i++) {
+      const KW = r.pick(widths);
+      const KH = r.int(1, KW > 9 ? 2 : 5);
+      const dh = r.bool(0.7) ? 1 : r.int(2, 3);
+      const dw = r.bool(0.7) || KW > 16 ? 1 : r.int(2, 3);
+      const H = r.int(KH * dh, KH * dh + 20);
+      const W = r.int(Math.max(1, ((KW - 1) * dw + 1) >> 1), (KW - 1) * dw + 30);
+      const group = r.bool(0.25) ? r.pick([2, 4]) : 1;
+      const C = group * r.int(1, Math.max(1, Math.floor(3000 / (H * W * group))));
+      const M = group * r.int(1, 2);
+      const Cg = C / group;
+      const pads: [number, number, number, number] = [
+        r.int(0, KH * dh - 1),
+        r.int(0, KW * dw - 1),
+        r.int(0, KH * dh - 1),
+        r.int(0, KW * dw - 1),
+      ];
+      const strides: [number, number] = [r.int(1, 2), r.int(1, 2)];
+      if (H + pads[0] + pads[2] < (KH - 1) * dh + 1 || W + pads[1] + pads[3] < (KW - 1) * dw + 1) continue;
+      const b = new ModelBuilder();
+      const x = b.input('u8', [1, C, H, W], r.int(0, 255));
+      const perTensor = r.bool(0.5);
+      b.op(
+        {
+          type: 'conv',
+          inputs: [
+            x,
+            b.constant(
+              Int8Array.from({ length: M * Cg * KH * KW }, () => r.int(-128, 127)),
+              [M, Cg, KH, KW],
+            ),
+            b.constant(
+              Int32Array.from({ length: M }, () => r.int(-5000, 5000)),
+              [M],
+            ),
+            b.constant(
+              Int32Array.from({ length: perTensor ? 1 : M }, () => r.int(1, 2000)),
+              [perTensor ? 1 : M],
+            ),
+            b.constant(
+              Int32Array.from({ length: perTensor ? 1 : M }, () => r.int(16, 24)),
+              [perTensor ? 1 : M],
+            ),
+          ],
+          strides,
+          pads,
+          dilations: [dh, dw],
+          group,
+          qmin: 0,
+          qmax: 255,
+        },
+        r.int(0, 255),
+      );
+      const model = b.build(`conv ${KH}x${KW}`);
+      validateModel(model);
+      const batch = r.int(1, 2);
+      const mode = r.pick(['random', 'random', 'extreme', 'max'] as const);
+      const label = `conv #${i} C${C} ${H}x${W} k${KH}x${KW} d${dh},${dw} s${strides} g${group} b${batch} ${mode}`;
+      const run = runOf(label, model, randomInput(model, batch, r, mode));
+      const es = picks(run, 0, r, 10);
+      for (const e of es) checks.push(check(run, 0, e));
+      // Without any one of the input chunks, the loops revert naming it.
+      const base = check(run, 0, es[es.length - 1]).step;
+      base.inputs[0].chunks.forEach((chunk, j) => {
+        const step = structuredClone(base);
+        step.inputs[0].chunks.splice(j, 1);
+        dropped.push({ what: `${label} without chunk ${chunk.index}`, step, args: [B(x), chunk.index] });
+      });
+    }
+    await expectAll(checks);
+    const results = await rig.run(dropped.map((d) => d.step));
+    dropped.forEach((d, i) => {
+      const res = results[i];
+      assert.ok(
+        !res.ok && res.error === 'OneStepMissingChunk',
+        `${d.what}: ${res.ok ? 'verified' : res.error}`,
+      );
+      assert.deepEqual(res.args, d.args, d.what);
+    });
+    t.diagnostic(
+      `${checks.length} elements of ${count} conv models, ${dropped.length} with a chunk dropped, ${skipped} heavy skipped`,
+    );
+  });
+
   test('conv with per-tensor requantization (mult/shift of length 1) uses entry 0 for every channel', async () => {
     // reference/conv.ts reads mult[m] for every channel m (undefined for m >= 1 when the vector has
     // length 1). The verifier broadcasts entry 0, as matmul and the fast backend do; the expected

@@ -174,6 +174,45 @@ function conv3x3(b: ModelBuilder, x: number, M: number): number {
   );
 }
 
+/** A one-conv model: x [1, C, H, W], w [M, C / group, KH, KW], the given strides and dilations. */
+function convModel(
+  name: string,
+  [C, H, W]: number[],
+  [M, KH, KW]: number[],
+  { stride = 1, dil = 1, group = 1, pad = true } = {},
+): Model {
+  const r = mulberry32(C * 131 + KH * 17 + KW);
+  const b = new ModelBuilder();
+  const x = b.input('u8', [1, C, H, W], 3);
+  const Cg = C / group;
+  // "Same" padding: at most (K - 1) * dil / 2 per side, smaller than the dilated kernel.
+  const ph = pad ? ((KH - 1) * dil) >> 1 : 0;
+  const pw = pad ? ((KW - 1) * dil) >> 1 : 0;
+  b.op(
+    {
+      type: 'conv',
+      inputs: [
+        x,
+        b.constant(
+          Int8Array.from({ length: M * Cg * KH * KW }, () => r.int(-3, 3)),
+          [M, Cg, KH, KW],
+        ),
+        b.constant(new Int32Array(M), [M]),
+        b.constant(Int32Array.of(300), [1]),
+        b.constant(Int32Array.of(14), [1]),
+      ],
+      strides: [stride, stride],
+      pads: [ph, pw, ph, pw],
+      dilations: [dil, dil],
+      group,
+      qmin: 0,
+      qmax: 255,
+    },
+    5,
+  );
+  return b.build(name);
+}
+
 /** A one-matmul model a [1, M, K] @ w [K, N] with constant weights. */
 function weightMatmul(M: number, K: number, N: number): Model {
   const r = mulberry32(K * N);
@@ -224,6 +263,29 @@ describe('regression models', () => {
       const model = b.build(name);
       validateModel(model);
       const lines = await checkRun(name, model, randomInput(model, 2, r));
+      for (const line of lines) t.diagnostic(line);
+    }
+  });
+
+  test('every loop of the conv one-step stays under its bound', async (t) => {
+    // contracts/verify/ConvSum.sol picks a loop by the row of in-bounds taps: one tap, up to four
+    // adjacent taps, up to 32 adjacent taps, dilated taps, and rows over 32 bytes; maps whose
+    // planes are not multiples of 1024 put some rows across chunk boundaries (read tap by tap).
+    const models = [
+      convModel('1x1', [128, 7, 7], [4, 1, 1]),
+      convModel('3x3', [64, 12, 12], [4, 3, 3]),
+      convModel('2x2/2', [48, 10, 10], [4, 2, 2], { stride: 2, pad: false }),
+      convModel('1x3', [32, 3, 40], [4, 1, 3]),
+      convModel('5x5', [16, 9, 9], [4, 5, 5]),
+      convModel('7x7/2', [3, 32, 32], [4, 7, 7], { stride: 2 }),
+      convModel('3x3 dil2', [16, 10, 10], [4, 3, 3], { dil: 2 }),
+      convModel('1x40', [4, 2, 80], [4, 1, 40]),
+      convModel('dw 3x3', [32, 10, 10], [32, 3, 3], { group: 32 }),
+    ];
+    const r = mulberry32(5);
+    for (const model of models) {
+      validateModel(model);
+      const lines = await checkRun(model.meta.name, model, randomInput(model, 1, r));
       for (const line of lines) t.diagnostic(line);
     }
   });
