@@ -360,12 +360,12 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
         _resolve(gameId, g, g.workerByte != value);
     }
 
-    /// Ends a game whose mover let its clock run out (the mover loses), or whose subject was
-    /// already convicted by another game (moot: the challenger's bond is returned).
+    /// Ends a game whose mover let its clock run out (the mover loses), or that its market declared
+    /// moot (the challenger's bond is returned).
     function timeout(uint256 gameId) external nonReentrant {
         Game storage g = _game(gameId);
         _requireActive(gameId, g);
-        if (IDisputeArena(g.arena).isConvicted(g.subject)) return _resolve(gameId, g, true);
+        if (IDisputeArena(g.arena).isMoot(g.subject, gameId)) return _resolve(gameId, g, true);
         address mover = _mover(g);
         uint256 left = Clock.unwrap(_clockOf(g, mover));
         uint256 elapsed = _elapsed(g);
@@ -373,11 +373,11 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
         _resolve(gameId, g, mover == g.worker);
     }
 
-    /// Resolves a game whose subject another game already convicted: the challenger's bond is returned.
+    /// Resolves a game that its market declared moot: the challenger's bond is returned.
     function resolveMoot(uint256 gameId) external nonReentrant {
         Game storage g = _game(gameId);
         _requireActive(gameId, g);
-        if (!IDisputeArena(g.arena).isConvicted(g.subject)) revert DisputeGameNotMoot(gameId);
+        if (!IDisputeArena(g.arena).isMoot(g.subject, gameId)) revert DisputeGameNotMoot(gameId);
         _resolve(gameId, g, true);
     }
 
@@ -566,10 +566,10 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
         return kind == 0 ? FROM_INPUT : FROM_CONSTANT;
     }
 
-    /// Pays out the bond and tells the arena. A game on an already convicted subject is moot.
+    /// Pays out the bond and tells the arena. A game its market declared moot returns the bond.
     function _resolve(uint256 gameId, Game storage g, bool workerLost) private {
         IDisputeArena arena = IDisputeArena(g.arena);
-        IDisputeArena.Outcome outcome = arena.isConvicted(g.subject)
+        IDisputeArena.Outcome outcome = arena.isMoot(g.subject, gameId)
             ? IDisputeArena.Outcome.Moot
             : workerLost ? IDisputeArena.Outcome.ChallengerWon : IDisputeArena.Outcome.WorkerWon;
         uint256 bond = g.bond;

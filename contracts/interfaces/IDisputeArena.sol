@@ -2,14 +2,14 @@
 pragma solidity ^0.8.24;
 
 /// @title IDisputeArena: a market that opens dispute games and settles their outcome.
-/// @notice `subject` is the market's key for what is disputed (a task ID, or a batch ID). Once the
-/// worker loses one game on a subject, the subject is convicted and every other game on it is moot.
+/// @notice `subject` is the market's key for what is disputed (a task ID, or a batch ID). The market
+/// decides which games a conviction makes moot (`isMoot`): the game asks it at resolution.
 interface IDisputeArena {
     enum Outcome {
         None,
         ChallengerWon,
         WorkerWon,
-        /// The subject was already convicted by another game: the challenger's bond is returned.
+        /// The market declared the game moot (its subject was settled otherwise): the bond is returned.
         Moot
     }
 
@@ -18,4 +18,8 @@ interface IDisputeArena {
         external;
 
     function isConvicted(bytes32 subject) external view returns (bool);
+
+    /// Whether game `gameId` on `subject` no longer decides anything: it then resolves Moot and the
+    /// challenger's bond is returned.
+    function isMoot(bytes32 subject, uint256 gameId) external view returns (bool);
 }

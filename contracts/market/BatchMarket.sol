@@ -422,7 +422,12 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
         }
     }
 
-    function isConvicted(bytes32 subject) external view returns (bool) {
+    /// Every game on a convicted subject is moot (its challenger gets its bond back).
+    function isMoot(bytes32 subject, uint256) external view returns (bool) {
+        return isConvicted(subject);
+    }
+
+    function isConvicted(bytes32 subject) public view returns (bool) {
         return _batches[uint256(subject)].status == Status.Convicted;
     }
 

@@ -476,7 +476,12 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
         }
     }
 
-    function isConvicted(bytes32 id) external view returns (bool) {
+    /// Every game on a convicted subject is moot (its challenger gets its bond back).
+    function isMoot(bytes32 id, uint256) external view returns (bool) {
+        return isConvicted(id);
+    }
+
+    function isConvicted(bytes32 id) public view returns (bool) {
         return _states[id].status == Status.Convicted;
     }
 

@@ -1852,6 +1852,16 @@ export const taskMarketAbi = [
     type: 'function',
   },
   {
+    inputs: [
+      { internalType: 'bytes32', name: 'id', type: 'bytes32' },
+      { internalType: 'uint256', name: '', type: 'uint256' },
+    ],
+    name: 'isMoot',
+    outputs: [{ internalType: 'bool', name: '', type: 'bool' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
     inputs: [],
     name: 'maxCallbackGas',
     outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
@@ -2693,6 +2703,16 @@ export const batchMarketAbi = [
   {
     inputs: [{ internalType: 'bytes32', name: 'subject', type: 'bytes32' }],
     name: 'isConvicted',
+    outputs: [{ internalType: 'bool', name: '', type: 'bool' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'subject', type: 'bytes32' },
+      { internalType: 'uint256', name: '', type: 'uint256' },
+    ],
+    name: 'isMoot',
     outputs: [{ internalType: 'bool', name: '', type: 'bool' }],
     stateMutability: 'view',
     type: 'function',
