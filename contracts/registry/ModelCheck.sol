@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Commitments} from "../game/Commitments.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {OpArity} from "../lib/OpArity.sol";
 import {OpShapes} from "./OpShapes.sol";
 
 // The errors carry the registry's prefix: this library is ModelRegistry's registration check and
@@ -65,7 +66,6 @@ library ModelCheck {
     uint256 private constant U8 = 0;
     uint256 private constant I8 = 1;
     uint256 private constant I32 = 2;
-    uint256 private constant ANY = type(uint256).max;
 
     /// The model root of `d` (docs/commitments.md) and its layout; reverts on any structural fault.
     function check(IModelRegistry.Descriptor calldata d)
@@ -205,29 +205,11 @@ library ModelCheck {
         uint256 attrs = op.attrs.length;
         if (inputs > MAX_OP_INPUTS) revert ModelRegistryOpTooManyInputs(k, inputs, MAX_OP_INPUTS);
         if (attrs > MAX_OP_ATTRS) revert ModelRegistryOpTooManyAttrs(k, attrs, MAX_OP_ATTRS);
-        (uint256 wantInputs, uint256 wantAttrs) = arity(code);
-        bool inputsOk = wantInputs == ANY ? inputs != 0 : inputs == wantInputs;
-        if (!inputsOk || (wantAttrs != ANY && attrs != wantAttrs)) {
+        (, uint256 wantInputs, uint256 wantAttrs) = OpArity.ofCode(code);
+        bool inputsOk = wantInputs == OpArity.ANY ? inputs != 0 : inputs == wantInputs;
+        if (!inputsOk || (wantAttrs != OpArity.ANY && attrs != wantAttrs)) {
             revert ModelRegistryOpArityInvalid(k, code, inputs, attrs);
         }
-    }
-
-    /// The same table as OneStepVerifier.arity: an op the verifier rejects could never be stepped.
-    function arity(uint256 code) private pure returns (uint256 inputs, uint256 attrs) {
-        if (code == 1) return (5, 11); // conv
-        if (code == 2) return (5, 2); // matmul
-        if (code == 3) return (2, 5); // add
-        if (code == 4) return (2, 0); // lut
-        if (code == 5) return (1, 8); // maxpool
-        if (code == 6) return (1, 11); // avgpool
-        if (code == 7) return (1, 4); // reducemean
-        if (code == 8) return (2, 0); // softmax
-        if (code == 9) return (3, 5); // layernorm
-        if (code == 10) return (2, 0); // gather
-        if (code == 11) return (1, ANY); // reshape: the target shape
-        if (code == 12) return (1, ANY); // transpose: perm
-        if (code == 13) return (ANY, 1); // concat: at least one input
-        return (2, 4); // mul
     }
 
     function isSet(uint256[] memory bits, uint256 i) private pure returns (bool) {

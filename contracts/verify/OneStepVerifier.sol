@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {OpArity} from "../lib/OpArity.sol";
 import {IOneStepVerifier} from "./IOneStepVerifier.sol";
 import {LinearOps} from "./LinearOps.sol";
 import {ModelProof} from "./ModelProof.sol";
@@ -36,7 +37,6 @@ import {TensorView} from "./TensorView.sol";
 ///     contracts/onestep libraries, bit-identical to src/engine/reference.
 /// Conv takes mult/shift per output channel or per tensor (length 1, like matmul).
 contract OneStepVerifier is IOneStepVerifier {
-    uint256 private constant ANY = type(uint256).max;
     uint256 private constant ACTIVATION = 2;
 
     /// @inheritdoc IOneStepVerifier
@@ -58,30 +58,12 @@ contract OneStepVerifier is IOneStepVerifier {
         value = run(c);
     }
 
-    /// The inputs and attributes each op code takes (ANY: any number).
-    function arity(uint256 code) private pure returns (uint256 inputs, uint256 attrs) {
-        if (code == 1) return (5, 11); // conv
-        if (code == 2) return (5, 2); // matmul
-        if (code == 3) return (2, 5); // add
-        if (code == 4) return (2, 0); // lut
-        if (code == 5) return (1, 8); // maxpool
-        if (code == 6) return (1, 11); // avgpool
-        if (code == 7) return (1, 4); // reducemean
-        if (code == 8) return (2, 0); // softmax
-        if (code == 9) return (3, 5); // layernorm
-        if (code == 10) return (2, 0); // gather
-        if (code == 11) return (1, ANY); // reshape: the target shape
-        if (code == 12) return (1, ANY); // transpose: perm (checked against the rank)
-        if (code == 13) return (ANY, 1); // concat: at least one input
-        if (code == 14) return (2, 4); // mul
-        revert OneStepUnknownOp(code);
-    }
-
     function checkArity(OpOpening calldata op) private pure {
-        (uint256 inputs, uint256 attrs) = arity(op.code);
+        (bool known, uint256 inputs, uint256 attrs) = OpArity.ofCode(op.code);
+        if (!known) revert OneStepUnknownOp(op.code);
         uint256 n = op.inputs.length;
-        if (inputs == ANY ? n == 0 : n != inputs) revert OneStepBadInputCount(op.code, n);
-        if (attrs != ANY && op.attrs.length != attrs) revert OneStepBadAttributes(op.code, op.attrs.length);
+        if (inputs == OpArity.ANY ? n == 0 : n != inputs) revert OneStepBadInputCount(op.code, n);
+        if (attrs != OpArity.ANY && op.attrs.length != attrs) revert OneStepBadAttributes(op.code, op.attrs.length);
     }
 
     function openInputs(Step calldata step)

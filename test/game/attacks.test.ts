@@ -40,7 +40,8 @@ import {
   startWorld,
   type World,
 } from '../market/support.ts';
-import { ModelBuilder, mulberry32, randomInput } from '../support/randomModel.ts';
+import { mulberry32, randomInput } from '../support/randomModel.ts';
+import { weightMatmul } from '../support/wideModels.ts';
 import { challengeTask, play, postTask } from './support.ts';
 
 let w: World;
@@ -196,35 +197,8 @@ test('2. a leaf that hashes a 418,871-byte chunk: the worker cannot reveal it, a
     assert.ok(m.gasUsed < 300_000n, `${m.move} ${m.gasUsed}`);
 });
 
-/** x [1, M, K] @ w [K, N] with constant weights: the shape of finding 3's third-party model. */
-function wideMatmul(K: number, N: number): Model {
-  const r = mulberry32(K * N);
-  const b = new ModelBuilder();
-  const x = b.input('u8', [1, 1, K], 3);
-  const wt = b.constant(
-    Int8Array.from({ length: K * N }, () => r.int(-2, 2)),
-    [K, N],
-  );
-  b.op(
-    {
-      type: 'matmul',
-      inputs: [
-        x,
-        wt,
-        b.constant(new Int32Array(N), [N]),
-        b.constant(Int32Array.of(300), [1]),
-        b.constant(Int32Array.of(14), [1]),
-      ],
-      qmin: 0,
-      qmax: 255,
-    },
-    100,
-  );
-  return b.build(`matmul ${K}x${N}`);
-}
-
 test('3. a lying challenger steers the honest worker to a 2400-tap element: its step fits and it wins', async () => {
-  const model = wideMatmul(2400, 160);
+  const model = weightMatmul(1, 2400, 160);
   validateModel(model);
   const root = toHex(modelRoot(model));
   await receiptOf(

@@ -30,6 +30,7 @@ import {
   randomInput,
   singleOpModel,
 } from '../support/randomModel.ts';
+import { weightMatmul } from '../support/wideModels.ts';
 import { loadExample } from './examples.ts';
 import { startVerifierRig, type VerifierRig } from './support.ts';
 
@@ -214,31 +215,6 @@ function convModel(
 }
 
 /** A one-matmul model a [1, M, K] @ w [K, N] with constant weights. */
-function weightMatmul(M: number, K: number, N: number): Model {
-  const r = mulberry32(K * N);
-  const b = new ModelBuilder();
-  const x = b.input('u8', [1, M, K], 3);
-  const w = b.constant(
-    Int8Array.from({ length: K * N }, () => r.int(-2, 2)),
-    [K, N],
-  );
-  b.op(
-    {
-      type: 'matmul',
-      inputs: [
-        x,
-        w,
-        b.constant(new Int32Array(N), [N]),
-        b.constant(Int32Array.of(300), [1]),
-        b.constant(Int32Array.of(14), [1]),
-      ],
-      qmin: 0,
-      qmax: 255,
-    },
-    100,
-  );
-  return b.build(`matmul ${K}x${N}`);
-}
 
 describe('regression models', () => {
   test('long reductions near the limit stay under their bound', async (t) => {
