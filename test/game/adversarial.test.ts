@@ -40,12 +40,19 @@ const registered = new Set<string>();
 /** Extra challengers for the games with several challengers on one task. */
 const OTHERS = [4, 5, 6];
 
-before(async () => {
+/** Games per chain: a long run starts a fresh chain now and then (the chain keeps every trace). */
+const GAMES_PER_WORLD = 500;
+
+async function freshWorld() {
+  await w?.close();
+  registered.clear();
   w = await startWorld();
   await registerAgent(w, WORKER, [w.modelRoot], parseEther('5000'));
   await registerAgent(w, CHALLENGER, [w.modelRoot], parseEther('5000'));
   for (const i of OTHERS) await registerAgent(w, i, [w.modelRoot], parseEther('100'));
-});
+}
+
+before(freshWorld);
 after(async () => w?.close());
 
 interface Tally {
@@ -192,7 +199,13 @@ function describe(moves: PlayedMove[]): string {
 }
 
 test(`the honest party wins ${GAMES} random games against a random dishonest one`, async () => {
-  for (let i = 0; i < GAMES; i++) await playOne(SEED + 7919 * i);
+  for (let i = 0; i < GAMES; i++) {
+    if (i > 0 && i % GAMES_PER_WORLD === 0) {
+      await assertGameSolvent(w, w.accounts);
+      await freshWorld();
+    }
+    await playOne(SEED + 7919 * i);
+  }
   await assertGameSolvent(w, w.accounts);
   assert.equal(tally.games, GAMES);
   // Both sides were played, and the attacks were actually exercised.
