@@ -27,7 +27,7 @@ import { honestParty } from '../src/dispute/party.ts';
 import { heldOutBatches } from '../src/sdk/evaluate.ts';
 import { EXAMPLES, importExampleModel } from '../src/sdk/examples.ts';
 import { loadModelDir } from '../src/store/modelDir.ts';
-import { itemOf, treeOf } from '../test/market/batchSupport.ts';
+import { headerOf, itemOf, signHeader } from '../test/market/batchSupport.ts';
 import {
   advance,
   commitmentOf,
@@ -171,15 +171,11 @@ async function batch1000() {
       traces[i % 8],
     ),
   );
-  const tree = treeOf(items);
-  const header = {
-    requester: w.accounts[REQ],
-    feeToken: NATIVE,
-    root: tree.root,
-    count: n,
-    totalFee: tree.totalFee,
-  };
-  const post = Number((await receiptOf(w, as(WORKER).batchMarket.write.postBatch([header]))).gasUsed);
+  const header = headerOf(items, w.accounts[REQ], w.accounts[WORKER]);
+  const signature = await signHeader(w.chain.wallet(REQ), w.v.addresses.batchMarket, header);
+  const post = Number(
+    (await receiptOf(w, as(WORKER).batchMarket.write.postBatch([header, signature]))).gasUsed,
+  );
   const batchId = await w.v.batchMarket.read.batchCount();
   await advance(w, w.v.params.batch.challengeWindow);
   const finalize = Number(

@@ -3,156 +3,44 @@ pragma solidity ^0.8.28;
 
 import {Commitments} from "../game/Commitments.sol";
 import {IAgentRegistry} from "../interfaces/IAgentRegistry.sol";
+import {IBatchMarket} from "../interfaces/IBatchMarket.sol";
 import {IDisputeArena} from "../interfaces/IDisputeArena.sol";
 import {IDisputeGame} from "../interfaces/IDisputeGame.sol";
 import {MarketParams} from "./MarketParams.sol";
+import {BatchPages} from "./lib/BatchPages.sol";
 import {ReentrancyGuard} from "./lib/ReentrancyGuard.sol";
 import {SafeTransfer} from "./lib/SafeTransfer.sol";
 import {SignatureCheck} from "./lib/SignatureCheck.sol";
 
-error BatchMarketZeroAmount();
-error BatchMarketValueMismatch(uint256 sent, uint256 required);
-error BatchMarketNoWithdrawal(address token, address requester);
-error BatchMarketWithdrawalNotReady(uint256 readyAt);
-error BatchMarketDepositTooLow(uint256 available, uint256 required);
-error BatchMarketWorkerNotActive(address worker);
-error BatchMarketBadCount(uint256 count, uint256 max);
-error BatchMarketUnknownBatch(uint256 batchId);
-error BatchMarketWrongStatus(uint256 batchId, BatchMarket.Status status);
-error BatchMarketWindowOpen(uint256 batchId, uint256 endsAt);
-error BatchMarketWindowClosed(uint256 batchId, uint256 closedAt);
-error BatchMarketDisputesOpen(uint256 batchId, uint256 openDisputes);
-error BatchMarketTooManyDisputes(uint256 batchId);
-error BatchMarketBadProof(uint256 batchId, uint256 index);
-error BatchMarketSelfChallenge(uint256 batchId);
-error BatchMarketNotRequester(uint256 batchId, address caller);
-error BatchMarketDemandOpen(uint256 batchId, uint256 queryId);
-error BatchMarketUnknownQuery(uint256 queryId);
-error BatchMarketQueryClosed(uint256 queryId);
-error BatchMarketQueryExpired(uint256 queryId, uint256 deadline);
-error BatchMarketQueryNotExpired(uint256 queryId, uint256 deadline);
-error BatchMarketRequestMismatch(bytes32 computed, bytes32 requestHash);
-error BatchMarketWrongParties(address requester, address worker, address feeToken);
-error BatchMarketOvercharged(uint256 leafFee, uint256 signedFee);
-error BatchMarketRequestExpired(uint256 deadline, uint256 postedAt);
-error BatchMarketBadSignature(address requester);
-error BatchMarketLeafCount(uint256 got, uint256 count);
-error BatchMarketLeavesMismatch(uint256 batchId, bytes32 computed, bytes32 root);
-error BatchMarketNotDuplicate();
-error BatchMarketNotGame(address caller);
-error BatchMarketNothingOwed(address token, address account);
-error BatchMarketZeroAddress();
-
 /// @title BatchMarket: many results settled with one batch root per requester.
-/// @notice Requesters deposit; each request is an EIP-712 signature off-chain. A worker posts ONE
-/// root over leaves keccak256(abi.encode(requestHash, resultCommitment, outputRoot, fee)) for ONE
-/// requester and fee token, with the count and total; the total is reserved from the deposit and
-/// paid to the worker after the window. Nothing is checked per result on the honest path. Any leaf
-/// can be challenged alone with its inclusion proof:
-///   querySignature   the worker must reveal the signed request (fee >= leaf fee) or be slashed
-///   challengeResult  a dispute game on that leaf
-///   challengeDuplicate  two leaves of one worker with the same request hash
-///   demandLeaves / publishLeaves  the requester forces the leaf list on chain; total > Σ fees convicts
-/// One proven fault convicts the whole batch: the total goes back to the deposit, the stake is slashed.
-contract BatchMarket is IDisputeArena, ReentrancyGuard {
-    struct Request {
-        address requester;
-        /// The worker the requester chose: binds the payee, so another worker cannot charge for it.
-        address worker;
-        bytes32 modelRoot;
-        bytes32 inputRoot;
-        address feeToken;
-        uint256 fee;
-        uint256 nonce;
-        uint64 deadline;
-    }
-
-    struct Leaf {
-        bytes32 requestHash;
-        bytes32 resultCommitment;
-        bytes32 outputRoot;
-        uint256 fee;
-    }
-
-    struct BatchHeader {
-        address requester;
-        address feeToken;
-        bytes32 root;
-        uint32 count;
-        uint128 totalFee;
-    }
-
-    enum Status {
-        None,
-        Posted,
-        Finalized,
-        Convicted
-    }
-
-    struct Batch {
-        address worker;
-        Status status;
-        uint8 openDisputes;
-        uint40 deadline;
-        uint40 postedAt;
-        address requester;
-        uint32 count;
-        address feeToken;
-        bytes32 root;
-        uint128 totalFee;
-        uint128 stake;
-    }
-
-    enum QueryKind {
-        Signature,
-        Leaves
-    }
-
-    enum QueryStatus {
-        None,
-        Open,
-        Answered,
-        Failed,
-        Moot
-    }
-
-    struct Query {
-        uint64 batchId;
-        QueryKind kind;
-        QueryStatus status;
-        uint40 deadline;
-        address challenger;
-        uint128 bond;
-        uint128 fee;
-        bytes32 requestHash;
-    }
-
-    struct Deposit {
-        uint128 available;
-        uint128 pending;
-        uint64 readyAt;
-    }
-
+/// @notice Requesters deposit and sign each request off-chain (EIP-712 `Request`). A worker posts
+/// ONE root over leaves keccak256(abi.encode(requestHash, resultCommitment, outputRoot, fee)) for
+/// ONE requester and fee token, with the requester's EIP-712 signature of the batch header: no
+/// batch charges a deposit without its owner's consent, and every check of consent happens at
+/// posting, so nothing the requester does later (new code, a rotated 1271 signer) can convict.
+/// The total is reserved from the deposit and paid to the worker after the window. Nothing is
+/// checked per result on the honest path. Any leaf can be challenged alone with its inclusion
+/// proof; every challenge is a claim numbered in opening order (its `seq` on the batch):
+///   queryRequest       the worker must reveal the request (fee >= leaf fee), or the batch is convicted
+///   challengeResult    a dispute game on that leaf
+///   challengeDuplicate two leaves of one worker with the same request hash
+///   demandLeaves / publishLeaves  the requester forces the leaf list on chain in pages of 256;
+///                      a total above the leaves' fees convicts
+/// One proven fault convicts the whole batch: the total goes back to the deposit and the stake is
+/// slashed. The slash waits until every claim opened before the convicting one has played out, and
+/// its beneficiary share goes to the earliest claim that won, so a cheater's sybil cannot moot an
+/// honest challenger's game by convicting first.
+contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
+    /// The largest batch: its 16 pages of 256 leaves publish in well under one response window.
+    uint256 public constant MAX_BATCH_SIZE = 4096;
     bytes32 public constant REQUEST_TYPEHASH = keccak256(
         "Request(address requester,address worker,bytes32 modelRoot,bytes32 inputRoot,address feeToken,uint256 fee,uint256 nonce,uint64 deadline)"
     );
+    bytes32 public constant HEADER_TYPEHASH = keccak256(
+        "BatchHeader(address requester,address worker,address feeToken,bytes32 root,uint32 count,uint128 totalFee,uint256 nonce,uint64 deadline)"
+    );
     bytes32 private constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
-
-    event Deposited(address indexed token, address indexed requester, uint256 amount);
-    event WithdrawalRequested(address indexed token, address indexed requester, uint256 amount, uint256 readyAt);
-    event DepositWithdrawn(address indexed token, address indexed requester, address to, uint256 amount);
-    event BatchPosted(
-        uint256 indexed batchId, address indexed worker, address indexed requester, BatchHeader header, uint256 stake
-    );
-    event BatchFinalized(uint256 indexed batchId, address indexed worker, uint256 totalFee);
-    event BatchConvicted(uint256 indexed batchId, address indexed worker, address indexed beneficiary);
-    event QueryOpened(uint256 indexed queryId, uint256 indexed batchId, QueryKind kind, address challenger, uint256 index);
-    event QueryClosed(uint256 indexed queryId, QueryStatus status);
-    event LeavesPublished(uint256 indexed batchId, Leaf[] leaves, uint256 sum);
-    event ResultChallenged(uint256 indexed batchId, uint256 indexed gameId, address indexed challenger, uint256 index);
-    event DisputeSettled(uint256 indexed batchId, uint256 indexed gameId, Outcome outcome);
-    event Withdrawn(address indexed token, address indexed account, address to, uint256 amount);
 
     IAgentRegistry public immutable registry;
     IDisputeGame public immutable game;
@@ -169,16 +57,24 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
     uint256 private immutable _chainId;
     bytes32 private immutable _domainSeparator;
 
+    /// ERC-20s accepted as fee tokens, fixed at deployment (the native currency always is).
+    mapping(address token => bool) public feeTokenAllowed;
     mapping(uint256 batchId => Batch) private _batches;
     mapping(uint256 queryId => Query) private _queries;
     mapping(uint256 batchId => uint256 queryId) public openDemand;
+    mapping(uint256 batchId => mapping(uint256 index => uint256 queryId)) public requestQueryOf;
+    mapping(uint256 batchId => Pages) private _pages;
+    mapping(address requester => mapping(uint256 nonce => bool)) public headerNonceUsed;
     mapping(address token => mapping(address requester => Deposit)) private _deposits;
     mapping(address token => mapping(address account => uint256)) public owed;
     uint256 public batchCount;
     uint256 public queryCount;
 
-    constructor(IAgentRegistry registry_, IDisputeGame game_, MarketParams.Batch memory p) {
+    constructor(IAgentRegistry registry_, IDisputeGame game_, MarketParams.Batch memory p, address[] memory feeTokens) {
         MarketParams.check(p);
+        if (p.maxBatchSize == 0 || p.maxBatchSize > MAX_BATCH_SIZE) {
+            revert BatchMarketMaxBatchSize(p.maxBatchSize, MAX_BATCH_SIZE);
+        }
         registry = registry_;
         game = game_;
         batchStakeBase = p.batchStakeBase;
@@ -191,6 +87,10 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
         slashBeneficiaryBps = p.slashBeneficiaryBps;
         bondWorkerBps = p.bondWorkerBps;
         maxBatchSize = p.maxBatchSize;
+        feeTokenAllowed[address(0)] = true;
+        for (uint256 i; i < feeTokens.length; ++i) {
+            feeTokenAllowed[feeTokens[i]] = true;
+        }
         _chainId = block.chainid;
         _domainSeparator = _buildDomainSeparator();
     }
@@ -200,6 +100,7 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
     /// Adds to the caller's deposit; credits what actually arrived (fee-on-transfer tokens are safe).
     function deposit(address token, uint256 amount) external payable nonReentrant {
         if (amount == 0) revert BatchMarketZeroAmount();
+        if (!feeTokenAllowed[token]) revert BatchMarketTokenNotAllowed(token);
         uint256 received;
         if (token == address(0)) {
             if (msg.value != amount) revert BatchMarketValueMismatch(msg.value, amount);
@@ -212,8 +113,8 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
         emit Deposited(token, msg.sender, received);
     }
 
-    /// Announces a withdrawal. Until it is ready the amount stays available to batches, so a
-    /// worker always has `withdrawalDelay` of notice before a deposit shrinks.
+    /// Announces a withdrawal. Until it is ready the amount stays available to signed batches, so a
+    /// worker holding a signed header always has `withdrawalDelay` of notice before a deposit shrinks.
     function requestWithdrawal(address token, uint256 amount) external {
         if (amount == 0) revert BatchMarketZeroAmount();
         Deposit storage d = _deposits[token][msg.sender];
@@ -234,11 +135,32 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
         emit DepositWithdrawn(token, msg.sender, to, amount);
     }
 
+    /// Voids a header the requester signed but no worker has posted yet.
+    function cancelHeader(uint256 nonce) external {
+        if (headerNonceUsed[msg.sender][nonce]) revert BatchMarketNonceUsed(msg.sender, nonce);
+        headerNonceUsed[msg.sender][nonce] = true;
+        emit HeaderCancelled(msg.sender, nonce);
+    }
+
     // ---- worker ----
 
-    /// Posts one batch root for one requester; reserves the total from the deposit and locks stake.
-    function postBatch(BatchHeader calldata h) external nonReentrant returns (uint256 batchId) {
+    /// Posts one batch root with the requester's signature of its header; reserves the total from
+    /// the deposit and locks stake. The signature is checked here and never again.
+    function postBatch(BatchHeader calldata h, bytes calldata signature)
+        external
+        nonReentrant
+        returns (uint256 batchId)
+    {
+        if (msg.sender != h.worker) revert BatchMarketNotWorker(h.worker, msg.sender);
         if (h.count == 0 || h.count > maxBatchSize) revert BatchMarketBadCount(h.count, maxBatchSize);
+        // An unpaid batch would only buy reputation.
+        if (h.totalFee == 0) revert BatchMarketZeroFee();
+        if (block.timestamp > h.deadline) revert BatchMarketHeaderExpired(h.deadline, block.timestamp);
+        if (!feeTokenAllowed[h.feeToken]) revert BatchMarketTokenNotAllowed(h.feeToken);
+        if (headerNonceUsed[h.requester][h.nonce]) revert BatchMarketNonceUsed(h.requester, h.nonce);
+        // INVARIANT: a deposit is charged only with its owner's signature of this very header.
+        if (!SignatureCheck.isValid(h.requester, headerHash(h), signature)) revert BatchMarketBadSignature(h.requester);
+        headerNonceUsed[h.requester][h.nonce] = true;
         if (!registry.isActive(msg.sender)) revert BatchMarketWorkerNotActive(msg.sender);
         Deposit storage d = _deposits[h.feeToken][h.requester];
         // INVARIANT: a batch can only be paid from funds reserved for it at posting.
@@ -264,17 +186,20 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
     function finalizeBatch(uint256 batchId) external nonReentrant {
         Batch storage b = _posted(batchId);
         if (block.timestamp < b.deadline) revert BatchMarketWindowOpen(batchId, b.deadline);
-        if (b.openDisputes != 0) revert BatchMarketDisputesOpen(batchId, b.openDisputes);
+        if (b.openQueries != 0 || b.openGames != 0) {
+            revert BatchMarketClaimsOpen(batchId, b.openQueries, b.openGames);
+        }
         b.status = Status.Finalized;
+        // INVARIANT: the reserved total is paid out exactly once, to the worker, for an unconvicted batch.
         owed[b.feeToken][b.worker] += b.totalFee;
         registry.release(b.worker, b.stake, IAgentRegistry.Outcome.ResultAccepted, b.count);
         emit BatchFinalized(batchId, b.worker, b.totalFee);
     }
 
-    // ---- challenges of single leaves ----
+    // ---- request queries ----
 
-    /// Asks the worker to show the requester's signature for leaf `index` within the response window.
-    function querySignature(uint256 batchId, Leaf calldata leaf, uint256 index, bytes32[] calldata proof)
+    /// Asks the worker to reveal the request of leaf `index` within the response window (one query per leaf).
+    function queryRequest(uint256 batchId, Leaf calldata leaf, uint256 index, bytes32[] calldata proof)
         external
         payable
         nonReentrant
@@ -282,12 +207,16 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
     {
         Batch storage b = _challengeable(batchId);
         _checkLeaf(batchId, b, leaf, index, proof);
-        queryId = _openQuery(batchId, b, QueryKind.Signature, leaf.requestHash, leaf.fee, index);
+        uint256 earlier = requestQueryOf[batchId][index];
+        if (earlier != 0) revert BatchMarketLeafQueried(batchId, index, earlier);
+        queryId = _openQuery(batchId, b, QueryKind.Request, leaf.requestHash, leaf.fee, index);
+        requestQueryOf[batchId][index] = queryId;
     }
 
-    /// Answers a signature query (anyone may; the worker has the signature).
-    function answerSignature(uint256 queryId, Request calldata r, bytes calldata signature) external nonReentrant {
-        (Query storage q, Batch storage b) = _openQueryOf(queryId, QueryKind.Signature);
+    /// Answers a request query (anyone may). Consent was proven by the header at posting, so only
+    /// facts fixed then are checked: the hash, the parties, the fee and the request's deadline.
+    function revealRequest(uint256 queryId, Request calldata r) external nonReentrant {
+        (Query storage q, Batch storage b) = _liveQuery(queryId, QueryKind.Request);
         if (block.timestamp > q.deadline) revert BatchMarketQueryExpired(queryId, q.deadline);
         bytes32 digest = requestHash(r);
         if (digest != q.requestHash) revert BatchMarketRequestMismatch(digest, q.requestHash);
@@ -296,61 +225,87 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
         }
         if (q.fee > r.fee) revert BatchMarketOvercharged(q.fee, r.fee);
         if (r.deadline < b.postedAt) revert BatchMarketRequestExpired(r.deadline, b.postedAt);
-        if (!SignatureCheck.isValid(r.requester, digest, signature)) revert BatchMarketBadSignature(r.requester);
+        emit RequestRevealed(queryId, q.batchId, r);
         _payBondToWorker(q, b);
         _closeQuery(queryId, q, b, QueryStatus.Answered);
+        _settleIfDone(q.batchId, b);
     }
 
-    /// The requester demands the leaf list on chain (bonded; the bond compensates a worker that publishes).
+    // ---- leaf demands ----
+
+    /// The requester demands the leaf list on chain, once per batch (bonded; the bond compensates a
+    /// worker that publishes every page in time).
     function demandLeaves(uint256 batchId) external payable nonReentrant returns (uint256 queryId) {
         Batch storage b = _challengeable(batchId);
         if (msg.sender != b.requester) revert BatchMarketNotRequester(batchId, msg.sender);
-        if (openDemand[batchId] != 0) revert BatchMarketDemandOpen(batchId, openDemand[batchId]);
+        if (b.demanded) revert BatchMarketAlreadyDemanded(batchId);
+        b.demanded = true;
         queryId = _openQuery(batchId, b, QueryKind.Leaves, bytes32(0), 0, 0);
         openDemand[batchId] = queryId;
     }
 
-    /// Publishes every leaf (anyone may). Convicts the batch if its total exceeds the leaves' fees;
-    /// otherwise answers an open demand and reopens the window for challenges on the published data.
-    function publishLeaves(uint256 batchId, Leaf[] calldata leaves) external nonReentrant {
-        Batch storage b = _posted(batchId);
-        if (leaves.length != b.count) revert BatchMarketLeafCount(leaves.length, b.count);
-        bytes32[] memory hashes = new bytes32[](leaves.length);
+    /// Publishes page `page` of the demanded leaves with its proof against the batch root (anyone
+    /// may; each page once). When the last page is in, the demand is answered and the window
+    /// reopens once for challenges on the published data; a total above the leaves' fees convicts
+    /// the batch, for the requester.
+    function publishLeaves(uint256 batchId, uint256 page, Leaf[] calldata leaves, bytes32[] calldata proof)
+        external
+        nonReentrant
+    {
+        uint256 queryId = openDemand[batchId];
+        if (queryId == 0) revert BatchMarketNoDemand(batchId);
+        (Query storage q, Batch storage b) = _liveQuery(queryId, QueryKind.Leaves);
+        if (block.timestamp > q.deadline) revert BatchMarketQueryExpired(queryId, q.deadline);
+        uint256 count = b.count;
+        uint256 expected = BatchPages.pageLength(count, page);
+        if (expected == 0) revert BatchMarketBadPage(batchId, page, BatchPages.pageCount(count));
+        Pages storage progress = _pages[batchId];
+        if (progress.mask & (1 << page) != 0) revert BatchMarketPagePublished(batchId, page);
+        if (leaves.length != expected) revert BatchMarketLeafCount(leaves.length, expected);
+        bytes32[] memory hashes = new bytes32[](BatchPages.width(count));
         uint256 sum;
         for (uint256 i; i < leaves.length; ++i) {
             hashes[i] = leafHash(leaves[i]);
             sum += leaves[i].fee;
         }
-        bytes32 root = Commitments.merkleRootInPlace(hashes);
-        if (root != b.root) revert BatchMarketLeavesMismatch(batchId, root, b.root);
-        emit LeavesPublished(batchId, leaves, sum);
-        uint256 demand = openDemand[batchId];
+        if (!BatchPages.verify(b.root, count, page, hashes, proof)) revert BatchMarketLeavesMismatch(batchId, page);
+        emit LeavesPublished(batchId, page, leaves);
+        sum += progress.feeSum;
+        progress.mask |= uint16(1 << page);
+        progress.published += 1;
+        // Saturates: a sum past the largest total can only be "not overcharged".
+        progress.feeSum = sum > type(uint128).max ? type(uint128).max : uint128(sum);
+        if (progress.published < BatchPages.pageCount(count)) return;
         if (b.totalFee > sum) {
-            _convict(batchId, b, msg.sender);
+            // The requester proved its own case: its bond comes back, and it is the claimant.
+            owed[address(0)][q.challenger] += q.bond;
+            _closeQuery(queryId, q, b, QueryStatus.Failed);
+            _claimConviction(batchId, b, q.seq, b.requester);
             return;
         }
-        if (demand != 0) {
-            Query storage q = _queries[demand];
-            _payBondToWorker(q, b);
-            _closeQuery(demand, q, b, QueryStatus.Answered);
-        }
+        _payBondToWorker(q, b);
+        _closeQuery(queryId, q, b, QueryStatus.Answered);
         uint256 reopened = block.timestamp + challengeWindow;
         if (reopened > b.deadline) b.deadline = uint40(reopened);
     }
 
-    /// Closes an unanswered query after its deadline: the batch is convicted and the bond returned.
-    /// If the batch was already convicted, the query is moot and the bond is returned.
+    /// Closes a query: an unanswered one after its deadline convicts the batch (bond returned); a
+    /// query overtaken by an earlier claim's conviction is moot (bond returned).
     function expireQuery(uint256 queryId) external nonReentrant {
         Query storage q = _queries[queryId];
         if (q.status == QueryStatus.None) revert BatchMarketUnknownQuery(queryId);
         if (q.status != QueryStatus.Open) revert BatchMarketQueryClosed(queryId);
-        Batch storage b = _batches[q.batchId];
-        bool moot = b.status == Status.Convicted;
+        uint256 batchId = q.batchId;
+        Batch storage b = _batches[batchId];
+        bool moot = !_claimLive(b, q.seq);
         if (!moot && block.timestamp <= q.deadline) revert BatchMarketQueryNotExpired(queryId, q.deadline);
         owed[address(0)][q.challenger] += q.bond;
         _closeQuery(queryId, q, b, moot ? QueryStatus.Moot : QueryStatus.Failed);
-        if (!moot) _convict(q.batchId, b, q.challenger);
+        if (!moot) _claimConviction(batchId, b, q.seq, q.challenger);
+        else _settleIfDone(batchId, b);
     }
+
+    // ---- faults ----
 
     /// Two leaves with the same request hash, in one batch or in two batches of the same worker:
     /// the later one charges a request twice, so its batch is convicted.
@@ -370,12 +325,14 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
             leafA.requestHash != leafB.requestHash || a.worker != b.worker || batchA > batchB
                 || (batchA == batchB && indexA == indexB)
         ) revert BatchMarketNotDuplicate();
+        if (msg.sender == b.worker) revert BatchMarketSelfChallenge(batchB);
         _checkLeaf(batchA, a, leafA, indexA, proofA);
         _checkLeaf(batchB, b, leafB, indexB, proofB);
-        _convict(batchB, b, msg.sender);
+        _claimConviction(batchB, b, ++b.claims, msg.sender);
     }
 
-    /// Opens a dispute game on leaf `index`; `r` is the signed request (it gives the model and input).
+    /// Opens a dispute game on leaf `index`; `r` is the request (it gives the model and input).
+    /// The game's subject names the batch and the claim's seq (see subjectOf).
     function challengeResult(
         uint256 batchId,
         Leaf calldata leaf,
@@ -389,11 +346,10 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
         _checkLeaf(batchId, b, leaf, index, proof);
         bytes32 digest = requestHash(r);
         if (digest != leaf.requestHash) revert BatchMarketRequestMismatch(digest, leaf.requestHash);
-        if (b.openDisputes == type(uint8).max) revert BatchMarketTooManyDisputes(batchId);
-        b.openDisputes += 1;
+        b.openGames += 1;
         gameId = game.open{value: msg.value}(
             IDisputeGame.OpenParams({
-                subject: bytes32(batchId),
+                subject: subjectOf(batchId, ++b.claims),
                 modelRoot: r.modelRoot,
                 inputRoot: r.inputRoot,
                 outputRoot: leaf.outputRoot,
@@ -409,26 +365,34 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
         nonReentrant
     {
         if (msg.sender != address(game)) revert BatchMarketNotGame(msg.sender);
-        uint256 batchId = uint256(subject);
+        (uint256 batchId, uint256 seq) = _decodeSubject(subject);
         Batch storage b = _batches[batchId];
-        b.openDisputes -= 1;
+        b.openGames -= 1;
         emit DisputeSettled(batchId, gameId, outcome);
         if (outcome == Outcome.ChallengerWon) {
             registry.recordOutcome(challenger, IAgentRegistry.Outcome.DisputeWon, 1);
-            _convict(batchId, b, challenger);
-        } else if (outcome == Outcome.WorkerWon) {
+            _claimConviction(batchId, b, seq, challenger);
+            return;
+        }
+        if (outcome == Outcome.WorkerWon) {
             registry.recordOutcome(worker, IAgentRegistry.Outcome.DisputeWon, 1);
             registry.recordOutcome(challenger, IAgentRegistry.Outcome.DisputeLost, 1);
         }
+        _settleIfDone(batchId, b);
     }
 
-    /// Every game on a convicted subject is moot (its challenger gets its bond back).
+    /// For one game (its subject names the batch and the game's seq): true once the batch is
+    /// convicted by a claim opened before this game, so the game can no longer change who is paid
+    /// and resolves moot. Games opened before the convicting claim play on.
+    function isConvicted(bytes32 subject) public view returns (bool) {
+        (uint256 batchId, uint256 seq) = _decodeSubject(subject);
+        Batch storage b = _batches[batchId];
+        return b.status == Status.Convicted && !_claimLive(b, seq);
+    }
+
+    /// The game's subject already names the game (isConvicted above).
     function isMoot(bytes32 subject, uint256) external view returns (bool) {
         return isConvicted(subject);
-    }
-
-    function isConvicted(bytes32 subject) public view returns (bool) {
-        return _batches[uint256(subject)].status == Status.Convicted;
     }
 
     function withdraw(address token, address to) external nonReentrant {
@@ -448,12 +412,21 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
 
     /// The EIP-712 digest the requester signs; it is also the task ID inside the result commitment.
     function requestHash(Request calldata r) public view returns (bytes32) {
-        bytes32 structHash = keccak256(abi.encode(REQUEST_TYPEHASH, r));
-        return keccak256(abi.encodePacked(hex"1901", domainSeparator(), structHash));
+        return _typedDigest(keccak256(abi.encode(REQUEST_TYPEHASH, r)));
+    }
+
+    /// The EIP-712 digest of a batch header, which the requester signs to let it be posted.
+    function headerHash(BatchHeader calldata h) public view returns (bytes32) {
+        return _typedDigest(keccak256(abi.encode(HEADER_TYPEHASH, h)));
     }
 
     function leafHash(Leaf calldata l) public pure returns (bytes32) {
         return keccak256(abi.encode(l.requestHash, l.resultCommitment, l.outputRoot, l.fee));
+    }
+
+    /// The dispute-game subject of claim `seq` on batch `batchId`.
+    function subjectOf(uint256 batchId, uint256 seq) public pure returns (bytes32) {
+        return bytes32((batchId << 32) | seq);
     }
 
     function batch(uint256 batchId) external view returns (Batch memory) {
@@ -462,6 +435,10 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
 
     function query(uint256 queryId) external view returns (Query memory) {
         return _queries[queryId];
+    }
+
+    function pages(uint256 batchId) external view returns (Pages memory) {
+        return _pages[batchId];
     }
 
     function deposits(address token, address requester) external view returns (Deposit memory) {
@@ -476,6 +453,15 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
         );
     }
 
+    function _typedDigest(bytes32 structHash) private view returns (bytes32) {
+        return keccak256(abi.encodePacked(hex"1901", domainSeparator(), structHash));
+    }
+
+    function _decodeSubject(bytes32 subject) private pure returns (uint256 batchId, uint256 seq) {
+        batchId = uint256(subject) >> 32;
+        seq = uint256(subject) & type(uint32).max;
+    }
+
     function _posted(uint256 batchId) private view returns (Batch storage b) {
         b = _batches[batchId];
         if (b.status == Status.None) revert BatchMarketUnknownBatch(batchId);
@@ -485,6 +471,11 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
     function _challengeable(uint256 batchId) private view returns (Batch storage b) {
         b = _posted(batchId);
         if (block.timestamp >= b.deadline) revert BatchMarketWindowClosed(batchId, b.deadline);
+    }
+
+    /// Whether claim `seq` can still matter: the batch is open, or convicted by a later claim.
+    function _claimLive(Batch storage b, uint256 seq) private view returns (bool) {
+        return b.status == Status.Posted || (b.status == Status.Convicted && seq < b.bestClaim);
     }
 
     function _checkLeaf(uint256 batchId, Batch storage b, Leaf calldata leaf, uint256 index, bytes32[] calldata proof)
@@ -503,34 +494,35 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
     {
         if (msg.value != queryBond) revert BatchMarketValueMismatch(msg.value, queryBond);
         if (msg.sender == b.worker) revert BatchMarketSelfChallenge(batchId);
-        if (b.openDisputes == type(uint8).max) revert BatchMarketTooManyDisputes(batchId);
-        b.openDisputes += 1;
+        b.openQueries += 1;
         queryId = ++queryCount;
         _queries[queryId] = Query({
             batchId: uint64(batchId),
             kind: kind,
             status: QueryStatus.Open,
             deadline: uint40(block.timestamp + responseWindow),
+            seq: ++b.claims,
             challenger: msg.sender,
-            bond: uint128(msg.value),
+            bond: uint96(msg.value),
             fee: uint128(fee),
             requestHash: hash
         });
         emit QueryOpened(queryId, batchId, kind, msg.sender, index);
     }
 
-    function _openQueryOf(uint256 queryId, QueryKind kind) private view returns (Query storage q, Batch storage b) {
+    /// An open query of `kind` whose batch is open, or convicted by a later claim.
+    function _liveQuery(uint256 queryId, QueryKind kind) private view returns (Query storage q, Batch storage b) {
         q = _queries[queryId];
         if (q.status == QueryStatus.None || q.kind != kind) revert BatchMarketUnknownQuery(queryId);
         if (q.status != QueryStatus.Open) revert BatchMarketQueryClosed(queryId);
         b = _batches[q.batchId];
-        if (b.status != Status.Posted) revert BatchMarketWrongStatus(q.batchId, b.status);
+        if (!_claimLive(b, q.seq)) revert BatchMarketWrongStatus(q.batchId, b.status);
     }
 
     function _closeQuery(uint256 queryId, Query storage q, Batch storage b, QueryStatus status) private {
         q.status = status;
         q.bond = 0;
-        b.openDisputes -= 1;
+        b.openQueries -= 1;
         if (q.kind == QueryKind.Leaves) delete openDemand[q.batchId];
         emit QueryClosed(queryId, status);
     }
@@ -542,13 +534,39 @@ contract BatchMarket is IDisputeArena, ReentrancyGuard {
         SafeTransfer.sendNative(SafeTransfer.BURN, q.bond - toWorker);
     }
 
-    /// One proven fault voids the batch: the total goes back to the deposit, the whole batch stake is slashed.
-    function _convict(uint256 batchId, Batch storage b, address beneficiary) private {
-        b.status = Status.Convicted;
-        // INVARIANT: the reserved total returns to the requester's deposit exactly once.
-        _deposits[b.feeToken][b.requester].available += b.totalFee;
-        registry.slash(b.worker, b.stake, beneficiary, slashBeneficiaryBps);
-        registry.recordOutcome(b.worker, IAgentRegistry.Outcome.DisputeLost, 1);
-        emit BatchConvicted(batchId, b.worker, beneficiary);
+    /// Claim `seq` by `claimant` proved a fault. The first proof voids the batch: the total goes
+    /// back to the deposit. Any proof by an earlier claim (a game opened before the conviction and
+    /// won later, a query that expired later) takes over the beneficiary share.
+    function _claimConviction(uint256 batchId, Batch storage b, uint256 seq, address claimant) private {
+        if (b.status == Status.Posted) {
+            b.status = Status.Convicted;
+            b.bestClaim = uint32(seq);
+            b.beneficiary = claimant;
+            // INVARIANT: the reserved total returns to the requester's deposit exactly once.
+            _deposits[b.feeToken][b.requester].available += b.totalFee;
+            registry.recordOutcome(b.worker, IAgentRegistry.Outcome.DisputeLost, 1);
+            emit BatchConvicted(batchId, b.worker, seq, claimant);
+            uint256 demand = openDemand[batchId];
+            if (demand != 0) {
+                // A demand does not outlive the conviction: the requester has its deposit back.
+                Query storage q = _queries[demand];
+                owed[address(0)][q.challenger] += q.bond;
+                _closeQuery(demand, q, b, QueryStatus.Moot);
+            }
+        } else if (b.status == Status.Convicted && seq < b.bestClaim) {
+            b.bestClaim = uint32(seq);
+            b.beneficiary = claimant;
+            emit BeneficiaryImproved(batchId, seq, claimant);
+        }
+        _settleIfDone(batchId, b);
+    }
+
+    /// Slashes a convicted batch's stake once no claim on it is open, paying the earliest winning claim.
+    function _settleIfDone(uint256 batchId, Batch storage b) private {
+        if (b.status != Status.Convicted || b.slashed || b.openQueries != 0 || b.openGames != 0) return;
+        b.slashed = true;
+        // INVARIANT: the batch stake is slashed exactly once, after every earlier claim has played out.
+        registry.slash(b.worker, b.stake, b.beneficiary, slashBeneficiaryBps);
+        emit ConvictionSettled(batchId, b.beneficiary, b.stake);
     }
 }

@@ -97,6 +97,8 @@ export interface DeployVerinferOptions {
     task?: Partial<VerinferParams['task']>;
     batch?: Partial<VerinferParams['batch']>;
   };
+  /** ERC-20s the BatchMarket accepts as fee tokens, fixed at deployment (the native currency always is). */
+  batchFeeTokens?: readonly Address[];
   /** Where creation bytecode comes from (default: the project build). */
   loadArtifact?: (name: string) => Promise<{ abi: readonly unknown[]; bytecode: Hex }>;
 }
@@ -169,7 +171,12 @@ export async function deployVerinfer(
     disputeGame,
     params.task,
   ]);
-  const batchMarket = await deployWithAbi('BatchMarket', [agentRegistry, disputeGame, params.batch]);
+  const batchMarket = await deployWithAbi('BatchMarket', [
+    agentRegistry,
+    disputeGame,
+    params.batch,
+    options.batchFeeTokens ?? [],
+  ]);
   const addresses = {
     dataRegistry,
     modelRegistry,

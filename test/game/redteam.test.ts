@@ -5,10 +5,13 @@
 //   1. A cheating worker convicts itself through a sybil challenger: the honest challenger's game
 //      goes moot (bond back, no reward) and half the slash returns to the worker (claim 4, and the
 //      challenger's +0.25 ETH of "Expected values").
-//   2. The same in the batch market, in one transaction (an overcharged header kept as an escape
-//      hatch, triggered with publishLeaves).
+//   2. The same in the batch market, through an escape hatch the cheater plants in its own batch (a
+//      duplicate leaf; formerly an overcharged header triggered with publishLeaves). FIXED in the
+//      batch market: the test asserts that the honest game plays on and its challenger is paid.
 //   3. The uint8 dispute counter: 255 sybil games (task market) or 255 cheap signature queries
 //      (batch market) lock out every honest challenger, and a wrong result finalizes (claim 2).
+//      FIXED in the batch market (3b asserts the fix): queries and games have separate uint32
+//      counters and no cap.
 //   4. A batch above MAX_BATCH: the honest worker could not make move 1. Fixed off chain: the
 //      worker software refuses to post such a result (checkSettleableInput). Checking the input's
 //      length on chain at createTask (a data root and length that open the input root) is left
@@ -21,7 +24,7 @@ import { NATIVE, type RequestArgs } from '../../src/chain/bindings/types.ts';
 import { revealTraceArgs } from '../../src/dispute/moves.ts';
 import { corruptedParty, honestParty, type TraceProvider } from '../../src/dispute/party.ts';
 import { gameIdFromLogs, playDispute } from '../../src/dispute/play.ts';
-import { itemOf, treeOf } from '../market/batchSupport.ts';
+import { headerOf, itemOf, signHeader, treeOf } from '../market/batchSupport.ts';
 import {
   advance,
   commitmentOf,
@@ -110,10 +113,12 @@ test('known market gap 1: a cheating worker convicts itself via a sybil game; th
 });
 
 // ---- 2 ----
-// Fix: as finding 1 (escrow the beneficiary share for the earliest open game). Also, publishLeaves
-// convicting an overcharge should pay the requester (the wronged party), not msg.sender, or at
-// least not while a dispute game on the batch is open.
-test('known market gap 2: batch market, one transaction: an overcharged header is an escape hatch that moots the honest game', async () => {
+// Fixed in the batch market: a conviction keeps the slash until every claim opened before it has
+// played out, games opened before it play on (their subject names the game's seq on the batch,
+// and isConvicted answers per game), and the earliest winning claim is paid. An overcharge found
+// by publishLeaves pays the requester. The sybil can only take the share by challenging before
+// the honest watcher.
+test('market gap 2 (fixed): batch market: a sybil convicts through a planted duplicate; the earlier honest game plays on and is paid', async () => {
   const bm = (i: number) => w.v.as(wallet(i)).batchMarket.write;
   const market = w.v.addresses.batchMarket;
   let nonce = 1_000n;
@@ -131,20 +136,16 @@ test('known market gap 2: batch market, one transaction: an overcharged header i
     };
   };
   const { cheat, truth } = cheatAndTruth(42);
-  const list = [0, 1, 2, 3].map((i) => {
+  const list = [0, 1, 2].map((i) => {
     const t = i === 2 ? cheat : honestParty(w.model, handInput(50 + i));
     return itemOf(w.chain.chain.id, market, requestOf(t), t);
   });
+  // The escape hatch: leaf 3 charges the request of leaf 0 again.
+  list.push({ ...list[0] });
   const tree = treeOf(list);
-  // One wei more than the leaves' fees: nobody notices unless the leaves are published.
-  const header = {
-    requester: w.accounts[REQ],
-    feeToken: NATIVE,
-    root: tree.root,
-    count: 4,
-    totalFee: tree.totalFee + 1n,
-  };
-  await receiptOf(w, bm(WORKER).postBatch([header]));
+  const depositBefore = (await w.v.batchMarket.read.deposits([NATIVE, w.accounts[REQ]])).available;
+  const header = headerOf(list, w.accounts[REQ], w.accounts[WORKER]);
+  await receiptOf(w, bm(WORKER).postBatch([header, await signHeader(wallet(REQ), market, header)]));
   const batchId = await w.v.batchMarket.read.batchCount();
   const stake = (await w.v.batchMarket.read.batch([batchId])).stake;
 
@@ -157,9 +158,32 @@ test('known market gap 2: batch market, one transaction: an overcharged header i
   const honestGame = gameIdFromLogs(receipt.logs, w.v.addresses.disputeGame);
   const sybilClaimable = await claimable(SYBIL);
   const honestClaimable = await claimable(HONEST);
-  // The worker's sybil publishes the leaves: the overcharge convicts the batch, beneficiary = sybil.
-  await receiptOf(w, bm(SYBIL).publishLeaves([batchId, list.map((i) => i.leaf)]));
-  assert.equal((await w.v.batchMarket.read.batch([batchId])).status, 3, 'convicted');
+  // The worker's sybil springs the duplicate: the batch is convicted at once.
+  await receiptOf(
+    w,
+    bm(SYBIL).challengeDuplicate([
+      batchId,
+      list[0].leaf,
+      0n,
+      tree.proof(0),
+      batchId,
+      list[3].leaf,
+      3n,
+      tree.proof(3),
+    ]),
+  );
+  let b = await w.v.batchMarket.read.batch([batchId]);
+  assert.equal(b.status, 3, 'convicted');
+  assert.equal(b.slashed, false, 'the slash waits for the earlier game');
+  assert.equal(
+    (await w.v.batchMarket.read.deposits([NATIVE, w.accounts[REQ]])).available,
+    depositBefore,
+    'the requester has its deposit back at once',
+  );
+  await expectRevert(
+    () => w.v.as(wallet(SYBIL)).disputeGame.write.resolveMoot([honestGame]),
+    'DisputeGameNotMoot',
+  );
   const r = await playDispute(
     w.v,
     w.chain.publicClient,
@@ -167,10 +191,17 @@ test('known market gap 2: batch market, one transaction: an overcharged header i
     { wallet: wallet(WORKER), trace: cheat },
     { wallet: wallet(HONEST), trace: truth },
   );
-  assert.equal(r.outcome, 3, 'the honest game, which the worker was losing, is moot');
-  assert.equal(await claimable(HONEST), honestClaimable);
-  // CURRENT BAD BEHAVIOUR: half the batch stake goes back to the worker through its sybil.
-  assert.equal((await claimable(SYBIL)) - sybilClaimable, stake / 2n);
+  assert.equal(r.outcome, 1, 'the honest game plays on and convicts');
+  b = await w.v.batchMarket.read.batch([batchId]);
+  assert.equal(b.slashed, true);
+  assert.equal(b.beneficiary.toLowerCase(), w.accounts[HONEST]);
+  assert.equal((await claimable(HONEST)) - honestClaimable, stake / 2n, 'the honest challenger is paid');
+  assert.equal(await claimable(SYBIL), sybilClaimable, 'the sybil gets nothing');
+  assert.equal(
+    (await w.v.batchMarket.read.deposits([NATIVE, w.accounts[REQ]])).available,
+    depositBefore,
+    'refunded once',
+  );
 });
 
 // ---- 3 ----
@@ -214,47 +245,66 @@ test('known market gap 3a: 255 sybil games lock honest challengers out, and the 
   assert.equal((await w.v.taskMarket.read.taskState([posted.id])).status, 4, 'finalized');
 });
 
-test('known market gap 3b: batch market: 255 signature queries at 0.01 ETH lock out every dispute game', async () => {
+test('market gap 3b (fixed): batch market: 256 request queries do not lock out the dispute game', async () => {
   const bm = (i: number) => w.v.as(wallet(i)).batchMarket.write;
   const market = w.v.addresses.batchMarket;
   const { cheat, truth } = cheatAndTruth(44);
-  const request: RequestArgs = {
-    requester: w.accounts[REQ],
-    worker: w.accounts[WORKER],
-    modelRoot: w.modelRoot,
-    inputRoot: truth.inputRoot,
-    feeToken: NATIVE,
-    fee: parseEther('0.001'),
-    nonce: 9_999n,
-    deadline: 2n ** 40n,
-  };
-  const list = [itemOf(w.chain.chain.id, market, request, cheat)];
-  const tree = treeOf(list);
-  await receiptOf(
-    w,
-    bm(WORKER).postBatch([
-      { requester: w.accounts[REQ], feeToken: NATIVE, root: tree.root, count: 1, totalFee: tree.totalFee },
-    ]),
+  const n = 260;
+  const list = Array.from({ length: n }, (_, i) =>
+    itemOf(
+      w.chain.chain.id,
+      market,
+      {
+        requester: w.accounts[REQ],
+        worker: w.accounts[WORKER],
+        modelRoot: w.modelRoot,
+        inputRoot: truth.inputRoot,
+        feeToken: NATIVE,
+        fee: parseEther('0.001'),
+        nonce: 9_999n + BigInt(i),
+        deadline: 2n ** 40n,
+      },
+      cheat,
+    ),
   );
+  const tree = treeOf(list);
+  const header = headerOf(list, w.accounts[REQ], w.accounts[WORKER]);
+  await receiptOf(w, bm(WORKER).postBatch([header, await signHeader(wallet(REQ), market, header)]));
   const batchId = await w.v.batchMarket.read.batchCount();
-  for (let i = 0; i < 255; i++) {
+  for (let i = 0; i < 256; i++) {
     await receiptOf(
       w,
-      bm(SYBIL).querySignature([batchId, list[0].leaf, 0n, tree.proof(0)], {
+      bm(SYBIL).queryRequest([batchId, list[i].leaf, BigInt(i), tree.proof(i)], {
         value: w.v.params.batch.queryBond,
       }),
     );
   }
-  // CURRENT BAD BEHAVIOUR: the honest challenger cannot open a game on the wrong leaf. The worker
-  // answers the queries just before their deadline (bond: half back to it) and reopens new ones
-  // until the window closes.
+  // A second query on a leaf is refused: the sybil cannot make the worker answer one leaf twice.
   await expectRevert(
     () =>
-      bm(HONEST).challengeResult([batchId, list[0].leaf, 0n, tree.proof(0), request], {
-        value: w.v.params.batch.challengeBond,
+      bm(SYBIL).queryRequest([batchId, list[0].leaf, 0n, tree.proof(0)], {
+        value: w.v.params.batch.queryBond,
       }),
-    'BatchMarketTooManyDisputes',
+    'BatchMarketLeafQueried',
   );
+  const receipt = await receiptOf(
+    w,
+    bm(HONEST).challengeResult([batchId, list[259].leaf, 259n, tree.proof(259), list[259].request], {
+      value: w.v.params.batch.challengeBond,
+    }),
+  );
+  const b = await w.v.batchMarket.read.batch([batchId]);
+  assert.equal(b.openQueries, 256);
+  assert.equal(b.openGames, 1);
+  const r = await playDispute(
+    w.v,
+    w.chain.publicClient,
+    gameIdFromLogs(receipt.logs, w.v.addresses.disputeGame),
+    { wallet: wallet(WORKER), trace: cheat },
+    { wallet: wallet(HONEST), trace: truth },
+  );
+  assert.equal(r.outcome, 1, 'the wrong result is convicted');
+  assert.equal((await w.v.batchMarket.read.batch([batchId])).status, 3);
 });
 
 // ---- 4 ----

@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { parseEther } from 'viem';
-import { buildBatchTree, leafHashOf, requestHashOf } from '../../src/chain/bindings/commitments.ts';
+import {
+  buildBatchTree,
+  headerHashOf,
+  leafHashOf,
+  requestHashOf,
+} from '../../src/chain/bindings/commitments.ts';
 import { ABIS_FILE, formatSource, renderAbis } from '../../src/chain/bindings/generate.ts';
 import { NATIVE } from '../../src/chain/bindings/types.ts';
 import { buildContracts } from '../../src/chain/hardhat.ts';
@@ -41,4 +46,18 @@ test('task IDs, request hashes and batch leaves agree with the contracts', async
   const leaf = { requestHash: hash, resultCommitment: run.traceRoot, outputRoot: run.outputRoot, fee: 5n };
   assert.equal(await w.v.batchMarket.read.leafHash([leaf]), leafHashOf(leaf));
   assert.equal(buildBatchTree([leaf]).root, leafHashOf(leaf));
+  const header = {
+    requester: w.accounts[3],
+    worker: w.accounts[1],
+    feeToken: NATIVE,
+    root: leafHashOf(leaf),
+    count: 1,
+    totalFee: 5n,
+    nonce: 3n,
+    deadline: 99n,
+  };
+  assert.equal(
+    await w.v.batchMarket.read.headerHash([header]),
+    headerHashOf(w.chain.chain.id, w.v.addresses.batchMarket, header),
+  );
 });

@@ -40,16 +40,34 @@ export interface World {
   model: Model;
   modelRoot: Hex;
   accounts: Address[];
+  /** A fee-on-transfer TestToken (1%) that the BatchMarket accepts, when asked for. */
+  feeToken?: Address;
   close(): Promise<void>;
 }
 
 /** A fresh chain with the system deployed and the hand model registered (by accounts[0]). */
-export async function startWorld(params: DeployVerinferOptions['params'] = TEST_PARAMS): Promise<World> {
+export async function startWorld(
+  params: DeployVerinferOptions['params'] = TEST_PARAMS,
+  options: { feeToken?: boolean } = {},
+): Promise<World> {
   const chain = await startEmbeddedChain();
-  const v = await deployVerinfer(chain, { params });
+  let feeToken: Address | undefined;
+  if (options.feeToken) {
+    const { deployArtifact } = await import('../../src/chain/deploy.ts');
+    feeToken = (await deployArtifact(chain, 'TestToken', ['Fee', 'FEE', 100n])).address;
+  }
+  const v = await deployVerinfer(chain, { params, batchFeeTokens: feeToken ? [feeToken] : [] });
   const model = handModel();
   const root = await registerModel(v, model);
-  return { chain, v, model, modelRoot: root, accounts: chain.accounts, close: () => chain.close() };
+  return {
+    chain,
+    v,
+    model,
+    modelRoot: root,
+    accounts: chain.accounts,
+    feeToken,
+    close: () => chain.close(),
+  };
 }
 
 /** Registers `model` under its meta name and version; returns its root. */

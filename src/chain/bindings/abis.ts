@@ -2069,9 +2069,15 @@ export const batchMarketAbi = [
         name: 'p',
         type: 'tuple',
       },
+      { internalType: 'address[]', name: 'feeTokens', type: 'address[]' },
     ],
     stateMutability: 'nonpayable',
     type: 'constructor',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: 'batchId', type: 'uint256' }],
+    name: 'BatchMarketAlreadyDemanded',
+    type: 'error',
   },
   {
     inputs: [
@@ -2079,6 +2085,15 @@ export const batchMarketAbi = [
       { internalType: 'uint256', name: 'max', type: 'uint256' },
     ],
     name: 'BatchMarketBadCount',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'batchId', type: 'uint256' },
+      { internalType: 'uint256', name: 'page', type: 'uint256' },
+      { internalType: 'uint256', name: 'pages', type: 'uint256' },
+    ],
+    name: 'BatchMarketBadPage',
     type: 'error',
   },
   {
@@ -2097,9 +2112,10 @@ export const batchMarketAbi = [
   {
     inputs: [
       { internalType: 'uint256', name: 'batchId', type: 'uint256' },
-      { internalType: 'uint256', name: 'queryId', type: 'uint256' },
+      { internalType: 'uint256', name: 'openQueries', type: 'uint256' },
+      { internalType: 'uint256', name: 'openGames', type: 'uint256' },
     ],
-    name: 'BatchMarketDemandOpen',
+    name: 'BatchMarketClaimsOpen',
     type: 'error',
   },
   {
@@ -2112,16 +2128,16 @@ export const batchMarketAbi = [
   },
   {
     inputs: [
-      { internalType: 'uint256', name: 'batchId', type: 'uint256' },
-      { internalType: 'uint256', name: 'openDisputes', type: 'uint256' },
+      { internalType: 'uint256', name: 'deadline', type: 'uint256' },
+      { internalType: 'uint256', name: 'now_', type: 'uint256' },
     ],
-    name: 'BatchMarketDisputesOpen',
+    name: 'BatchMarketHeaderExpired',
     type: 'error',
   },
   {
     inputs: [
       { internalType: 'uint256', name: 'got', type: 'uint256' },
-      { internalType: 'uint256', name: 'count', type: 'uint256' },
+      { internalType: 'uint256', name: 'expected', type: 'uint256' },
     ],
     name: 'BatchMarketLeafCount',
     type: 'error',
@@ -2129,10 +2145,31 @@ export const batchMarketAbi = [
   {
     inputs: [
       { internalType: 'uint256', name: 'batchId', type: 'uint256' },
-      { internalType: 'bytes32', name: 'computed', type: 'bytes32' },
-      { internalType: 'bytes32', name: 'root', type: 'bytes32' },
+      { internalType: 'uint256', name: 'index', type: 'uint256' },
+      { internalType: 'uint256', name: 'queryId', type: 'uint256' },
+    ],
+    name: 'BatchMarketLeafQueried',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'batchId', type: 'uint256' },
+      { internalType: 'uint256', name: 'page', type: 'uint256' },
     ],
     name: 'BatchMarketLeavesMismatch',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'maxBatchSize', type: 'uint256' },
+      { internalType: 'uint256', name: 'limit', type: 'uint256' },
+    ],
+    name: 'BatchMarketMaxBatchSize',
+    type: 'error',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: 'batchId', type: 'uint256' }],
+    name: 'BatchMarketNoDemand',
     type: 'error',
   },
   {
@@ -2141,6 +2178,14 @@ export const batchMarketAbi = [
       { internalType: 'address', name: 'requester', type: 'address' },
     ],
     name: 'BatchMarketNoWithdrawal',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'requester', type: 'address' },
+      { internalType: 'uint256', name: 'nonce', type: 'uint256' },
+    ],
+    name: 'BatchMarketNonceUsed',
     type: 'error',
   },
   { inputs: [], name: 'BatchMarketNotDuplicate', type: 'error' },
@@ -2159,6 +2204,14 @@ export const batchMarketAbi = [
   },
   {
     inputs: [
+      { internalType: 'address', name: 'worker', type: 'address' },
+      { internalType: 'address', name: 'caller', type: 'address' },
+    ],
+    name: 'BatchMarketNotWorker',
+    type: 'error',
+  },
+  {
+    inputs: [
       { internalType: 'address', name: 'token', type: 'address' },
       { internalType: 'address', name: 'account', type: 'address' },
     ],
@@ -2171,6 +2224,14 @@ export const batchMarketAbi = [
       { internalType: 'uint256', name: 'signedFee', type: 'uint256' },
     ],
     name: 'BatchMarketOvercharged',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'batchId', type: 'uint256' },
+      { internalType: 'uint256', name: 'page', type: 'uint256' },
+    ],
+    name: 'BatchMarketPagePublished',
     type: 'error',
   },
   {
@@ -2216,8 +2277,8 @@ export const batchMarketAbi = [
     type: 'error',
   },
   {
-    inputs: [{ internalType: 'uint256', name: 'batchId', type: 'uint256' }],
-    name: 'BatchMarketTooManyDisputes',
+    inputs: [{ internalType: 'address', name: 'token', type: 'address' }],
+    name: 'BatchMarketTokenNotAllowed',
     type: 'error',
   },
   {
@@ -2276,13 +2337,14 @@ export const batchMarketAbi = [
   {
     inputs: [
       { internalType: 'uint256', name: 'batchId', type: 'uint256' },
-      { internalType: 'enum BatchMarket.Status', name: 'status', type: 'uint8' },
+      { internalType: 'enum IBatchMarket.Status', name: 'status', type: 'uint8' },
     ],
     name: 'BatchMarketWrongStatus',
     type: 'error',
   },
   { inputs: [], name: 'BatchMarketZeroAddress', type: 'error' },
   { inputs: [], name: 'BatchMarketZeroAmount', type: 'error' },
+  { inputs: [], name: 'BatchMarketZeroFee', type: 'error' },
   {
     inputs: [{ internalType: 'uint256', name: 'bps', type: 'uint256' }],
     name: 'MarketParamsBadShare',
@@ -2316,7 +2378,8 @@ export const batchMarketAbi = [
     inputs: [
       { indexed: true, internalType: 'uint256', name: 'batchId', type: 'uint256' },
       { indexed: true, internalType: 'address', name: 'worker', type: 'address' },
-      { indexed: true, internalType: 'address', name: 'beneficiary', type: 'address' },
+      { indexed: false, internalType: 'uint256', name: 'seq', type: 'uint256' },
+      { indexed: false, internalType: 'address', name: 'claimant', type: 'address' },
     ],
     name: 'BatchConvicted',
     type: 'event',
@@ -2340,19 +2403,42 @@ export const batchMarketAbi = [
       {
         components: [
           { internalType: 'address', name: 'requester', type: 'address' },
+          { internalType: 'address', name: 'worker', type: 'address' },
           { internalType: 'address', name: 'feeToken', type: 'address' },
           { internalType: 'bytes32', name: 'root', type: 'bytes32' },
           { internalType: 'uint32', name: 'count', type: 'uint32' },
           { internalType: 'uint128', name: 'totalFee', type: 'uint128' },
+          { internalType: 'uint256', name: 'nonce', type: 'uint256' },
+          { internalType: 'uint64', name: 'deadline', type: 'uint64' },
         ],
         indexed: false,
-        internalType: 'struct BatchMarket.BatchHeader',
+        internalType: 'struct IBatchMarket.BatchHeader',
         name: 'header',
         type: 'tuple',
       },
       { indexed: false, internalType: 'uint256', name: 'stake', type: 'uint256' },
     ],
     name: 'BatchPosted',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'uint256', name: 'batchId', type: 'uint256' },
+      { indexed: false, internalType: 'uint256', name: 'seq', type: 'uint256' },
+      { indexed: false, internalType: 'address', name: 'claimant', type: 'address' },
+    ],
+    name: 'BeneficiaryImproved',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'uint256', name: 'batchId', type: 'uint256' },
+      { indexed: true, internalType: 'address', name: 'beneficiary', type: 'address' },
+      { indexed: false, internalType: 'uint256', name: 'stake', type: 'uint256' },
+    ],
+    name: 'ConvictionSettled',
     type: 'event',
   },
   {
@@ -2389,7 +2475,17 @@ export const batchMarketAbi = [
   {
     anonymous: false,
     inputs: [
+      { indexed: true, internalType: 'address', name: 'requester', type: 'address' },
+      { indexed: false, internalType: 'uint256', name: 'nonce', type: 'uint256' },
+    ],
+    name: 'HeaderCancelled',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
       { indexed: true, internalType: 'uint256', name: 'batchId', type: 'uint256' },
+      { indexed: true, internalType: 'uint256', name: 'page', type: 'uint256' },
       {
         components: [
           { internalType: 'bytes32', name: 'requestHash', type: 'bytes32' },
@@ -2398,11 +2494,10 @@ export const batchMarketAbi = [
           { internalType: 'uint256', name: 'fee', type: 'uint256' },
         ],
         indexed: false,
-        internalType: 'struct BatchMarket.Leaf[]',
+        internalType: 'struct IBatchMarket.Leaf[]',
         name: 'leaves',
         type: 'tuple[]',
       },
-      { indexed: false, internalType: 'uint256', name: 'sum', type: 'uint256' },
     ],
     name: 'LeavesPublished',
     type: 'event',
@@ -2411,7 +2506,7 @@ export const batchMarketAbi = [
     anonymous: false,
     inputs: [
       { indexed: true, internalType: 'uint256', name: 'queryId', type: 'uint256' },
-      { indexed: false, internalType: 'enum BatchMarket.QueryStatus', name: 'status', type: 'uint8' },
+      { indexed: false, internalType: 'enum IBatchMarket.QueryStatus', name: 'status', type: 'uint8' },
     ],
     name: 'QueryClosed',
     type: 'event',
@@ -2421,11 +2516,36 @@ export const batchMarketAbi = [
     inputs: [
       { indexed: true, internalType: 'uint256', name: 'queryId', type: 'uint256' },
       { indexed: true, internalType: 'uint256', name: 'batchId', type: 'uint256' },
-      { indexed: false, internalType: 'enum BatchMarket.QueryKind', name: 'kind', type: 'uint8' },
+      { indexed: false, internalType: 'enum IBatchMarket.QueryKind', name: 'kind', type: 'uint8' },
       { indexed: false, internalType: 'address', name: 'challenger', type: 'address' },
       { indexed: false, internalType: 'uint256', name: 'index', type: 'uint256' },
     ],
     name: 'QueryOpened',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'uint256', name: 'queryId', type: 'uint256' },
+      { indexed: true, internalType: 'uint256', name: 'batchId', type: 'uint256' },
+      {
+        components: [
+          { internalType: 'address', name: 'requester', type: 'address' },
+          { internalType: 'address', name: 'worker', type: 'address' },
+          { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'inputRoot', type: 'bytes32' },
+          { internalType: 'address', name: 'feeToken', type: 'address' },
+          { internalType: 'uint256', name: 'fee', type: 'uint256' },
+          { internalType: 'uint256', name: 'nonce', type: 'uint256' },
+          { internalType: 'uint64', name: 'deadline', type: 'uint64' },
+        ],
+        indexed: false,
+        internalType: 'struct IBatchMarket.Request',
+        name: 'request',
+        type: 'tuple',
+      },
+    ],
+    name: 'RequestRevealed',
     type: 'event',
   },
   {
@@ -2463,34 +2583,23 @@ export const batchMarketAbi = [
   },
   {
     inputs: [],
-    name: 'REQUEST_TYPEHASH',
+    name: 'HEADER_TYPEHASH',
     outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
     stateMutability: 'view',
     type: 'function',
   },
   {
-    inputs: [
-      { internalType: 'uint256', name: 'queryId', type: 'uint256' },
-      {
-        components: [
-          { internalType: 'address', name: 'requester', type: 'address' },
-          { internalType: 'address', name: 'worker', type: 'address' },
-          { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'inputRoot', type: 'bytes32' },
-          { internalType: 'address', name: 'feeToken', type: 'address' },
-          { internalType: 'uint256', name: 'fee', type: 'uint256' },
-          { internalType: 'uint256', name: 'nonce', type: 'uint256' },
-          { internalType: 'uint64', name: 'deadline', type: 'uint64' },
-        ],
-        internalType: 'struct BatchMarket.Request',
-        name: 'r',
-        type: 'tuple',
-      },
-      { internalType: 'bytes', name: 'signature', type: 'bytes' },
-    ],
-    name: 'answerSignature',
-    outputs: [],
-    stateMutability: 'nonpayable',
+    inputs: [],
+    name: 'MAX_BATCH_SIZE',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'REQUEST_TYPEHASH',
+    outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
+    stateMutability: 'view',
     type: 'function',
   },
   {
@@ -2500,18 +2609,24 @@ export const batchMarketAbi = [
       {
         components: [
           { internalType: 'address', name: 'worker', type: 'address' },
-          { internalType: 'enum BatchMarket.Status', name: 'status', type: 'uint8' },
-          { internalType: 'uint8', name: 'openDisputes', type: 'uint8' },
+          { internalType: 'enum IBatchMarket.Status', name: 'status', type: 'uint8' },
           { internalType: 'uint40', name: 'deadline', type: 'uint40' },
           { internalType: 'uint40', name: 'postedAt', type: 'uint40' },
           { internalType: 'address', name: 'requester', type: 'address' },
           { internalType: 'uint32', name: 'count', type: 'uint32' },
+          { internalType: 'uint32', name: 'openQueries', type: 'uint32' },
+          { internalType: 'uint32', name: 'openGames', type: 'uint32' },
           { internalType: 'address', name: 'feeToken', type: 'address' },
+          { internalType: 'uint32', name: 'claims', type: 'uint32' },
+          { internalType: 'uint32', name: 'bestClaim', type: 'uint32' },
+          { internalType: 'bool', name: 'demanded', type: 'bool' },
+          { internalType: 'bool', name: 'slashed', type: 'bool' },
           { internalType: 'bytes32', name: 'root', type: 'bytes32' },
           { internalType: 'uint128', name: 'totalFee', type: 'uint128' },
           { internalType: 'uint128', name: 'stake', type: 'uint128' },
+          { internalType: 'address', name: 'beneficiary', type: 'address' },
         ],
-        internalType: 'struct BatchMarket.Batch',
+        internalType: 'struct IBatchMarket.Batch',
         name: '',
         type: 'tuple',
       },
@@ -2548,6 +2663,13 @@ export const batchMarketAbi = [
     type: 'function',
   },
   {
+    inputs: [{ internalType: 'uint256', name: 'nonce', type: 'uint256' }],
+    name: 'cancelHeader',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
     inputs: [],
     name: 'challengeBond',
     outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
@@ -2564,7 +2686,7 @@ export const batchMarketAbi = [
           { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
           { internalType: 'uint256', name: 'fee', type: 'uint256' },
         ],
-        internalType: 'struct BatchMarket.Leaf',
+        internalType: 'struct IBatchMarket.Leaf',
         name: 'leafA',
         type: 'tuple',
       },
@@ -2578,7 +2700,7 @@ export const batchMarketAbi = [
           { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
           { internalType: 'uint256', name: 'fee', type: 'uint256' },
         ],
-        internalType: 'struct BatchMarket.Leaf',
+        internalType: 'struct IBatchMarket.Leaf',
         name: 'leafB',
         type: 'tuple',
       },
@@ -2600,7 +2722,7 @@ export const batchMarketAbi = [
           { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
           { internalType: 'uint256', name: 'fee', type: 'uint256' },
         ],
-        internalType: 'struct BatchMarket.Leaf',
+        internalType: 'struct IBatchMarket.Leaf',
         name: 'leaf',
         type: 'tuple',
       },
@@ -2617,7 +2739,7 @@ export const batchMarketAbi = [
           { internalType: 'uint256', name: 'nonce', type: 'uint256' },
           { internalType: 'uint64', name: 'deadline', type: 'uint64' },
         ],
-        internalType: 'struct BatchMarket.Request',
+        internalType: 'struct IBatchMarket.Request',
         name: 'r',
         type: 'tuple',
       },
@@ -2664,7 +2786,7 @@ export const batchMarketAbi = [
           { internalType: 'uint128', name: 'pending', type: 'uint128' },
           { internalType: 'uint64', name: 'readyAt', type: 'uint64' },
         ],
-        internalType: 'struct BatchMarket.Deposit',
+        internalType: 'struct IBatchMarket.Deposit',
         name: '',
         type: 'tuple',
       },
@@ -2687,6 +2809,13 @@ export const batchMarketAbi = [
     type: 'function',
   },
   {
+    inputs: [{ internalType: 'address', name: 'token', type: 'address' }],
+    name: 'feeTokenAllowed',
+    outputs: [{ internalType: 'bool', name: '', type: 'bool' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
     inputs: [{ internalType: 'uint256', name: 'batchId', type: 'uint256' }],
     name: 'finalizeBatch',
     outputs: [],
@@ -2697,6 +2826,39 @@ export const batchMarketAbi = [
     inputs: [],
     name: 'game',
     outputs: [{ internalType: 'contract IDisputeGame', name: '', type: 'address' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          { internalType: 'address', name: 'requester', type: 'address' },
+          { internalType: 'address', name: 'worker', type: 'address' },
+          { internalType: 'address', name: 'feeToken', type: 'address' },
+          { internalType: 'bytes32', name: 'root', type: 'bytes32' },
+          { internalType: 'uint32', name: 'count', type: 'uint32' },
+          { internalType: 'uint128', name: 'totalFee', type: 'uint128' },
+          { internalType: 'uint256', name: 'nonce', type: 'uint256' },
+          { internalType: 'uint64', name: 'deadline', type: 'uint64' },
+        ],
+        internalType: 'struct IBatchMarket.BatchHeader',
+        name: 'h',
+        type: 'tuple',
+      },
+    ],
+    name: 'headerHash',
+    outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'requester', type: 'address' },
+      { internalType: 'uint256', name: 'nonce', type: 'uint256' },
+    ],
+    name: 'headerNonceUsed',
+    outputs: [{ internalType: 'bool', name: '', type: 'bool' }],
     stateMutability: 'view',
     type: 'function',
   },
@@ -2726,7 +2888,7 @@ export const batchMarketAbi = [
           { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
           { internalType: 'uint256', name: 'fee', type: 'uint256' },
         ],
-        internalType: 'struct BatchMarket.Leaf',
+        internalType: 'struct IBatchMarket.Leaf',
         name: 'l',
         type: 'tuple',
       },
@@ -2774,19 +2936,41 @@ export const batchMarketAbi = [
     type: 'function',
   },
   {
+    inputs: [{ internalType: 'uint256', name: 'batchId', type: 'uint256' }],
+    name: 'pages',
+    outputs: [
+      {
+        components: [
+          { internalType: 'uint128', name: 'feeSum', type: 'uint128' },
+          { internalType: 'uint32', name: 'published', type: 'uint32' },
+          { internalType: 'uint16', name: 'mask', type: 'uint16' },
+        ],
+        internalType: 'struct IBatchMarket.Pages',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
     inputs: [
       {
         components: [
           { internalType: 'address', name: 'requester', type: 'address' },
+          { internalType: 'address', name: 'worker', type: 'address' },
           { internalType: 'address', name: 'feeToken', type: 'address' },
           { internalType: 'bytes32', name: 'root', type: 'bytes32' },
           { internalType: 'uint32', name: 'count', type: 'uint32' },
           { internalType: 'uint128', name: 'totalFee', type: 'uint128' },
+          { internalType: 'uint256', name: 'nonce', type: 'uint256' },
+          { internalType: 'uint64', name: 'deadline', type: 'uint64' },
         ],
-        internalType: 'struct BatchMarket.BatchHeader',
+        internalType: 'struct IBatchMarket.BatchHeader',
         name: 'h',
         type: 'tuple',
       },
+      { internalType: 'bytes', name: 'signature', type: 'bytes' },
     ],
     name: 'postBatch',
     outputs: [{ internalType: 'uint256', name: 'batchId', type: 'uint256' }],
@@ -2796,6 +2980,7 @@ export const batchMarketAbi = [
   {
     inputs: [
       { internalType: 'uint256', name: 'batchId', type: 'uint256' },
+      { internalType: 'uint256', name: 'page', type: 'uint256' },
       {
         components: [
           { internalType: 'bytes32', name: 'requestHash', type: 'bytes32' },
@@ -2803,10 +2988,11 @@ export const batchMarketAbi = [
           { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
           { internalType: 'uint256', name: 'fee', type: 'uint256' },
         ],
-        internalType: 'struct BatchMarket.Leaf[]',
+        internalType: 'struct IBatchMarket.Leaf[]',
         name: 'leaves',
         type: 'tuple[]',
       },
+      { internalType: 'bytes32[]', name: 'proof', type: 'bytes32[]' },
     ],
     name: 'publishLeaves',
     outputs: [],
@@ -2820,15 +3006,16 @@ export const batchMarketAbi = [
       {
         components: [
           { internalType: 'uint64', name: 'batchId', type: 'uint64' },
-          { internalType: 'enum BatchMarket.QueryKind', name: 'kind', type: 'uint8' },
-          { internalType: 'enum BatchMarket.QueryStatus', name: 'status', type: 'uint8' },
+          { internalType: 'enum IBatchMarket.QueryKind', name: 'kind', type: 'uint8' },
+          { internalType: 'enum IBatchMarket.QueryStatus', name: 'status', type: 'uint8' },
           { internalType: 'uint40', name: 'deadline', type: 'uint40' },
+          { internalType: 'uint32', name: 'seq', type: 'uint32' },
           { internalType: 'address', name: 'challenger', type: 'address' },
-          { internalType: 'uint128', name: 'bond', type: 'uint128' },
+          { internalType: 'uint96', name: 'bond', type: 'uint96' },
           { internalType: 'uint128', name: 'fee', type: 'uint128' },
           { internalType: 'bytes32', name: 'requestHash', type: 'bytes32' },
         ],
-        internalType: 'struct BatchMarket.Query',
+        internalType: 'struct IBatchMarket.Query',
         name: '',
         type: 'tuple',
       },
@@ -2860,14 +3047,14 @@ export const batchMarketAbi = [
           { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
           { internalType: 'uint256', name: 'fee', type: 'uint256' },
         ],
-        internalType: 'struct BatchMarket.Leaf',
+        internalType: 'struct IBatchMarket.Leaf',
         name: 'leaf',
         type: 'tuple',
       },
       { internalType: 'uint256', name: 'index', type: 'uint256' },
       { internalType: 'bytes32[]', name: 'proof', type: 'bytes32[]' },
     ],
-    name: 'querySignature',
+    name: 'queryRequest',
     outputs: [{ internalType: 'uint256', name: 'queryId', type: 'uint256' }],
     stateMutability: 'payable',
     type: 'function',
@@ -2892,13 +3079,23 @@ export const batchMarketAbi = [
           { internalType: 'uint256', name: 'nonce', type: 'uint256' },
           { internalType: 'uint64', name: 'deadline', type: 'uint64' },
         ],
-        internalType: 'struct BatchMarket.Request',
+        internalType: 'struct IBatchMarket.Request',
         name: 'r',
         type: 'tuple',
       },
     ],
     name: 'requestHash',
     outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'batchId', type: 'uint256' },
+      { internalType: 'uint256', name: 'index', type: 'uint256' },
+    ],
+    name: 'requestQueryOf',
+    outputs: [{ internalType: 'uint256', name: 'queryId', type: 'uint256' }],
     stateMutability: 'view',
     type: 'function',
   },
@@ -2920,10 +3117,44 @@ export const batchMarketAbi = [
     type: 'function',
   },
   {
+    inputs: [
+      { internalType: 'uint256', name: 'queryId', type: 'uint256' },
+      {
+        components: [
+          { internalType: 'address', name: 'requester', type: 'address' },
+          { internalType: 'address', name: 'worker', type: 'address' },
+          { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'inputRoot', type: 'bytes32' },
+          { internalType: 'address', name: 'feeToken', type: 'address' },
+          { internalType: 'uint256', name: 'fee', type: 'uint256' },
+          { internalType: 'uint256', name: 'nonce', type: 'uint256' },
+          { internalType: 'uint64', name: 'deadline', type: 'uint64' },
+        ],
+        internalType: 'struct IBatchMarket.Request',
+        name: 'r',
+        type: 'tuple',
+      },
+    ],
+    name: 'revealRequest',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
     inputs: [],
     name: 'slashBeneficiaryBps',
     outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
     stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'batchId', type: 'uint256' },
+      { internalType: 'uint256', name: 'seq', type: 'uint256' },
+    ],
+    name: 'subjectOf',
+    outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
+    stateMutability: 'pure',
     type: 'function',
   },
   {
@@ -3889,6 +4120,67 @@ export const testTokenAbi = [
     stateMutability: 'nonpayable',
     type: 'function',
   },
+] as const;
+
+export const testWalletAbi = [
+  {
+    inputs: [{ internalType: 'address', name: 'signer_', type: 'address' }],
+    stateMutability: 'nonpayable',
+    type: 'constructor',
+  },
+  {
+    inputs: [{ internalType: 'bytes', name: 'reason', type: 'bytes' }],
+    name: 'TestWalletCallFailed',
+    type: 'error',
+  },
+  {
+    inputs: [{ internalType: 'address', name: 'caller', type: 'address' }],
+    name: 'TestWalletNotOwner',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'target', type: 'address' },
+      { internalType: 'uint256', name: 'value', type: 'uint256' },
+      { internalType: 'bytes', name: 'data', type: 'bytes' },
+    ],
+    name: 'execute',
+    outputs: [{ internalType: 'bytes', name: '', type: 'bytes' }],
+    stateMutability: 'payable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'digest', type: 'bytes32' },
+      { internalType: 'bytes', name: 'signature', type: 'bytes' },
+    ],
+    name: 'isValidSignature',
+    outputs: [{ internalType: 'bytes4', name: '', type: 'bytes4' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'owner',
+    outputs: [{ internalType: 'address', name: '', type: 'address' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'address', name: 'signer_', type: 'address' }],
+    name: 'setSigner',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'signer',
+    outputs: [{ internalType: 'address', name: '', type: 'address' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  { stateMutability: 'payable', type: 'receive' },
 ] as const;
 
 export const recordingConsumerAbi = [

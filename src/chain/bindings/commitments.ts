@@ -6,7 +6,7 @@ import { buildLevels, merkleProof, merkleRoot } from '../../commit/merkle.ts';
 import { metaLeaf, opLeafFields, tensorLeafFields } from '../../commit/modelRoot.ts';
 import { tensorRoot } from '../../commit/tensorRoot.ts';
 import type { Model } from '../../engine/graph.ts';
-import type { LeafArgs, RequestArgs, TaskArgs } from './types.ts';
+import type { BatchHeaderArgs, LeafArgs, RequestArgs, TaskArgs } from './types.ts';
 
 const TASK_ABI = [
   {
@@ -68,6 +68,33 @@ export function requestHashOf(chainId: number, market: Address, request: Request
   });
 }
 
+/** The EIP-712 types of BatchMarket.BatchHeader. */
+export const HEADER_TYPES = {
+  BatchHeader: [
+    { name: 'requester', type: 'address' },
+    { name: 'worker', type: 'address' },
+    { name: 'feeToken', type: 'address' },
+    { name: 'root', type: 'bytes32' },
+    { name: 'count', type: 'uint32' },
+    { name: 'totalFee', type: 'uint128' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint64' },
+  ],
+} as const;
+
+/** The EIP-712 digest of a batch header: what the requester signs to let a worker post it. */
+export function headerHashOf(chainId: number, market: Address, header: BatchHeaderArgs): Hex {
+  return hashTypedData({
+    domain: requestDomain(chainId, market),
+    types: HEADER_TYPES,
+    primaryType: 'BatchHeader',
+    message: header,
+  });
+}
+
+/** Leaves per page of BatchMarket.publishLeaves (BatchPages.PAGE_SIZE). */
+export const PAGE_SIZE = 256;
+
 export function leafHashOf(leaf: LeafArgs): Hex {
   return keccak256(
     encodeAbiParameters(
@@ -82,6 +109,9 @@ export interface BatchTree {
   totalFee: bigint;
   /** Inclusion proof (siblings from the leaf up) of leaf i. */
   proof(i: number): Hex[];
+  /** The pages of publishLeaves: page p's leaves and the proof of its subtree root. */
+  pageCount: number;
+  page(p: number): { leaves: LeafArgs[]; proof: Hex[] };
 }
 
 /** The batch root over the leaves (the same zero-padded tree as src/commit/merkle.ts). */
@@ -94,6 +124,17 @@ export function buildBatchTree(leaves: readonly LeafArgs[]): BatchTree {
     proof: (i) => {
       levels ??= buildLevels(hashes);
       return merkleProof(levels, i).map(toHex);
+    },
+    pageCount: Math.ceil(leaves.length / PAGE_SIZE),
+    page: (p) => {
+      levels ??= buildLevels(hashes);
+      const pageDepth = Math.min(levels.length - 1, Math.log2(PAGE_SIZE));
+      // The page's subtree root is node p at height pageDepth; its siblings are the levels above.
+      const above = levels.slice(pageDepth);
+      return {
+        leaves: leaves.slice(p * PAGE_SIZE, (p + 1) * PAGE_SIZE),
+        proof: merkleProof(above, p).map(toHex),
+      };
     },
   };
 }

@@ -17,6 +17,7 @@ export const BOUND_CONTRACTS: Record<string, string> = {
   BatchMarket: 'batchMarketAbi',
   DisputeGame: 'disputeGameAbi',
   TestToken: 'testTokenAbi',
+  TestWallet: 'testWalletAbi',
   RecordingConsumer: 'recordingConsumerAbi',
   RevertingConsumer: 'revertingConsumerAbi',
   GasBurningConsumer: 'gasBurningConsumerAbi',

@@ -37,12 +37,16 @@ export interface LeafArgs {
   fee: bigint;
 }
 
+/** BatchMarket.BatchHeader, signed by the requester with EIP-712 (its consent to the batch). */
 export interface BatchHeaderArgs {
   requester: Address;
+  worker: Address;
   feeToken: Address;
   root: Hex;
   count: number;
   totalFee: bigint;
+  nonce: bigint;
+  deadline: bigint;
 }
 
 /** MarketParams.Task (see docs/protocol.md for the reasoning behind the defaults). */
@@ -116,7 +120,7 @@ export const DEFAULT_PARAMS: VerinferParams = {
     withdrawalDelay: DAY,
     slashBeneficiaryBps: 5_000,
     bondWorkerBps: 5_000,
-    maxBatchSize: 1 << 20,
+    maxBatchSize: 4_096,
   },
 };
 
