@@ -161,8 +161,8 @@ function strategyOf(p: Player, role: 'worker' | 'challenger'): Strategy | undefi
   return role === 'worker' ? honestWorker(p.trace) : honestChallenger(p.trace);
 }
 
-/** The block of each game's first event, so later reads scan only from there. */
-const openedAt = new Map<string, Hex>();
+/** Per chain client, the block of each game's first event, so later reads scan only from there. */
+const openedAtByClient = new WeakMap<object, Map<string, Hex>>();
 
 /** Reads the game and the worker's reveals back from the chain. */
 export async function readGameView(
@@ -175,6 +175,11 @@ export async function readGameView(
   // block that opened the game (found once, then remembered).
   const topic = numberToHex(gameId, { size: 32 });
   const key = `${v.addresses.disputeGame}:${gameId}`;
+  let openedAt = openedAtByClient.get(client);
+  if (!openedAt) {
+    openedAt = new Map();
+    openedAtByClient.set(client, openedAt);
+  }
   const query = (fromBlock: Hex) =>
     client.request({
       method: 'eth_getLogs',
