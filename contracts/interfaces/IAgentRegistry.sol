@@ -3,7 +3,8 @@ pragma solidity ^0.8.24;
 
 /// @title IAgentRegistry: staked agents (workers and verifiers), their stake locks, slashing and reputation.
 interface IAgentRegistry {
-    /// What an authorized market records about an agent.
+    /// What an authorized market records about an agent. For ResultAccepted the count is the number
+    /// of results that paid a fee (0 for unpaid work); one call adds at most 256.
     enum Outcome {
         ResultAccepted,
         AuditPassed,
@@ -53,6 +54,8 @@ interface IAgentRegistry {
     function slash(address agent, uint256 amount, address beneficiary, uint256 beneficiaryBps) external;
     function recordOutcome(address agent, Outcome outcome, uint256 count) external;
 
+    /// The part of the agent's locked stake that `market` locked (and alone can unlock or slash).
+    function lockedBy(address agent, address market) external view returns (uint256);
     function isActive(address agent) external view returns (bool);
     function serves(address agent, bytes32 modelRoot) external view returns (bool);
     function freeStake(address agent) external view returns (uint256);

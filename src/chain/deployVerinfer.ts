@@ -132,7 +132,7 @@ export function bindVerinfer(
 /**
  * Deploys DataRegistry, ModelRegistry, AgentRegistry, OneStepVerifier, DisputeGame, TaskMarket
  * and BatchMarket from the chain's wallet, authorizes both markets in the registry and the game,
- * and returns typed contracts.
+ * renounces the registry's and the game's ownership, and returns typed contracts.
  */
 export async function deployVerinfer(
   chain: ChainClients,
@@ -196,6 +196,10 @@ export async function deployVerinfer(
   await wire('authorize BatchMarket', bound.agentRegistry.write.setAuthorized([batchMarket, true]));
   await wire('arena TaskMarket', bound.disputeGame.write.setArena([taskMarket, true]));
   await wire('arena BatchMarket', bound.disputeGame.write.setArena([batchMarket, true]));
+  // With the owners gone, no key can authorize another market (which could lock and slash stake)
+  // or another arena: stake and bonds move only by the rules of the contracts wired above.
+  await wire('renounce AgentRegistry', bound.agentRegistry.write.renounceOwnership());
+  await wire('renounce DisputeGame', bound.disputeGame.write.renounceOwnership());
   return {
     ...bound,
     addresses,

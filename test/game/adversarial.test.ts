@@ -35,7 +35,9 @@ const WORKER = 1;
 const CHALLENGER = 2;
 
 let w: World;
-const registered = new Set<string>();
+/** The agents serve the hand model and the model of the game being played (the registry caps an
+ * agent's served models at MAX_MODELS, so they do not accumulate every model played so far). */
+let serving: `0x${string}` | undefined;
 
 /** Extra challengers for the games with several challengers on one task. */
 const OTHERS = [4, 5, 6];
@@ -45,7 +47,7 @@ const GAMES_PER_WORLD = 500;
 
 async function freshWorld() {
   await w?.close();
-  registered.clear();
+  serving = undefined;
   w = await startWorld();
   await registerAgent(w, WORKER, [w.modelRoot], parseEther('5000'));
   await registerAgent(w, CHALLENGER, [w.modelRoot], parseEther('5000'));
@@ -77,9 +79,9 @@ const tally: Tally = {
 const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
 
 async function serve(root: `0x${string}`) {
-  if (registered.has(root)) return;
-  registered.add(root);
-  const roots = [w.modelRoot, ...registered] as `0x${string}`[];
+  if (serving === root) return;
+  serving = root;
+  const roots = [w.modelRoot, root];
   for (const i of [WORKER, CHALLENGER, ...OTHERS]) {
     await receiptOf(w, w.v.as(w.chain.wallet(i)).agentRegistry.write.setModels([roots]));
   }

@@ -4,6 +4,7 @@
 // on a convicted task is moot, and every bad move reverts with its named error.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { parseEther } from 'viem';
 import { BURN_ADDRESS } from '../../src/chain/bindings/types.ts';
 import { maxMovesPerParty } from '../../src/dispute/machine.ts';
 import {
@@ -36,7 +37,8 @@ const CHALLENGER2 = 4;
 
 before(async () => {
   w = await startWorld();
-  await registerAgent(w, WORKER, [w.modelRoot]);
+  // Enough stake to stay active through every conviction of this file.
+  await registerAgent(w, WORKER, [w.modelRoot], parseEther('20'));
   await registerAgent(w, CHALLENGER, [w.modelRoot]);
 });
 after(async () => w?.close());

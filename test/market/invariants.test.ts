@@ -1,6 +1,10 @@
 // Invariant test with random actors (seeded). Each sequence runs random register / stake / create /
 // take / post (honest or cheating) / challenge (honest or bogus) / move / timeout / finalize /
-// expire / unbond / withdraw actions; every failed action must revert with a named custom error.
+// expire / unbond / withdraw / audit draw / attest / silent-auditor slash / batch post / batch
+// finalize actions; every failed action must revert with a named custom error. After every step:
+//   - each agent's locked stake is exactly what the two markets locked for it (per-market locks);
+//   - the model's verifier index weighs exactly Σ (free + 1) over the active agents, and a draw
+//     returns an eligible agent exactly when one exists (audit sampling).
 // Then everything is resolved and paid out, and:
 //   - the TaskMarket and the DisputeGame hold exactly zero (exact solvency of fees and bonds);
 //   - the registry holds exactly Σ stake + Σ unbonding (after claims);
@@ -18,6 +22,7 @@ import { runOfProvider } from '../game/support.ts';
 import {
   advance,
   commitmentOf,
+  expectRevert,
   handInput,
   hexOf,
   idOf,
@@ -65,7 +70,7 @@ for (let s = 0; s < SEQUENCES; s++) {
   const seed = FIRST_SEED + s;
   test(`random actors, seed ${seed}: exact solvency and conservation`, { timeout: 120_000 }, async (t) => {
     const r = mulberry(seed);
-    const w = await startWorld({ ...TEST_PARAMS, task: { ...TEST_PARAMS.task, auditBps: 0 } });
+    const w = await startWorld({ ...TEST_PARAMS, task: { ...TEST_PARAMS.task, auditBps: 5_000 } });
     try {
       t.diagnostic(await runSequence(w, r, seed));
     } finally {
@@ -76,6 +81,7 @@ for (let s = 0; s < SEQUENCES; s++) {
 
 async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: number): Promise<string> {
   const tasks: SimTask[] = [];
+  const batches: bigint[] = [];
   let staked = 0n;
   let feesIn = 0n;
   const failures = new Map<string, number>();
@@ -119,8 +125,8 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
   };
   for (let step = 0; step < STEPS; step++) {
     // Posting and challenging are drawn twice as often as the rest.
-    const roll = r.int(0, 14);
-    const action = roll > 11 ? (roll === 14 ? 3 : 2) : roll;
+    const roll = r.int(0, 19);
+    const action = roll > 16 ? (roll === 19 ? 3 : 2) : roll;
     const t = tasks.length ? pick(tasks) : undefined;
     switch (action) {
       case 0:
@@ -227,7 +233,57 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
         await attempt('withdraw stake', () => as(who).agentRegistry.write.withdraw([w.accounts[who]]));
         break;
       }
+      case 12:
+        if (t?.posted)
+          await attempt('draw audit', () => as(pick(EVERYONE)).taskMarket.write.drawAudit([t.task]));
+        break;
+      case 13: {
+        if (!t?.posted) break;
+        const audit = await w.v.taskMarket.read.audit([t.id]);
+        const auditor = w.accounts.findIndex((a) => a.toLowerCase() === audit.auditor.toLowerCase());
+        // A colluding auditor attests whatever was posted (it knows the posted checkpoint root).
+        if (audit.state === 2)
+          await attempt('attest', () =>
+            as(auditor).taskMarket.write.attestAudit([
+              t.task,
+              t.posted!.commitment,
+              t.posted!.trace.outputRoot,
+              t.posted!.trace.checkpointRoot,
+            ]),
+          );
+        break;
+      }
+      case 14:
+        if (t)
+          await attempt('slash silent', () => as(pick(EVERYONE)).taskMarket.write.slashSilentAuditor([t.id]));
+        break;
+      case 15: {
+        // A batch with no fee is refused: it could only inflate reputation.
+        const worker = pick(AGENTS);
+        const header = {
+          requester: w.accounts[pick(REQUESTERS)],
+          worker: w.accounts[worker],
+          feeToken: NATIVE,
+          root: `0x${(step + 1).toString(16).padStart(64, '0')}` as Hex,
+          count: r.int(1, 2000),
+          totalFee: 0n,
+          nonce: BigInt(step),
+          deadline: 2n ** 40n,
+        };
+        await expectRevert(
+          () => as(worker).batchMarket.write.postBatch([header, '0x']),
+          'BatchMarketZeroFee',
+        );
+        break;
+      }
+      case 16:
+        if (batches.length)
+          await attempt('finalize batch', () =>
+            as(pick(EVERYONE)).batchMarket.write.finalizeBatch([pick(batches)]),
+          );
+        break;
     }
+    await checkLocksAndSampling(w, seed, step, r.int(0, 2 ** 30));
   }
 
   // Resolve everything: play or time out every game, then finalize or expire every task.
@@ -239,6 +295,20 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
     for (const g of t.games) await attempt('final timeout', () => w.v.disputeGame.write.timeout([g.id]));
   await advance(w, w.v.params.task.challengeWindow + w.v.params.task.resultWindow + 1n);
   await mine(w, 2);
+  // Draw every audit (finalize draws inline), then let assigned auditors' deadlines pass and slash them.
+  for (const t of tasks)
+    if ((await w.v.taskMarket.read.taskState([t.id])).status === 3)
+      await attempt('final draw', () =>
+        w.v.taskMarket.write.finalize([t.task, t.posted!.commitment, t.posted!.trace.outputRoot, '0x']),
+      );
+  await advance(w, w.v.params.task.auditWindow + w.v.params.task.challengeWindow + 1n);
+  for (const t of tasks)
+    if ((await w.v.taskMarket.read.audit([t.id])).state === 2)
+      await attempt('final slash silent', () => as(OUTSIDERS[0]).taskMarket.write.slashSilentAuditor([t.id]));
+  await advance(w, w.v.params.batch.challengeWindow);
+  for (const b of batches)
+    if ((await w.v.batchMarket.read.batch([b])).status === 1)
+      await attempt('final finalize batch', () => w.v.batchMarket.write.finalizeBatch([b]));
   for (const t of tasks) {
     const status = (await w.v.taskMarket.read.taskState([t.id])).status;
     if (status === 3)
@@ -272,6 +342,7 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
   const balance = (a: Hex) => w.chain.publicClient.getBalance({ address: a });
   assert.equal(await balance(w.v.addresses.taskMarket), 0n, `seed ${seed}: the market holds fees`);
   assert.equal(await balance(w.v.addresses.disputeGame), 0n, `seed ${seed}: the game holds bonds`);
+  assert.equal(await balance(w.v.addresses.batchMarket), 0n, `seed ${seed}: the batch market holds funds`);
   let bonded = 0n;
   for (const a of AGENTS) {
     const info = await w.v.agentRegistry.read.agentInfo([w.accounts[a]]);
@@ -310,5 +381,49 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
     const st = (await w.v.taskMarket.read.taskState([t.id])).status;
     statuses.set(st, (statuses.get(st) ?? 0) + 1);
   }
-  return `tasks ${tasks.length} (finalized ${statuses.get(4) ?? 0}, expired ${statuses.get(5) ?? 0}, convicted ${statuses.get(6) ?? 0}); games: challenger won ${outcomes[1]}, worker won ${outcomes[2]}, moot ${outcomes[3]}; named reverts ${[...failures.values()].reduce((a, b) => a + b, 0)}`;
+  const drawn = await w.chain.publicClient.getContractEvents({
+    address: w.v.addresses.taskMarket,
+    abi: w.v.taskMarket.abi,
+    eventName: 'AuditDrawn',
+    fromBlock: 0n,
+  });
+  const assigned = drawn.filter((e) => e.args.selected).length;
+  return `audits drawn ${drawn.length} (assigned ${assigned}); batches ${batches.length}; tasks ${tasks.length} (finalized ${statuses.get(4) ?? 0}, expired ${statuses.get(5) ?? 0}, convicted ${statuses.get(6) ?? 0}); games: challenger won ${outcomes[1]}, worker won ${outcomes[2]}, moot ${outcomes[3]}; named reverts ${[...failures.values()].reduce((a, b) => a + b, 0)}`;
+}
+
+/** Per-market locks add up, and the verifier index and its draws match the agents' state. */
+async function checkLocksAndSampling(w: World, seed: number, step: number, draw: number) {
+  const reg = w.v.agentRegistry.read;
+  const minFree = w.v.params.task.auditStake;
+  let weight = 0n;
+  const eligible: string[] = [];
+  for (const i of AGENTS) {
+    const a = w.accounts[i];
+    const info = await reg.agentInfo([a]);
+    const byTask = await reg.lockedBy([a, w.v.addresses.taskMarket]);
+    const byBatch = await reg.lockedBy([a, w.v.addresses.batchMarket]);
+    assert.equal(info.locked, byTask + byBatch, `seed ${seed} step ${step}: locks of agent ${i}`);
+    if (!(await reg.isActive([a]))) continue;
+    const free = info.stake - info.locked;
+    weight += free + 1n;
+    if (free >= minFree) eligible.push(a.toLowerCase());
+  }
+  const [indexWeight] = await reg.verifierIndex([w.modelRoot]);
+  assert.equal(indexWeight, weight, `seed ${seed} step ${step}: verifier index weight`);
+  const exclude = w.accounts[AGENTS[draw % AGENTS.length]];
+  const candidates = eligible.filter((a) => a !== exclude.toLowerCase());
+  const picked = await reg.selectVerifier([
+    `0x${draw.toString(16).padStart(64, '0')}`,
+    exclude,
+    w.modelRoot,
+    minFree,
+  ]);
+  if (candidates.length)
+    assert.ok(candidates.includes(picked.toLowerCase()), `seed ${seed} step ${step}: ineligible draw`);
+  else
+    assert.equal(
+      picked,
+      '0x0000000000000000000000000000000000000000',
+      `seed ${seed} step ${step}: draw from nobody`,
+    );
 }

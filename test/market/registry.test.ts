@@ -2,9 +2,10 @@
 // DataRegistry (duplicates linked, contributors recorded). ModelRegistry: test/registry/.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { keccak256, parseEther, toHex } from 'viem';
+import { keccak256, parseEther, toHex, zeroAddress } from 'viem';
 import { modelDescriptorOf } from '../../src/chain/bindings/commitments.ts';
-import { ZERO_BYTES32 } from '../../src/chain/bindings/types.ts';
+import { NATIVE, ZERO_BYTES32 } from '../../src/chain/bindings/types.ts';
+import { extraWallets, send, standaloneRegistry } from './registrySupport.ts';
 import {
   advance,
   balance,
@@ -53,14 +54,109 @@ test('agents: register, add stake, unbond free stake only, withdraw after the de
   await expectRevert(() => reg(6).requestUnbond([1n]), 'AgentRegistryNotRegistered');
 });
 
-test('only authorized markets lock, slash and record; the owner wires them', async () => {
+test('only authorized markets lock, slash and record', async () => {
   await expectRevert(() => reg(5).lockStake([w.accounts[5], 1n]), 'AgentRegistryNotAuthorized');
   await expectRevert(
     () => reg(5).slash([w.accounts[5], 1n, w.accounts[5], 0n]),
     'AgentRegistryNotAuthorized',
   );
+  await expectRevert(() => reg(5).release([w.accounts[5], 0n, 0, 256n]), 'AgentRegistryNotAuthorized');
   await expectRevert(() => reg(5).setAuthorized([w.accounts[5], true]), 'AgentRegistryNotOwner');
   await expectRevert(() => reg(5).claim([w.accounts[5]]), 'AgentRegistryNothingToClaim');
+});
+
+test('attack: after deployment no key, the deployer included, can authorize a market or an arena', async () => {
+  assert.equal(await w.v.agentRegistry.read.owner(), zeroAddress);
+  assert.equal(await w.v.disputeGame.read.owner(), zeroAddress);
+  for (const i of [0, 5]) {
+    await expectRevert(() => reg(i).setAuthorized([w.accounts[i], true]), 'AgentRegistryNotOwner');
+    await expectRevert(() => reg(i).renounceOwnership(), 'AgentRegistryNotOwner');
+    await expectRevert(
+      () => w.v.as(w.chain.wallet(i)).disputeGame.write.setArena([w.accounts[i], true]),
+      'DisputeGameNotOwner',
+    );
+    await expectRevert(() => reg(i).lockStake([w.accounts[5], 1n]), 'AgentRegistryNotAuthorized');
+  }
+  assert.equal(await w.v.agentRegistry.read.authorized([w.accounts[0]]), false);
+});
+
+test('attack: a market cannot unlock or slash stake another market locked; a slash pays at most half', async () => {
+  const r = await standaloneRegistry(w.chain);
+  const [agent] = await extraWallets(w.chain, 1, 10);
+  const who = agent.account.address;
+  await send(w.chain, r.as(agent).write.register(['', [w.modelRoot]], { value: parseEther('4') }));
+  await send(w.chain, r.market.write.lockStake([who, parseEther('1')]));
+  assert.equal(await r.market.read.lockedBy([who, w.accounts[1]]), parseEther('1'));
+  // The other market (authorized, but it locked nothing for this agent) gets nothing of it.
+  await expectRevert(
+    () => r.otherMarket.write.unlockStake([who, 1n]),
+    'AgentRegistryInsufficientLockedStake',
+  );
+  await expectRevert(
+    () => r.otherMarket.write.slash([who, 1n, w.accounts[2], 5_000n]),
+    'AgentRegistryInsufficientLockedStake',
+  );
+  await expectRevert(
+    () => r.otherMarket.write.release([who, 1n, 0, 1n]),
+    'AgentRegistryInsufficientLockedStake',
+  );
+  // A key that authorizes itself as a market (here the owner, before renouncing) can lock only
+  // free stake, and slashing it to itself burns at least half, whatever share it asks for.
+  await send(w.chain, r.owner.write.setAuthorized([w.accounts[0], true]));
+  await expectRevert(
+    () => r.owner.write.lockStake([who, parseEther('3.5')]),
+    'AgentRegistryInsufficientFreeStake',
+  );
+  await expectRevert(
+    () => r.owner.write.slash([who, 1n, w.accounts[0], 5_000n]),
+    'AgentRegistryInsufficientLockedStake',
+  );
+  await send(w.chain, r.owner.write.lockStake([who, parseEther('3')]));
+  const burnAddress = '0x000000000000000000000000000000000000dEaD';
+  const burntBefore = await balance(w, burnAddress);
+  await send(w.chain, r.owner.write.slash([who, parseEther('3'), w.accounts[0], 10_000n]));
+  assert.equal(await r.owner.read.claimable([w.accounts[0]]), parseEther('1.5'));
+  assert.equal((await balance(w, burnAddress)) - burntBefore, parseEther('1.5'));
+  await expectRevert(() => r.owner.write.slash([who, 1n, w.accounts[0], 10_001n]), 'AgentRegistryBadShare');
+  // Market 1's lock is untouched and still its own to release.
+  const info = await r.market.read.agentInfo([who]);
+  assert.equal(info.locked, parseEther('1'));
+  assert.equal(info.stake, parseEther('1'));
+  // A market that is no longer authorized locks nothing new but still settles what it locked.
+  await send(w.chain, r.owner.write.setAuthorized([w.accounts[1], false]));
+  await expectRevert(() => r.market.write.lockStake([who, 0n]), 'AgentRegistryNotAuthorized');
+  await send(w.chain, r.market.write.unlockStake([who, parseEther('1')]));
+  assert.equal((await r.market.read.agentInfo([who])).locked, 0n);
+  await expectRevert(() => r.market.write.unlockStake([who, 1n]), 'AgentRegistryNotAuthorized');
+  // Renounced: nobody can authorize again.
+  await send(w.chain, r.owner.write.renounceOwnership());
+  await expectRevert(() => r.owner.write.setAuthorized([w.accounts[3], true]), 'AgentRegistryNotOwner');
+});
+
+test('attack: unpaid or bulk results do not inflate reputation', async () => {
+  const r = await standaloneRegistry(w.chain);
+  const [agent] = await extraWallets(w.chain, 1, 11);
+  const who = agent.account.address;
+  await send(w.chain, r.as(agent).write.register(['', [w.modelRoot]], { value: parseEther('2') }));
+  await send(w.chain, r.market.write.lockStake([who, parseEther('1')]));
+  await send(w.chain, r.market.write.release([who, parseEther('1'), 0, 0n]));
+  assert.equal((await r.market.read.reputation([who])).resultsAccepted, 0n, 'unpaid: count 0');
+  await send(w.chain, r.market.write.recordOutcome([who, 0, 100_000n]));
+  assert.equal((await r.market.read.reputation([who])).resultsAccepted, 256n, 'capped per call');
+  // Through the BatchMarket: a batch with no fee cannot even be posted.
+  const worker = 5;
+  const batches = w.v.as(w.chain.wallet(worker)).batchMarket;
+  const header = {
+    requester: w.accounts[worker],
+    worker: w.accounts[worker],
+    feeToken: NATIVE,
+    root: keccak256('0x02'),
+    count: 100,
+    totalFee: 0n,
+    nonce: 1n,
+    deadline: 2n ** 40n,
+  };
+  await expectRevert(() => batches.write.postBatch([header, '0x']), 'BatchMarketZeroFee');
 });
 
 test('verifier selection is seeded, skips the excluded agent and agents that do not serve the model', async () => {

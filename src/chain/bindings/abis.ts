@@ -20,6 +20,11 @@ export const agentRegistryAbi = [
     type: 'error',
   },
   {
+    inputs: [{ internalType: 'uint256', name: 'id', type: 'uint256' }],
+    name: 'AgentRegistryIndexMissingAgent',
+    type: 'error',
+  },
+  {
     inputs: [
       { internalType: 'address', name: 'agent', type: 'address' },
       { internalType: 'uint256', name: 'amount', type: 'uint256' },
@@ -31,8 +36,9 @@ export const agentRegistryAbi = [
   {
     inputs: [
       { internalType: 'address', name: 'agent', type: 'address' },
+      { internalType: 'address', name: 'market', type: 'address' },
       { internalType: 'uint256', name: 'amount', type: 'uint256' },
-      { internalType: 'uint256', name: 'locked', type: 'uint256' },
+      { internalType: 'uint256', name: 'lockedByMarket', type: 'uint256' },
     ],
     name: 'AgentRegistryInsufficientLockedStake',
     type: 'error',
@@ -72,6 +78,14 @@ export const agentRegistryAbi = [
   },
   {
     inputs: [
+      { internalType: 'uint256', name: 'stake', type: 'uint256' },
+      { internalType: 'uint256', name: 'max', type: 'uint256' },
+    ],
+    name: 'AgentRegistryStakeTooLarge',
+    type: 'error',
+  },
+  {
+    inputs: [
       { internalType: 'uint256', name: 'sent', type: 'uint256' },
       { internalType: 'uint256', name: 'required', type: 'uint256' },
     ],
@@ -84,6 +98,19 @@ export const agentRegistryAbi = [
       { internalType: 'uint256', name: 'readyAt', type: 'uint256' },
     ],
     name: 'AgentRegistryStillUnbonding',
+    type: 'error',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: 'max', type: 'uint256' }],
+    name: 'AgentRegistryTooManyAgents',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'count', type: 'uint256' },
+      { internalType: 'uint256', name: 'max', type: 'uint256' },
+    ],
+    name: 'AgentRegistryTooManyModels',
     type: 'error',
   },
   { inputs: [], name: 'AgentRegistryZeroAddress', type: 'error' },
@@ -231,7 +258,28 @@ export const agentRegistryAbi = [
   },
   {
     inputs: [],
-    name: 'MAX_SCAN',
+    name: 'MAX_BENEFICIARY_BPS',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'MAX_MODELS',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'MAX_RESULTS_PER_RECORD',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'MAX_STAKE',
     outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
     stateMutability: 'view',
     type: 'function',
@@ -295,6 +343,17 @@ export const agentRegistryAbi = [
     type: 'function',
   },
   {
+    inputs: [
+      { internalType: 'address', name: 'exclude', type: 'address' },
+      { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+      { internalType: 'uint256', name: 'minFreeStake', type: 'uint256' },
+    ],
+    name: 'eligibleWeight',
+    outputs: [{ internalType: 'uint256', name: 'weight', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
     inputs: [{ internalType: 'address', name: 'agent', type: 'address' }],
     name: 'freeStake',
     outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
@@ -327,6 +386,16 @@ export const agentRegistryAbi = [
     name: 'lockStakeFor',
     outputs: [],
     stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'agent', type: 'address' },
+      { internalType: 'address', name: 'market', type: 'address' },
+    ],
+    name: 'lockedBy',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
     type: 'function',
   },
   {
@@ -484,6 +553,16 @@ export const agentRegistryAbi = [
     name: 'unlockStake',
     outputs: [],
     stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' }],
+    name: 'verifierIndex',
+    outputs: [
+      { internalType: 'uint256', name: 'weight', type: 'uint256' },
+      { internalType: 'uint256', name: 'height', type: 'uint256' },
+    ],
+    stateMutability: 'view',
     type: 'function',
   },
   {
