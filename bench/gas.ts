@@ -4,7 +4,8 @@
 //      npm run bench:gas -- --json  one JSON object on stdout (progress goes to stderr)
 //
 //   baseline             a native transfer, an ERC-20 transfer and approve
-//   honest single task   create -> take -> post -> finalize (+ consumer callback), and take+post in one tx
+//   honest single task   create -> take -> post -> finalize (+ consumer callback), take+post in one tx,
+//                        and a requester-signed task: postSigned -> finalize (honestTask)
 //   batch of 1,000       postBatch + finalizeBatch, per result
 //   one-step             computeElement as a transaction (eth_estimateGas), for the first, middle and
 //                        last element of every op of both example models, the one whose witness has
@@ -20,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Address, getContract, parseEther } from 'viem';
 import { recordingConsumerAbi, testTokenAbi } from '../src/chain/bindings/abis.ts';
+import { SIGNED_TASK_TYPES, signedTaskDomain } from '../src/chain/bindings/commitments.ts';
 import { NATIVE, type TaskArgs } from '../src/chain/bindings/types.ts';
 import { toHex } from '../src/commit/keccak.ts';
 import { modelRoot } from '../src/commit/modelRoot.ts';
@@ -87,33 +89,47 @@ async function baseline(world: World) {
   return { nativeTransfer, erc20Transfer, erc20Approve };
 }
 
-async function singleTask(consumer: Address, merged: boolean, seed: number) {
+type TaskPath = 'separate' | 'merged' | 'signed';
+
+async function singleTask(consumer: Address, path: TaskPath, seed: number) {
   const run = runOf(w.model, handInput(seed));
   const task: TaskArgs = taskOf(w, w.accounts[REQ], run, { consumer, callbackGasLimit: 100_000 });
   const id = idOf(w, task);
   const commitment = commitmentOf(id, run);
+  const output = hexOf(run.outputBytes);
   const gas: Record<string, number> = {};
-  gas.create = Number(
-    (await receiptOf(w, as(REQ).taskMarket.write.createTask([task, '0x'], { value: task.fee }))).gasUsed,
-  );
-  if (!merged) gas.take = Number((await receiptOf(w, as(WORKER).taskMarket.write.takeTask([task]))).gasUsed);
-  gas.post = Number(
-    (
-      await receiptOf(
-        w,
-        as(WORKER).taskMarket.write.postResult([task, commitment, run.outputRoot, hexOf(run.outputBytes)]),
-      )
-    ).gasUsed,
-  );
+  if (path === 'signed') {
+    // The requester signs off chain; the worker creates, takes and posts in one transaction.
+    const signature = await w.chain.wallet(REQ).signTypedData({
+      domain: signedTaskDomain(w.chain.chain.id, w.v.addresses.taskMarket),
+      types: SIGNED_TASK_TYPES,
+      primaryType: 'SignedTask',
+      message: { ...task, worker: w.accounts[WORKER] },
+    });
+    gas.postSigned = Number(
+      (
+        await receiptOf(
+          w,
+          as(WORKER).taskMarket.write.postSigned([task, signature, commitment, run.outputRoot, output]),
+        )
+      ).gasUsed,
+    );
+  } else {
+    gas.create = Number(
+      (await receiptOf(w, as(REQ).taskMarket.write.createTask([task, '0x'], { value: task.fee }))).gasUsed,
+    );
+    if (path === 'separate')
+      gas.take = Number((await receiptOf(w, as(WORKER).taskMarket.write.takeTask([task]))).gasUsed);
+    gas.post = Number(
+      (await receiptOf(w, as(WORKER).taskMarket.write.postResult([task, commitment, run.outputRoot, output])))
+        .gasUsed,
+    );
+  }
   await advance(w, w.v.params.task.challengeWindow);
   await mine(w, 2);
+  const result = { worker: w.accounts[WORKER], commitment, outputRoot: run.outputRoot };
   gas.finalize = Number(
-    (
-      await receiptOf(
-        w,
-        as(REQ).taskMarket.write.finalize([task, commitment, run.outputRoot, hexOf(run.outputBytes)]),
-      )
-    ).gasUsed,
+    (await receiptOf(w, as(REQ).taskMarket.write.finalize([task, result, output]))).gasUsed,
   );
   if ((await w.v.taskMarket.read.taskState([id])).status !== 4) return undefined; // drawn for audit (p = 5%)
   return gas;
@@ -132,14 +148,18 @@ async function singleTasks(): Promise<TaskGas[]> {
   // The first task of an account pays for fresh storage slots (owed, reputation); report steady state.
   let seed = 100;
   const variants = [
-    { merged: false, consumer, label: 'separate take, recording consumer' },
-    { merged: true, consumer, label: 'take+post in one tx, recording consumer' },
-    { merged: true, consumer: NATIVE, label: 'take+post in one tx, no consumer' },
-  ];
+    { path: 'separate', consumer, label: 'separate take, recording consumer' },
+    { path: 'merged', consumer, label: 'take+post in one tx, recording consumer' },
+    { path: 'merged', consumer: NATIVE, label: 'take+post in one tx, no consumer' },
+    { path: 'signed', consumer, label: 'signed task (postSigned), recording consumer' },
+    { path: 'signed', consumer: NATIVE, label: 'signed task (postSigned), no consumer' },
+  ] as const;
+  // Signed tasks draw their fees from the requester's balance in the market, funded once.
+  await receiptOf(w, as(REQ).taskMarket.write.deposit([NATIVE, parseEther('1')], { value: parseEther('1') }));
   const out: TaskGas[] = [];
-  for (const { merged, consumer: target, label } of variants) {
+  for (const { path, consumer: target, label } of variants) {
     let gas: Record<string, number> | undefined;
-    for (let i = 0; i < 3 || !gas; i++) gas = (await singleTask(target, merged, seed++)) ?? gas;
+    for (let i = 0; i < 3 || !gas; i++) gas = (await singleTask(target, path, seed++)) ?? gas;
     out.push({ label, parts: gas, total: Object.values(gas).reduce((a, b) => a + b, 0) });
   }
   const c = getContract({ address: consumer, abi: recordingConsumerAbi, client: w.chain.publicClient });
@@ -347,7 +367,8 @@ await w.close();
 
 // ---- results ----
 
-const honestTask = tasks.find((t) => t.label === 'take+post in one tx, no consumer')!;
+/** The cheapest full path: a signed task, posted and finalized in two transactions. */
+const honestTask = tasks.find((t) => t.label === 'signed task (postSigned), no consumer')!;
 const games = [exampleGame, ...(tGame ? [tGame] : [])];
 const movesOf = (g: GameGas) => Math.max(g.worker, g.challenger);
 const maxMovesPerParty = Math.max(...games.map(movesOf));

@@ -212,11 +212,9 @@ export async function playGame(
   const posted = await postTask(w, parties.requester, parties.worker, worker, m.root);
   const receipt = await receiptOf(
     w,
-    w.v
-      .as(w.chain.wallet(parties.challenger))
-      .taskMarket.write.challenge([posted.task, posted.commitment, posted.run.outputRoot], {
-        value: w.v.params.task.challengeBond,
-      }),
+    w.v.as(w.chain.wallet(parties.challenger)).taskMarket.write.challenge([posted.task, posted.result], {
+      value: w.v.params.task.challengeBond,
+    }),
   );
   const gameId = gameIdFromLogs(receipt.logs, w.v.addresses.disputeGame);
   const r = await play(

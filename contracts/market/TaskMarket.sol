@@ -8,8 +8,10 @@ import {IDisputeGame} from "../interfaces/IDisputeGame.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IVerinferConsumer} from "../interfaces/IVerinferConsumer.sol";
 import {MarketParams} from "./MarketParams.sol";
+import {ConvictionBounty} from "./lib/ConvictionBounty.sol";
 import {ReentrancyGuard} from "./lib/ReentrancyGuard.sol";
 import {SafeTransfer} from "./lib/SafeTransfer.sol";
+import {SignatureCheck} from "./lib/SignatureCheck.sol";
 
 error TaskMarketNotRequester(address caller, address requester);
 error TaskMarketUnknownModel(bytes32 modelRoot);
@@ -19,6 +21,12 @@ error TaskMarketInputRootMismatch(bytes32 computed, bytes32 inputRoot);
 error TaskMarketTaskExists(bytes32 taskId);
 error TaskMarketFeeMismatch(uint256 sent, uint256 required);
 error TaskMarketFeeOnTransfer(address token, uint256 expected, uint256 received);
+error TaskMarketTokenNotAllowed(address token);
+error TaskMarketFeeTooLow(address token, uint256 fee, uint256 minFee);
+error TaskMarketBadFeeToken(address token, uint256 minFee);
+error TaskMarketZeroAmount();
+error TaskMarketBadSignature(bytes32 taskId, address requester, address worker);
+error TaskMarketBalanceTooLow(address token, address requester, uint256 balance, uint256 fee);
 error TaskMarketWrongStatus(bytes32 taskId, TaskMarket.Status status, TaskMarket.Status expected);
 error TaskMarketTakeDeadlinePassed(bytes32 taskId, uint256 takeDeadline);
 error TaskMarketNotWorker(bytes32 taskId, address caller, address worker);
@@ -29,7 +37,6 @@ error TaskMarketResultMismatch(bytes32 taskId);
 error TaskMarketChallengeWindowOpen(bytes32 taskId, uint256 endsAt);
 error TaskMarketChallengeWindowClosed(bytes32 taskId, uint256 closedAt);
 error TaskMarketDisputesOpen(bytes32 taskId, uint256 openDisputes);
-error TaskMarketTooManyDisputes(bytes32 taskId);
 error TaskMarketBondMismatch(uint256 sent, uint256 required);
 error TaskMarketSelfChallenge(bytes32 taskId);
 error TaskMarketNotExpired(bytes32 taskId, uint256 expiresAt);
@@ -42,29 +49,57 @@ error TaskMarketAuditNotExpired(bytes32 taskId, uint256 deadline);
 error TaskMarketAttestationMismatch(bytes32 taskId, bytes32 computed, bytes32 commitment);
 error TaskMarketCallbackGasTooLow(uint256 available, uint256 required);
 error TaskMarketNotGame(address caller);
+error TaskMarketBountyNotSettled(bytes32 taskId, uint256 openGames);
+error TaskMarketNoBounty(bytes32 taskId, address caller);
+error TaskMarketUnexpectedValue(address sender);
 error TaskMarketNothingOwed(address token, address account);
 error TaskMarketZeroAddress();
 
+/// The registry's slash proceeds of an account (AgentRegistry.claimable / claim).
+interface ISlashProceeds {
+    function claimable(address account) external view returns (uint256);
+    function claim(address to) external;
+}
+
 /// @title TaskMarket: single inference tasks with optimistic settlement, random audits and disputes.
-/// @notice A task is identified by the hash of its parameters; only a one-word state (and, once
-/// posted, a one-word result hash) is stored, so every call passes the Task back as calldata.
-///   create -> take -> postResult -> (window; audit draw) -> finalize -> consumer callback
-/// Untaken tasks expire to a refund; taken tasks without a result expire to a refund plus a slash.
-/// Payments are pull (`withdraw`). Solvency: for each token, the balance equals the fees of open
-/// tasks plus Σ owed.
+/// @notice A task is identified by the hash of its parameters and stores one word (TaskState); every
+/// call passes the Task, and once posted the Result, back as calldata.
+///   createTask -> takeTask -> postResult -> (window; audit draw) -> finalize -> consumer callback
+///   postSigned (a requester-signed task, fee from the requester's balance) -> finalize
+/// Untaken tasks expire to a refund; taken tasks without a result expire to a refund, plus a slash
+/// when the input was published inline. Payments are pull (`withdraw`). Solvency: the native
+/// balance equals the fees of open native tasks + Σ owed native + Σ conviction escrows; for each
+/// ERC-20, the fees of its open tasks + Σ owed. Fee tokens are fixed at deployment.
 contract TaskMarket is IDisputeArena, ReentrancyGuard {
+    using ConvictionBounty for ConvictionBounty.Pool;
+
     struct Task {
         address requester;
         bytes32 modelRoot;
         bytes32 inputRoot;
-        /// address(0) for the native currency, else an ERC-20 (fee-on-transfer tokens are rejected).
+        /// address(0) for the native currency, else an allowed ERC-20.
         address feeToken;
         uint256 fee;
+        /// The last moment to take the task (for a signed task: to post its result).
         uint64 takeDeadline;
         /// An IVerinferConsumer called on finalization, or address(0).
         address consumer;
         uint32 callbackGasLimit;
         bytes32 salt;
+    }
+
+    /// A posted result: who posted it and what it committed to.
+    struct Result {
+        address worker;
+        /// keccak256(abi.encode(taskId, inputRoot, outputRoot, checkpointRoot)).
+        bytes32 commitment;
+        bytes32 outputRoot;
+    }
+
+    /// A fee currency allowed at deployment and its smallest fee (so that every audit is paid).
+    struct FeeToken {
+        address token;
+        uint256 minFee;
     }
 
     enum Status {
@@ -84,16 +119,23 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
         Attested,
         Challenged,
         Silenced,
-        Closed
+        Closed,
+        /// Attested after a game was opened on the task: a game may have revealed the checkpoint
+        /// root, so the attestation proves nothing and earns nothing (it still frees the stake).
+        AttestedUnpaid
     }
 
-    /// One word per task. `deadline`: result deadline when Taken, end of the challenge window when Posted.
+    /// The one word of a task.
     struct TaskState {
-        address worker;
+        /// Taken: the worker's address. Posted and after: the first 20 bytes of
+        /// keccak256(abi.encode(worker, commitment, outputRoot)) (resultKey).
+        bytes20 key;
         Status status;
-        uint8 openDisputes;
+        /// INLINE_INPUT | DISPUTED | AUDIT_DRAWN | AUDIT_CERTAIN.
+        uint8 flags;
+        /// The result deadline when Taken, the end of the challenge window when Posted.
         uint40 deadline;
-        /// The audit seed is blockhash(seedBlock + 1); set at postResult, re-armed if it expired.
+        /// The audit seed is blockhash(seedBlock + 1); set at posting, re-armed if it expired.
         uint40 seedBlock;
     }
 
@@ -110,10 +152,35 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
         uint256 fee;
     }
 
+    /// The input was published in createTask: a worker that took the task can always compute it.
+    uint8 internal constant INLINE_INPUT = 1;
+    /// A game was opened on the task: `_pools[id]` counts the open ones, `_refunds[id]` is set.
+    uint8 internal constant DISPUTED = 2;
+    /// The audit was drawn and stored in `_audits[id]`.
+    uint8 internal constant AUDIT_DRAWN = 4;
+    /// The seed expired once: the result is audited with certainty.
+    uint8 internal constant AUDIT_CERTAIN = 8;
+
+    bytes32 public constant TASK_TYPEHASH = keccak256(
+        "SignedTask(address requester,bytes32 modelRoot,bytes32 inputRoot,address feeToken,uint256 fee,uint64 takeDeadline,address consumer,uint32 callbackGasLimit,bytes32 salt,address worker)"
+    );
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+
     event TaskCreated(bytes32 indexed taskId, address indexed requester, bytes32 indexed modelRoot, Task task, bytes inlineInput);
     event TaskTaken(bytes32 indexed taskId, address indexed worker, uint256 resultDeadline);
     event ResultPosted(
         bytes32 indexed taskId, address indexed worker, bytes32 resultCommitment, bytes32 outputRoot, bytes output
+    );
+    /// A requester-signed task, created, taken and posted at once (the TaskCreated and ResultPosted of postSigned).
+    event SignedTaskPosted(
+        bytes32 indexed taskId,
+        address indexed requester,
+        address indexed worker,
+        Task task,
+        bytes32 resultCommitment,
+        bytes32 outputRoot,
+        bytes output
     );
     event TaskFinalized(bytes32 indexed taskId, address indexed worker, uint256 workerPay, uint256 auditReward);
     event ConsumerCalled(bytes32 indexed taskId, address indexed consumer, bool succeeded);
@@ -121,10 +188,13 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
     event TaskChallenged(bytes32 indexed taskId, uint256 indexed gameId, address indexed challenger);
     event DisputeSettled(bytes32 indexed taskId, uint256 indexed gameId, Outcome outcome);
     event TaskConvicted(bytes32 indexed taskId, address indexed worker, address indexed challenger);
+    event BountySettled(bytes32 indexed taskId, uint256 winners, uint256 sharePerWin, uint256 burnt);
+    event BountyClaimed(bytes32 indexed taskId, address indexed challenger, uint256 amount);
     event AuditDrawn(bytes32 indexed taskId, bool selected, address auditor, uint256 deadline);
     event AuditRearmed(bytes32 indexed taskId, uint256 seedBlock);
-    event AuditAttested(bytes32 indexed taskId, address indexed auditor, bytes32 checkpointRoot);
+    event AuditAttested(bytes32 indexed taskId, address indexed auditor, bytes32 checkpointRoot, bool paid);
     event AuditorSlashed(bytes32 indexed taskId, address indexed auditor, address indexed beneficiary);
+    event Deposited(address indexed token, address indexed account, uint256 amount);
     event Withdrawn(address indexed token, address indexed account, address to, uint256 amount);
 
     IAgentRegistry public immutable registry;
@@ -140,14 +210,28 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
     uint256 public immutable auditRewardBps;
     uint256 public immutable slashBeneficiaryBps;
     uint256 public immutable maxCallbackGas;
+    /// The smallest native fee; 0 if native fees are not allowed.
+    uint256 private immutable _nativeMinFee;
+    uint256 private immutable _chainId;
+    bytes32 private immutable _domainSeparator;
 
     mapping(bytes32 taskId => TaskState) private _states;
-    mapping(bytes32 taskId => bytes32) private _resultHashes;
     mapping(bytes32 taskId => Audit) private _audits;
     mapping(bytes32 taskId => Refund) private _refunds;
+    mapping(bytes32 taskId => ConvictionBounty.Pool) private _pools;
+    mapping(bytes32 taskId => mapping(address challenger => uint256)) private _wins;
+    /// The smallest fee of each allowed ERC-20; 0 = not allowed.
+    mapping(address token => uint256) private _minFees;
+    /// Payouts and refunds, and the requesters' balances that signed tasks draw their fees from.
     mapping(address token => mapping(address account => uint256)) public owed;
 
-    constructor(IAgentRegistry registry_, IModelRegistry models_, IDisputeGame game_, MarketParams.Task memory p) {
+    constructor(
+        IAgentRegistry registry_,
+        IModelRegistry models_,
+        IDisputeGame game_,
+        MarketParams.Task memory p,
+        FeeToken[] memory feeTokens
+    ) {
         MarketParams.check(p);
         registry = registry_;
         models = models_;
@@ -162,55 +246,78 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
         auditRewardBps = p.auditRewardBps;
         slashBeneficiaryBps = p.slashBeneficiaryBps;
         maxCallbackGas = p.maxCallbackGas;
+        uint256 nativeMinFee;
+        for (uint256 i; i < feeTokens.length; ++i) {
+            FeeToken memory f = feeTokens[i];
+            bool taken = f.token == address(0) ? nativeMinFee != 0 : _minFees[f.token] != 0;
+            if (f.minFee == 0 || taken) revert TaskMarketBadFeeToken(f.token, f.minFee);
+            if (f.token == address(0)) nativeMinFee = f.minFee;
+            else _minFees[f.token] = f.minFee;
+        }
+        _nativeMinFee = nativeMinFee;
+        _chainId = block.chainid;
+        _domainSeparator = _buildDomainSeparator();
+    }
+
+    /// Only slash proceeds claimed from the registry (escrowed for challengers) arrive without a call.
+    receive() external payable {
+        if (msg.sender != address(registry)) revert TaskMarketUnexpectedValue(msg.sender);
     }
 
     // ---- requester ----
 
     /// Escrows the fee and opens the task. `inlineInput`, if not empty, publishes the input: its
-    /// tensor root must be `t.inputRoot`.
+    /// tensor root must be `t.inputRoot`. Only then can a worker that never delivers be slashed.
     function createTask(Task calldata t, bytes calldata inlineInput) external payable nonReentrant returns (bytes32 id) {
         if (t.requester != msg.sender) revert TaskMarketNotRequester(msg.sender, t.requester);
-        if (!models.isRegistered(t.modelRoot)) revert TaskMarketUnknownModel(t.modelRoot);
-        if (t.takeDeadline <= block.timestamp) revert TaskMarketBadDeadline(t.takeDeadline, block.timestamp);
-        if (t.callbackGasLimit > maxCallbackGas) revert TaskMarketCallbackGasTooHigh(t.callbackGasLimit, maxCallbackGas);
+        _checkTerms(t);
+        uint8 flags;
         if (inlineInput.length != 0) {
             bytes32 root = Commitments.tensorRoot(inlineInput);
             if (root != t.inputRoot) revert TaskMarketInputRootMismatch(root, t.inputRoot);
+            flags = INLINE_INPUT;
         }
         id = taskId(t);
         TaskState storage s = _states[id];
         if (s.status != Status.None) revert TaskMarketTaskExists(id);
         s.status = Status.Open;
-        if (t.feeToken == address(0)) {
-            // INVARIANT: a native task escrows exactly its fee.
-            if (msg.value != t.fee) revert TaskMarketFeeMismatch(msg.value, t.fee);
-        } else {
-            if (msg.value != 0) revert TaskMarketFeeMismatch(msg.value, 0);
-            uint256 received = SafeTransfer.pull(t.feeToken, msg.sender, t.fee);
-            // INVARIANT: the escrow holds the full fee, so the payout can never exceed what arrived.
-            if (received != t.fee) revert TaskMarketFeeOnTransfer(t.feeToken, t.fee, received);
-        }
+        s.flags = flags;
+        _pull(t.feeToken, t.fee);
         emit TaskCreated(id, msg.sender, t.modelRoot, t, inlineInput);
     }
 
+    /// Credits `amount` to the caller's balance: signed tasks draw their fees from it, and the
+    /// caller may withdraw what is left at any time.
+    function deposit(address token, uint256 amount) external payable nonReentrant {
+        if (amount == 0) revert TaskMarketZeroAmount();
+        if (minFee(token) == 0) revert TaskMarketTokenNotAllowed(token);
+        _pull(token, amount);
+        owed[token][msg.sender] += amount;
+        emit Deposited(token, msg.sender, amount);
+    }
+
     /// Refunds an untaken task after its take deadline, or a taken task without a result after
-    /// its result deadline (then the worker's locked stake is slashed, partly to the requester).
+    /// its result deadline; the worker's stake is then slashed (partly to the requester) if the
+    /// input was inline, else unlocked: an input the requester withheld is no worker's fault.
     function expire(Task calldata t) external nonReentrant {
         bytes32 id = taskId(t);
         TaskState storage s = _states[id];
+        address worker;
         bool slashWorker;
         if (s.status == Status.Open) {
             if (block.timestamp < t.takeDeadline) revert TaskMarketNotExpired(id, t.takeDeadline);
         } else if (s.status == Status.Taken) {
             if (block.timestamp <= s.deadline) revert TaskMarketNotExpired(id, s.deadline);
-            slashWorker = true;
+            worker = address(s.key);
+            slashWorker = s.flags & INLINE_INPUT != 0;
         } else {
             revert TaskMarketWrongStatus(id, s.status, Status.Open);
         }
         s.status = Status.Expired;
         owed[t.feeToken][t.requester] += t.fee;
-        if (slashWorker) registry.slash(s.worker, workerStake, t.requester, slashBeneficiaryBps);
-        emit TaskExpired(id, s.worker, slashWorker);
+        if (slashWorker) registry.slash(worker, workerStake, t.requester, slashBeneficiaryBps);
+        else if (worker != address(0)) registry.unlockStake(worker, workerStake);
+        emit TaskExpired(id, worker, slashWorker);
     }
 
     // ---- worker ----
@@ -231,16 +338,36 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
         TaskState storage s = _states[id];
         if (s.status == Status.Open) _take(id, t, s);
         if (s.status != Status.Taken) revert TaskMarketWrongStatus(id, s.status, Status.Taken);
-        if (s.worker != msg.sender) revert TaskMarketNotWorker(id, msg.sender, s.worker);
+        if (address(s.key) != msg.sender) revert TaskMarketNotWorker(id, msg.sender, address(s.key));
         if (block.timestamp > s.deadline) revert TaskMarketResultDeadlinePassed(id, s.deadline);
-        if (resultCommitment == bytes32(0)) revert TaskMarketZeroCommitment(id);
-        bytes32 root = Commitments.tensorRoot(output);
-        if (root != outputRoot) revert TaskMarketOutputRootMismatch(id, root, outputRoot);
-        s.status = Status.Posted;
-        s.deadline = uint40(block.timestamp + challengeWindow);
-        s.seedBlock = uint40(block.number);
-        _resultHashes[id] = _resultHash(resultCommitment, outputRoot);
+        _store(id, s.flags, resultCommitment, outputRoot, output);
         emit ResultPosted(id, msg.sender, resultCommitment, outputRoot, output);
+    }
+
+    /// Creates, takes and posts a task in one transaction: the requester signed the task for the
+    /// caller (EIP-712 SignedTask, `worker` = the caller; EOA or EIP-1271), and the fee comes out
+    /// of the requester's balance (`deposit`). The signed task can be posted once, before
+    /// `takeDeadline`; a requester revokes it by withdrawing its balance.
+    function postSigned(
+        Task calldata t,
+        bytes calldata signature,
+        bytes32 resultCommitment,
+        bytes32 outputRoot,
+        bytes calldata output
+    ) external nonReentrant {
+        _checkTerms(t);
+        bytes32 id = taskId(t);
+        if (_states[id].status != Status.None) revert TaskMarketTaskExists(id);
+        if (!SignatureCheck.isValid(t.requester, signedTaskDigest(t, msg.sender), signature)) {
+            revert TaskMarketBadSignature(id, t.requester, msg.sender);
+        }
+        uint256 balance = owed[t.feeToken][t.requester];
+        // INVARIANT: a signed task escrows its fee out of the requester's own balance, never more.
+        if (balance < t.fee) revert TaskMarketBalanceTooLow(t.feeToken, t.requester, balance, t.fee);
+        owed[t.feeToken][t.requester] = balance - t.fee;
+        registry.lockStakeFor(msg.sender, t.modelRoot, workerStake);
+        _store(id, 0, resultCommitment, outputRoot, output);
+        emit SignedTaskPosted(id, t.requester, msg.sender, t, resultCommitment, outputRoot, output);
     }
 
     function _take(bytes32 id, Task calldata t, TaskState storage s) private {
@@ -248,10 +375,48 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
         if (block.timestamp >= t.takeDeadline) revert TaskMarketTakeDeadlinePassed(id, t.takeDeadline);
         registry.lockStakeFor(msg.sender, t.modelRoot, workerStake);
         uint256 deadline = block.timestamp + resultWindow;
-        s.worker = msg.sender;
+        s.key = bytes20(msg.sender);
         s.status = Status.Taken;
         s.deadline = uint40(deadline);
         emit TaskTaken(id, msg.sender, deadline);
+    }
+
+    /// Writes the posted word in one store. The caller is the worker.
+    function _store(bytes32 id, uint8 flags, bytes32 resultCommitment, bytes32 outputRoot, bytes calldata output)
+        private
+    {
+        if (resultCommitment == bytes32(0)) revert TaskMarketZeroCommitment(id);
+        bytes32 root = Commitments.tensorRoot(output);
+        if (root != outputRoot) revert TaskMarketOutputRootMismatch(id, root, outputRoot);
+        _states[id] = TaskState({
+            key: resultKey(Result(msg.sender, resultCommitment, outputRoot)),
+            status: Status.Posted,
+            flags: flags,
+            deadline: uint40(block.timestamp + challengeWindow),
+            seedBlock: uint40(block.number)
+        });
+    }
+
+    function _checkTerms(Task calldata t) private view {
+        if (!models.isRegistered(t.modelRoot)) revert TaskMarketUnknownModel(t.modelRoot);
+        if (t.takeDeadline <= block.timestamp) revert TaskMarketBadDeadline(t.takeDeadline, block.timestamp);
+        if (t.callbackGasLimit > maxCallbackGas) revert TaskMarketCallbackGasTooHigh(t.callbackGasLimit, maxCallbackGas);
+        uint256 min = minFee(t.feeToken);
+        if (min == 0) revert TaskMarketTokenNotAllowed(t.feeToken);
+        if (t.fee < min) revert TaskMarketFeeTooLow(t.feeToken, t.fee, min);
+    }
+
+    /// Takes `amount` of `token` from the caller (the call's value for native).
+    function _pull(address token, uint256 amount) private {
+        if (token == address(0)) {
+            // INVARIANT: native value arrives exactly as credited.
+            if (msg.value != amount) revert TaskMarketFeeMismatch(msg.value, amount);
+        } else {
+            if (msg.value != 0) revert TaskMarketFeeMismatch(msg.value, 0);
+            uint256 received = SafeTransfer.pull(token, msg.sender, amount);
+            // INVARIANT: the market holds all it credits, so a payout can never exceed what arrived.
+            if (received != amount) revert TaskMarketFeeOnTransfer(token, amount, received);
+        }
     }
 
     // ---- settlement ----
@@ -259,45 +424,39 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
     /// Pays the worker and calls the consumer once the window has passed with no open dispute and
     /// no pending audit. Draws the audit first if nobody has; returns false (without paying) if the
     /// draw assigned an auditor or had to be re-armed.
-    function finalize(Task calldata t, bytes32 resultCommitment, bytes32 outputRoot, bytes calldata output)
-        external
-        nonReentrant
-        returns (bool)
-    {
+    function finalize(Task calldata t, Result calldata r, bytes calldata output) external nonReentrant returns (bool) {
         bytes32 id = taskId(t);
-        TaskState storage s = _states[id];
-        if (s.status != Status.Posted) revert TaskMarketWrongStatus(id, s.status, Status.Posted);
+        TaskState storage s = _posted(id, r);
         if (block.timestamp < s.deadline) revert TaskMarketChallengeWindowOpen(id, s.deadline);
-        if (s.openDisputes != 0) revert TaskMarketDisputesOpen(id, s.openDisputes);
-        if (_resultHashes[id] != _resultHash(resultCommitment, outputRoot)) revert TaskMarketResultMismatch(id);
+        uint8 flags = s.flags;
+        if (flags & DISPUTED != 0 && _pools[id].open != 0) revert TaskMarketDisputesOpen(id, _pools[id].open);
         if (t.consumer != address(0)) {
             bytes32 root = Commitments.tensorRoot(output);
-            if (root != outputRoot) revert TaskMarketOutputRootMismatch(id, root, outputRoot);
+            if (root != r.outputRoot) revert TaskMarketOutputRootMismatch(id, root, r.outputRoot);
         }
         Audit storage a = _audits[id];
-        AuditState auditState = a.state;
+        AuditState auditState = flags & AUDIT_DRAWN != 0 ? a.state : AuditState.Undrawn;
         if (auditState == AuditState.Undrawn && auditBps != 0) {
-            if (!_drawAudit(id, t.modelRoot, s, a, false)) return false;
-            auditState = a.state;
-            if (auditState == AuditState.Assigned) return false;
+            if (!_drawAudit(id, t.modelRoot, r.worker, s, a, false)) return false;
+            if (s.flags & AUDIT_DRAWN != 0) return false;
         }
         if (auditState == AuditState.Assigned) revert TaskMarketAuditPending(id, a.auditor, a.deadline);
         s.status = Status.Finalized;
-        delete _resultHashes[id];
-        address worker = s.worker;
         uint256 reward;
-        if (auditState == AuditState.Attested) {
-            reward = t.fee * auditRewardBps / 10_000;
-            owed[t.feeToken][a.auditor] += reward;
+        if (auditState == AuditState.Attested || auditState == AuditState.AttestedUnpaid) {
+            if (auditState == AuditState.Attested) {
+                reward = t.fee * auditRewardBps / 10_000;
+                owed[t.feeToken][a.auditor] += reward;
+                registry.recordOutcome(r.worker, IAgentRegistry.Outcome.AuditPassed, 1);
+            }
             a.state = AuditState.Closed;
             registry.unlockStake(a.auditor, auditStake);
-            registry.recordOutcome(worker, IAgentRegistry.Outcome.AuditPassed, 1);
         }
         // INVARIANT: the fee is paid out exactly once, split between the worker and an attesting auditor.
-        owed[t.feeToken][worker] += t.fee - reward;
-        registry.release(worker, workerStake, IAgentRegistry.Outcome.ResultAccepted, 1);
-        emit TaskFinalized(id, worker, t.fee - reward, reward);
-        if (t.consumer != address(0)) _callConsumer(id, t, outputRoot, output);
+        owed[t.feeToken][r.worker] += t.fee - reward;
+        registry.release(r.worker, workerStake, IAgentRegistry.Outcome.ResultAccepted, 1);
+        emit TaskFinalized(id, r.worker, t.fee - reward, reward);
+        if (t.consumer != address(0)) _callConsumer(id, t, r.outputRoot, output);
         return true;
     }
 
@@ -317,48 +476,65 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
         emit ConsumerCalled(id, consumer, ok);
     }
 
+    /// The word of a posted task whose result is `r`.
+    function _posted(bytes32 id, Result calldata r) private view returns (TaskState storage s) {
+        s = _states[id];
+        if (s.status != Status.Posted) revert TaskMarketWrongStatus(id, s.status, Status.Posted);
+        if (s.key != resultKey(r)) revert TaskMarketResultMismatch(id);
+    }
+
     // ---- audits ----
 
     /// Draws the audit of a posted result (permissionless). The seed is the hash of the block after
     /// the result, unknown when the worker committed.
-    function drawAudit(Task calldata t) external nonReentrant {
+    function drawAudit(Task calldata t, Result calldata r) external nonReentrant {
         bytes32 id = taskId(t);
-        TaskState storage s = _states[id];
-        if (s.status != Status.Posted) revert TaskMarketWrongStatus(id, s.status, Status.Posted);
+        TaskState storage s = _posted(id, r);
         Audit storage a = _audits[id];
-        if (a.state != AuditState.Undrawn) revert TaskMarketAuditAlreadyDrawn(id);
+        if (s.flags & AUDIT_DRAWN != 0) revert TaskMarketAuditAlreadyDrawn(id);
         if (auditBps == 0) {
             a.state = AuditState.Skipped;
+            s.flags |= AUDIT_DRAWN;
             emit AuditDrawn(id, false, address(0), 0);
         } else {
-            _drawAudit(id, t.modelRoot, s, a, true);
+            _drawAudit(id, t.modelRoot, r.worker, s, a, true);
         }
     }
 
-    /// Returns false if the seed block's hash has expired (then a later block is armed instead).
-    /// `persistSkip` = false when finalize draws inline: the task is finalized at once, so an
-    /// unselected draw need not be stored (saves a fresh storage slot on the honest path).
-    function _drawAudit(bytes32 id, bytes32 modelRoot, TaskState storage s, Audit storage a, bool persistSkip)
-        private
-        returns (bool)
-    {
+    /// Returns false if the seed block's hash has expired: then a later block is armed instead, and
+    /// the result will be audited with certainty, so letting the seed expire never helps the worker
+    /// (who can simulate the draw and would otherwise re-roll it). `persistSkip` = false when
+    /// finalize draws inline: the task is finalized at once, so an unselected draw is not stored.
+    function _drawAudit(
+        bytes32 id,
+        bytes32 modelRoot,
+        address worker,
+        TaskState storage s,
+        Audit storage a,
+        bool persistSkip
+    ) private returns (bool) {
         uint256 seedBlock = uint256(s.seedBlock) + 1;
         if (block.number <= seedBlock) revert TaskMarketAuditSeedNotReady(id, seedBlock);
         bytes32 hash = blockhash(seedBlock);
         if (hash == bytes32(0)) {
             // Older than 256 blocks: arm the next block, whose hash nobody knows yet.
             s.seedBlock = uint40(block.number);
+            s.flags |= AUDIT_CERTAIN;
             emit AuditRearmed(id, block.number + 1);
             return false;
         }
         bytes32 seed = keccak256(abi.encode(hash, id));
         address auditor;
-        if (uint256(seed) % 10_000 < auditBps) {
-            auditor = registry.selectVerifier(keccak256(abi.encode(seed)), s.worker, modelRoot, auditStake);
+        if (s.flags & AUDIT_CERTAIN != 0 || uint256(seed) % 10_000 < auditBps) {
+            auditor = registry.selectVerifier(keccak256(abi.encode(seed)), worker, modelRoot, auditStake);
         }
         if (auditor == address(0)) {
-            if (persistSkip) a.state = AuditState.Skipped;
-            emit AuditDrawn(id, false, address(0), 0);
+            // Inline in finalize, TaskFinalized is the record of an unselected draw.
+            if (persistSkip) {
+                a.state = AuditState.Skipped;
+                s.flags |= AUDIT_DRAWN;
+                emit AuditDrawn(id, false, address(0), 0);
+            }
             return true;
         }
         registry.lockStake(auditor, auditStake);
@@ -367,25 +543,29 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
         a.auditor = auditor;
         a.state = AuditState.Assigned;
         a.deadline = uint40(deadline);
+        s.flags |= AUDIT_DRAWN;
         emit AuditDrawn(id, true, auditor, deadline);
         return true;
     }
 
     /// The assigned auditor reveals the checkpoint root hidden in the result commitment: proof it
-    /// recomputed the model up to its last op. Paid auditRewardBps of the fee at finalization.
-    function attestAudit(Task calldata t, bytes32 resultCommitment, bytes32 outputRoot, bytes32 checkpointRoot)
-        external
-        nonReentrant
-    {
+    /// recomputed the model up to its last op, as long as no game was opened on the task (a game
+    /// makes the worker reveal its trace, which contains the checkpoint root). An attestation after
+    /// a game was opened frees the stake but earns nothing, so copying a root from a game's logs
+    /// does not pay; an auditor that attested a result later convicted is slashed either way.
+    function attestAudit(Task calldata t, Result calldata r, bytes32 checkpointRoot) external nonReentrant {
         bytes32 id = taskId(t);
+        TaskState storage s = _posted(id, r);
         Audit storage a = _audits[id];
-        if (a.state != AuditState.Assigned || a.auditor != msg.sender) revert TaskMarketNotAuditor(id, msg.sender);
+        if (s.flags & AUDIT_DRAWN == 0 || a.state != AuditState.Assigned || a.auditor != msg.sender) {
+            revert TaskMarketNotAuditor(id, msg.sender);
+        }
         if (block.timestamp > a.deadline) revert TaskMarketAuditDeadlinePassed(id, a.deadline);
-        if (_resultHashes[id] != _resultHash(resultCommitment, outputRoot)) revert TaskMarketResultMismatch(id);
-        bytes32 computed = Commitments.resultCommitment(id, t.inputRoot, outputRoot, checkpointRoot);
-        if (computed != resultCommitment) revert TaskMarketAttestationMismatch(id, computed, resultCommitment);
-        a.state = AuditState.Attested;
-        emit AuditAttested(id, msg.sender, checkpointRoot);
+        bytes32 computed = Commitments.resultCommitment(id, t.inputRoot, r.outputRoot, checkpointRoot);
+        if (computed != r.commitment) revert TaskMarketAttestationMismatch(id, computed, r.commitment);
+        bool paid = s.flags & DISPUTED == 0;
+        a.state = paid ? AuditState.Attested : AuditState.AttestedUnpaid;
+        emit AuditAttested(id, msg.sender, checkpointRoot, paid);
     }
 
     /// Slashes an auditor that neither attested nor challenged before its deadline (permissionless;
@@ -403,82 +583,117 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
 
     /// Opens a dispute game with the caller's bond; the worker reveals its trace when the game asks.
     /// Allowed during the challenge window, and for the assigned auditor until its audit deadline.
-    function challenge(Task calldata t, bytes32 resultCommitment, bytes32 outputRoot)
-        external
-        payable
-        nonReentrant
-        returns (uint256 gameId)
-    {
+    /// There is no cap on games: each costs a bond, and the assigned auditor can always open one.
+    function challenge(Task calldata t, Result calldata r) external payable nonReentrant returns (uint256 gameId) {
         bytes32 id = taskId(t);
-        TaskState storage s = _states[id];
-        if (s.status != Status.Posted) revert TaskMarketWrongStatus(id, s.status, Status.Posted);
+        TaskState storage s = _posted(id, r);
         if (msg.value != challengeBond) revert TaskMarketBondMismatch(msg.value, challengeBond);
-        if (msg.sender == s.worker) revert TaskMarketSelfChallenge(id);
-        if (_resultHashes[id] != _resultHash(resultCommitment, outputRoot)) revert TaskMarketResultMismatch(id);
+        if (msg.sender == r.worker) revert TaskMarketSelfChallenge(id);
+        uint8 flags = s.flags;
         Audit storage a = _audits[id];
-        bool isAuditor = a.state == AuditState.Assigned && a.auditor == msg.sender;
+        bool isAuditor = flags & AUDIT_DRAWN != 0 && a.state == AuditState.Assigned && a.auditor == msg.sender;
         if (block.timestamp >= s.deadline && !(isAuditor && block.timestamp <= a.deadline)) {
             revert TaskMarketChallengeWindowClosed(id, s.deadline);
         }
-        if (s.openDisputes == type(uint8).max) revert TaskMarketTooManyDisputes(id);
         if (isAuditor) a.state = AuditState.Challenged;
-        if (_refunds[id].requester == address(0)) _refunds[id] = Refund(t.requester, t.feeToken, t.fee);
-        s.openDisputes += 1;
+        if (flags & DISPUTED == 0) {
+            s.flags = flags | DISPUTED;
+            _refunds[id] = Refund(t.requester, t.feeToken, t.fee);
+        }
+        _pools[id].open += 1;
         gameId = game.open{value: msg.value}(
             IDisputeGame.OpenParams({
                 subject: id,
                 modelRoot: t.modelRoot,
                 inputRoot: t.inputRoot,
-                outputRoot: outputRoot,
-                worker: s.worker,
+                outputRoot: r.outputRoot,
+                worker: r.worker,
                 challenger: msg.sender
             })
         );
         emit TaskChallenged(id, gameId, msg.sender);
     }
 
-    /// The game's verdict. A convicted worker loses its locked stake (partly to the challenger),
-    /// the requester gets the fee back, and an auditor that attested the wrong result is slashed too.
+    /// The game's verdict. The first game the challenger wins convicts: the worker loses its locked
+    /// stake, the requester gets the fee back, an auditor that attested is slashed too, and the
+    /// beneficiary shares of both slashes are escrowed. Every game open at that moment plays on;
+    /// when the last resolves, the escrow is split equally among the games their challengers won.
     function onDisputeResolved(uint256 gameId, bytes32 id, Outcome outcome, address worker, address challenger)
         external
         nonReentrant
     {
         if (msg.sender != address(game)) revert TaskMarketNotGame(msg.sender);
         TaskState storage s = _states[id];
-        s.openDisputes -= 1;
-        Audit storage a = _audits[id];
+        ConvictionBounty.Pool storage pool = _pools[id];
+        pool.open -= 1;
         emit DisputeSettled(id, gameId, outcome);
         if (outcome == Outcome.ChallengerWon) {
-            s.status = Status.Convicted;
-            Refund memory r = _refunds[id];
-            delete _refunds[id];
-            // INVARIANT: a convicted task's fee goes back to the requester, once.
-            owed[r.feeToken][r.requester] += r.fee;
-            registry.slash(worker, workerStake, challenger, slashBeneficiaryBps);
-            if (a.state == AuditState.Attested) {
-                registry.slash(a.auditor, auditStake, challenger, slashBeneficiaryBps);
-                a.state = AuditState.Closed;
-            } else if (a.state == AuditState.Assigned || a.state == AuditState.Challenged) {
-                registry.unlockStake(a.auditor, auditStake);
-                a.state = AuditState.Closed;
-            }
+            if (s.status != Status.Convicted) _convict(id, s, pool, worker, challenger);
             registry.recordOutcome(worker, IAgentRegistry.Outcome.DisputeLost, 1);
             registry.recordOutcome(challenger, IAgentRegistry.Outcome.DisputeWon, 1);
-            emit TaskConvicted(id, worker, challenger);
+            pool.countWinner(_wins[id], challenger);
         } else if (outcome == Outcome.WorkerWon) {
             registry.recordOutcome(worker, IAgentRegistry.Outcome.DisputeWon, 1);
             registry.recordOutcome(challenger, IAgentRegistry.Outcome.DisputeLost, 1);
             // An auditor whose challenge failed has answered its audit (and lost its bond).
+            Audit storage a = _audits[id];
             if (a.state == AuditState.Challenged && a.auditor == challenger) {
                 registry.unlockStake(a.auditor, auditStake);
                 a.state = AuditState.Closed;
             }
         }
+        if (s.status == Status.Convicted && pool.open == 0) {
+            uint256 winners = pool.winners;
+            uint256 burnt = pool.settle();
+            SafeTransfer.sendNative(SafeTransfer.BURN, burnt);
+            emit BountySettled(id, winners, pool.escrow, burnt);
+        }
     }
 
-    /// Every game on a convicted subject is moot (its challenger gets its bond back).
-    function isMoot(bytes32 id, uint256) external view returns (bool) {
-        return isConvicted(id);
+    function _convict(
+        bytes32 id,
+        TaskState storage s,
+        ConvictionBounty.Pool storage pool,
+        address worker,
+        address challenger
+    ) private {
+        s.status = Status.Convicted;
+        Refund memory r = _refunds[id];
+        delete _refunds[id];
+        // INVARIANT: a convicted task's fee goes back to the requester, once.
+        owed[r.feeToken][r.requester] += r.fee;
+        uint256 before = address(this).balance;
+        registry.slash(worker, workerStake, address(this), slashBeneficiaryBps);
+        Audit storage a = _audits[id];
+        if (a.state == AuditState.Attested || a.state == AuditState.AttestedUnpaid) {
+            registry.slash(a.auditor, auditStake, address(this), slashBeneficiaryBps);
+            a.state = AuditState.Closed;
+            emit AuditorSlashed(id, a.auditor, address(this));
+        } else if (a.state == AuditState.Assigned || a.state == AuditState.Challenged) {
+            registry.unlockStake(a.auditor, auditStake);
+            a.state = AuditState.Closed;
+        }
+        ISlashProceeds proceeds = ISlashProceeds(address(registry));
+        if (proceeds.claimable(address(this)) != 0) proceeds.claim(address(this));
+        // INVARIANT: the escrow is exactly the slash proceeds that arrived.
+        pool.escrow = uint128(address(this).balance - before);
+        emit TaskConvicted(id, worker, challenger);
+    }
+
+    /// Credits the caller's part of a settled conviction escrow to its balance (`owed`, native).
+    function claimBounty(bytes32 id) external nonReentrant {
+        ConvictionBounty.Pool storage pool = _pools[id];
+        if (_states[id].status != Status.Convicted || pool.open != 0) revert TaskMarketBountyNotSettled(id, pool.open);
+        uint256 amount = pool.take(_wins[id], msg.sender);
+        if (amount == 0) revert TaskMarketNoBounty(id, msg.sender);
+        owed[address(0)][msg.sender] += amount;
+        emit BountyClaimed(id, msg.sender, amount);
+    }
+
+    /// No game is ever moot: games cannot open on a convicted task, and every game open at a
+    /// conviction plays on, so that the honest challengers share the reward with any sybil.
+    function isMoot(bytes32, uint256) external pure returns (bool) {
+        return false;
     }
 
     function isConvicted(bytes32 id) public view returns (bool) {
@@ -503,6 +718,26 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
         return keccak256(abi.encode(block.chainid, address(this), t));
     }
 
+    /// What the requester signs for `postSigned` by `worker`.
+    function signedTaskDigest(Task calldata t, address worker) public view returns (bytes32) {
+        bytes32 structHash = keccak256(abi.encode(TASK_TYPEHASH, t, worker));
+        return keccak256(abi.encodePacked(hex"1901", domainSeparator(), structHash));
+    }
+
+    function domainSeparator() public view returns (bytes32) {
+        return block.chainid == _chainId ? _domainSeparator : _buildDomainSeparator();
+    }
+
+    /// The key a posted result is stored under (160 bits of a hash: a collision costs about 2^80 work).
+    function resultKey(Result memory r) public pure returns (bytes20) {
+        return bytes20(keccak256(abi.encode(r.worker, r.commitment, r.outputRoot)));
+    }
+
+    /// The smallest fee in `token`; 0 if the token is not allowed.
+    function minFee(address token) public view returns (uint256) {
+        return token == address(0) ? _nativeMinFee : _minFees[token];
+    }
+
     function taskState(bytes32 id) external view returns (TaskState memory) {
         return _states[id];
     }
@@ -511,11 +746,19 @@ contract TaskMarket is IDisputeArena, ReentrancyGuard {
         return _audits[id];
     }
 
-    function resultHash(bytes32 id) external view returns (bytes32) {
-        return _resultHashes[id];
+    /// The games of a task and its conviction escrow (see ConvictionBounty.Pool).
+    function disputes(bytes32 id) external view returns (ConvictionBounty.Pool memory) {
+        return _pools[id];
     }
 
-    function _resultHash(bytes32 resultCommitment, bytes32 outputRoot) private pure returns (bytes32) {
-        return keccak256(abi.encode(resultCommitment, outputRoot));
+    /// How many won games the escrow of task `id` owes `challenger` a share for.
+    function bountyWins(bytes32 id, address challenger) external view returns (uint256) {
+        return _wins[id][challenger];
+    }
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(
+            abi.encode(DOMAIN_TYPEHASH, keccak256("Verinfer TaskMarket"), keccak256("1"), block.chainid, address(this))
+        );
     }
 }

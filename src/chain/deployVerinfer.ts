@@ -170,6 +170,7 @@ export async function deployVerinfer(
     modelRegistry,
     disputeGame,
     params.task,
+    params.feeTokens,
   ]);
   const batchMarket = await deployWithAbi('BatchMarket', [
     agentRegistry,

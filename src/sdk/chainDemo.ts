@@ -2,7 +2,12 @@
 // worker and a verifier, settle an honest task end to end, then catch a cheating worker in a
 // dispute game that ends with one on-chain integer step.
 import { type Address, formatEther, type Hex, parseEther, type TransactionReceipt } from 'viem';
-import { modelDescriptorOf, taskIdOf } from '../chain/bindings/commitments.ts';
+import {
+  modelDescriptorOf,
+  SIGNED_TASK_TYPES,
+  signedTaskDomain,
+  taskIdOf,
+} from '../chain/bindings/commitments.ts';
 import { NATIVE, type TaskArgs, ZERO_BYTES32 } from '../chain/bindings/types.ts';
 import { deployVerinfer, type VerinferDeployment } from '../chain/deployVerinfer.ts';
 import { type EmbeddedChain, startEmbeddedChain } from '../chain/embedded.ts';
@@ -71,7 +76,9 @@ function postedRunOf(model: Model, input: Tensor, trace: readonly Tensor[]): Pos
   };
 }
 
-/** Posts `run` as the result of a new task; returns what a challenger or finalizer needs. */
+/** Posts `run` as the result of a new task in one transaction: the requester signs the task for
+ * the worker (EIP-712), and the worker posts it with its result; the fee comes out of the
+ * requester's balance in the market. Returns what a challenger or finalizer needs. */
 async function requestAndPost(
   chain: EmbeddedChain,
   v: VerinferDeployment,
@@ -90,15 +97,20 @@ async function requestAndPost(
     }),
   );
   const output = toHex(run.output);
-  const create = await receipt(
-    chain,
-    v.as(chain.wallet(REQUESTER)).taskMarket.write.createTask([task, '0x'], { value: task.fee }),
-  );
+  const signature = await chain.wallet(REQUESTER).signTypedData({
+    domain: signedTaskDomain(chain.chain.id, v.addresses.taskMarket),
+    types: SIGNED_TASK_TYPES,
+    primaryType: 'SignedTask',
+    message: { ...task, worker: chain.accounts[worker] },
+  });
   const post = await receipt(
     chain,
-    v.as(chain.wallet(worker)).taskMarket.write.postResult([task, commitment, run.outputRoot, output]),
+    v
+      .as(chain.wallet(worker))
+      .taskMarket.write.postSigned([task, signature, commitment, run.outputRoot, output]),
   );
-  return { task, id, commitment, output, gas: create.gasUsed + post.gasUsed };
+  const result = { worker: chain.accounts[worker], commitment, outputRoot: run.outputRoot };
+  return { task, id, commitment, result, output, gas: post.gasUsed };
 }
 
 export async function runChainDemo(
@@ -112,6 +124,13 @@ export async function runChainDemo(
     // audit path is exercised by the test suite.
     const v = await deployVerinfer(chain, { params: { task: { auditBps: 0 } } });
     log(`chain       embedded EDR, chain id ${chain.chain.id}; TaskMarket ${v.addresses.taskMarket}`);
+    // The requester funds its balance once; every signed task draws its fee from it.
+    await receipt(
+      chain,
+      v
+        .as(chain.wallet(REQUESTER))
+        .taskMarket.write.deposit([NATIVE, parseEther('1')], { value: parseEther('1') }),
+    );
     const roots: Hex[] = [];
     for (const m of models) {
       const root = toHex(modelRoot(m.model));
@@ -153,9 +172,7 @@ export async function runChainDemo(
     await chain.testClient.mine({ blocks: 2 });
     const fin = await receipt(
       chain,
-      v
-        .as(chain.wallet(REQUESTER))
-        .taskMarket.write.finalize([posted.task, posted.commitment, honestRun.outputRoot, posted.output]),
+      v.as(chain.wallet(REQUESTER)).taskMarket.write.finalize([posted.task, posted.result, posted.output]),
     );
     const state = await v.taskMarket.read.taskState([posted.id]);
     if (state.status !== 4)
@@ -190,7 +207,7 @@ export async function runChainDemo(
     // Only now, challenged, do the parties build their traces: the worker re-runs on demand.
     const challenge = await receipt(
       chain,
-      v.as(chain.wallet(VERIFIER)).taskMarket.write.challenge([bad.task, bad.commitment, cheat.outputRoot], {
+      v.as(chain.wallet(VERIFIER)).taskMarket.write.challenge([bad.task, bad.result], {
         value: v.params.task.challengeBond,
       }),
     );

@@ -67,7 +67,9 @@ test('deployVerinfer deploys to anvil; an honest task finalizes and pays the wor
   const testClient = createTestClient({ mode: 'anvil', transport: http(node.url) });
   await testClient.increaseTime({ seconds: Number(v.params.task.challengeWindow) + 1 });
   await testClient.mine({ blocks: 1 });
-  await wait(as(REQ).taskMarket.write.finalize([task, commitment, run.outputRoot, output]));
+  await wait(
+    as(REQ).taskMarket.write.finalize([task, { worker, commitment, outputRoot: run.outputRoot }, output]),
+  );
 
   assert.equal((await v.taskMarket.read.taskState([id])).status, 4);
   assert.equal(await v.taskMarket.read.owed([NATIVE, worker]), task.fee);

@@ -13,7 +13,7 @@ import { corruptedParty, honestParty, type TraceProvider } from '../../src/dispu
 import { Ledger, type TaskRecord } from '../../src/economics/ledger.ts';
 import { BENCH_GAS } from '../../src/economics/params.ts';
 import { Rng } from '../../src/economics/rng.ts';
-import { TODAY_RULES } from '../../src/economics/rules.ts';
+import { PLANNED_RULES } from '../../src/economics/rules.ts';
 import { play, postTask } from '../game/support.ts';
 import {
   advance,
@@ -48,7 +48,7 @@ before(async () => {
     task: p.task,
     minStake: p.minStake,
     gameWorkerShareBps: p.gameWorkerShareBps,
-    rules: TODAY_RULES,
+    rules: PLANNED_RULES,
   });
   // Same registration order as on chain: selectVerifier scans the agent list.
   const stakes: [number, bigint][] = [
@@ -106,7 +106,7 @@ async function openGame(ci: number, posted: Posted, t: TaskRecord) {
 }
 
 function challengeReceipt(ci: number, posted: Posted) {
-  return as(ci).taskMarket.write.challenge([posted.task, posted.commitment, posted.run.outputRoot], {
+  return as(ci).taskMarket.write.challenge([posted.task, posted.result], {
     value: w.v.params.task.challengeBond,
   });
 }
@@ -134,7 +134,7 @@ test(`${TASKS} tasks on the embedded chain: the ledger under today's rules predi
       encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [hash, posted.id]),
     );
     const auditorSeed = keccak256(encodeAbiParameters([{ type: 'bytes32' }], [seed]));
-    await receiptOf(w, as(KEEPER).taskMarket.write.drawAudit([posted.task]));
+    await receiptOf(w, as(KEEPER).taskMarket.write.drawAudit([posted.task, posted.result]));
     ledger.drawAudit(task, Number(BigInt(seed) % 10_000n), BigInt(auditorSeed));
     const audit = await w.v.taskMarket.read.audit([posted.id]);
     const auditor = task.audit === 'assigned' ? indexOf(audit.auditor) : -1;
@@ -149,12 +149,7 @@ test(`${TASKS} tasks on the embedded chain: the ledger under today's rules predi
     const attest = async () => {
       await gasOf(
         'attest',
-        as(auditor).taskMarket.write.attestAudit([
-          posted.task,
-          posted.commitment,
-          posted.run.outputRoot,
-          worker.checkpointRoot,
-        ]),
+        as(auditor).taskMarket.write.attestAudit([posted.task, posted.result, worker.checkpointRoot]),
       );
       ledger.attest(task, auditor);
     };
@@ -218,10 +213,7 @@ test(`${TASKS} tasks on the embedded chain: the ledger under today's rules predi
         await gasOf('slashSilent', as(KEEPER).taskMarket.write.slashSilentAuditor([posted.id]));
         ledger.slashSilentAuditor(task, KEEPER);
       }
-      await receiptOf(
-        w,
-        as(REQ).taskMarket.write.finalize([posted.task, posted.commitment, posted.run.outputRoot, '0x']),
-      );
+      await receiptOf(w, as(REQ).taskMarket.write.finalize([posted.task, posted.result, '0x']));
       ledger.finalize(task);
     }
     const status = (await w.v.taskMarket.read.taskState([posted.id])).status;

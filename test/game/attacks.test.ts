@@ -101,10 +101,7 @@ async function cheatLoses(cheat: ReturnType<typeof traceProvider>, honest: Retur
     'the forged result is convicted',
   );
   await expectRevert(
-    () =>
-      w.v
-        .as(w.chain.wallet(REQ))
-        .taskMarket.write.finalize([posted.task, posted.commitment, posted.run.outputRoot, '0x']),
+    () => w.v.as(w.chain.wallet(REQ)).taskMarket.write.finalize([posted.task, posted.result, '0x']),
     'TaskMarketWrongStatus',
   );
   assertBounded(r, 'challenger');

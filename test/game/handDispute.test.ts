@@ -1,11 +1,11 @@
 // Dispute games on the hand model (conv -> maxpool -> reshape -> matmul -> softmax) with the real
 // OneStepVerifier: an honest challenger beats a worker that corrupts one element of one op, an
 // honest worker beats a dishonest challenger, silent parties lose on their clocks, a second game
-// on a convicted task is moot, and every bad move reverts with its named error.
+// game open at a conviction plays on and shares its reward, and every bad move reverts with its named error.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { parseEther } from 'viem';
-import { BURN_ADDRESS } from '../../src/chain/bindings/types.ts';
+import { BURN_ADDRESS, NATIVE } from '../../src/chain/bindings/types.ts';
 import { maxMovesPerParty } from '../../src/dispute/machine.ts';
 import {
   nameOpArgs,
@@ -102,9 +102,7 @@ test('an honest worker beats a challenger that corrupts an op', async () => {
     await advance(w, w.v.params.task.challengeWindow);
     await receiptOf(
       w,
-      w.v
-        .as(w.chain.wallet(REQ))
-        .taskMarket.write.finalize([posted.task, posted.commitment, posted.run.outputRoot, '0x']),
+      w.v.as(w.chain.wallet(REQ)).taskMarket.write.finalize([posted.task, posted.result, '0x']),
     );
   }
   await assertGameSolvent(w, w.accounts);
@@ -137,7 +135,7 @@ test('a silent worker loses on its clock; a silent challenger loses on its clock
   await assertGameSolvent(w, w.accounts);
 });
 
-test('several challengers: once the worker loses one game, the others are moot and bonds come back', async () => {
+test('several challengers: after one convicts, the others play on, and the winners share the reward', async () => {
   const input = handInput(50);
   const honest = honestParty(w.model, input);
   const cheat = corruptedParty(w.model, input, 3, 0);
@@ -147,14 +145,26 @@ test('several challengers: once the worker loses one game, the others are moot a
   await expectRevert(() => w.v.disputeGame.write.resolveMoot([g2]), 'DisputeGameNotMoot');
   const r1 = await play(w, g1, player(WORKER, cheat), player(CHALLENGER, honest));
   assert.equal(r1.outcome, 1);
+  // Convicted, but g2 was open at the conviction: it is not moot and plays on.
+  await expectRevert(() => w.v.disputeGame.write.resolveMoot([g2]), 'DisputeGameNotMoot');
+  await expectRevert(
+    () => w.v.as(w.chain.wallet(CHALLENGER)).taskMarket.write.claimBounty([posted.id]),
+    'TaskMarketBountyNotSettled',
+  );
   const creditBefore = await w.v.disputeGame.read.credits([w.accounts[CHALLENGER2]]);
-  await receiptOf(w, w.v.disputeGame.write.resolveMoot([g2]));
-  assert.equal((await w.v.disputeGame.read.game([g2])).outcome, 3);
+  const r2 = await play(w, g2, player(WORKER, cheat), player(CHALLENGER2, honest));
+  assert.equal(r2.outcome, 1);
   assert.equal(
     (await w.v.disputeGame.read.credits([w.accounts[CHALLENGER2]])) - creditBefore,
     w.v.params.task.challengeBond,
   );
-  assert.equal((await w.v.taskMarket.read.taskState([posted.id])).openDisputes, 0);
+  assert.equal((await w.v.taskMarket.read.disputes([posted.id])).open, 0n);
+  const share = (w.v.params.task.workerStake * BigInt(w.v.params.task.slashBeneficiaryBps)) / 10_000n / 2n;
+  for (const c of [CHALLENGER, CHALLENGER2]) {
+    const before = await w.v.taskMarket.read.owed([NATIVE, w.accounts[c]]);
+    await receiptOf(w, w.v.as(w.chain.wallet(c)).taskMarket.write.claimBounty([posted.id]));
+    assert.equal((await w.v.taskMarket.read.owed([NATIVE, w.accounts[c]])) - before, share);
+  }
   await assertGameSolvent(w, w.accounts);
 });
 

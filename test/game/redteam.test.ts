@@ -1,17 +1,15 @@
-// Known gaps in how the markets use the dispute game, played on the embedded chain. Findings 1-3
-// are the market's (its next version fixes them): each test asserts the CURRENT behaviour and says
-// in a comment what the fix should be; when a fix lands, the assertion flips and the test must be
-// rewritten to assert the intended behaviour. The game's own claims held in every attack tried.
-//   1. A cheating worker convicts itself through a sybil challenger: the honest challenger's game
-//      goes moot (bond back, no reward) and half the slash returns to the worker (claim 4, and the
-//      challenger's +0.25 ETH of "Expected values").
+// The gaps an independent review found in how the markets use the dispute game, each played on
+// the embedded chain and each now asserting the fixed behaviour. The game's own claims held in
+// every attack tried.
+//   1. A cheating worker convicts itself through a sybil challenger. TaskMarket: the games open at
+//      a conviction play on (none is moot), and the beneficiary share of the slash is split equally
+//      among the games their challengers win, so the sybil takes 1/n and the honest challenger is
+//      paid, whichever game was opened or resolved first.
 //   2. The same in the batch market, through an escape hatch the cheater plants in its own batch (a
-//      duplicate leaf; formerly an overcharged header triggered with publishLeaves). FIXED in the
-//      batch market: the test asserts that the honest game plays on and its challenger is paid.
-//   3. The uint8 dispute counter: 255 sybil games (task market) or 255 cheap signature queries
-//      (batch market) lock out every honest challenger, and a wrong result finalizes (claim 2).
-//      FIXED in the batch market (3b asserts the fix): queries and games have separate uint32
-//      counters and no cap.
+//      duplicate leaf). BatchMarket: claims opened before the convicting one play on, and the
+//      earliest that wins is paid.
+//   3. A capped dispute counter. TaskMarket counts games in 64 bits (3a: 256 sybil games lock nobody
+//      out); BatchMarket counts queries and games apart in 32 bits with no cap (3b).
 //   4. A batch above MAX_BATCH: the honest worker could not make move 1. Fixed off chain: the
 //      worker software refuses to post such a result (checkSettleableInput). Checking the input's
 //      length on chain at createTask (a data root and length that open the input root) is left
@@ -61,7 +59,6 @@ before(async () => {
 after(async () => w?.close());
 
 const wallet = (i: number) => w.chain.wallet(i);
-const gameOf = (id: bigint) => w.v.disputeGame.read.game([id]);
 const credits = (i: number) => w.v.disputeGame.read.credits([w.accounts[i]]);
 const claimable = (i: number) => w.v.agentRegistry.read.claimable([w.accounts[i]]);
 
@@ -75,42 +72,55 @@ function cheatAndTruth(seed: number): { cheat: TraceProvider; truth: TraceProvid
 }
 
 // ---- 1 ----
-// Fix: a conviction must not strip the reward of a challenger whose game was already open. E.g.
-// give the slash's beneficiary share to the earliest-opened game that ends ChallengerWon: on a
-// conviction, keep the share in escrow while earlier-opened games on the subject are unresolved,
-// let those games play on (not moot), and pay the earliest one that wins (else the convicting
-// game). Then a sybil can only win the reward by challenging BEFORE the honest watcher, i.e. by
-// challenging every result it posts, which costs it a bond each time it does not cheat.
-test('known market gap 1: a cheating worker convicts itself via a sybil game; the honest game goes moot and the worker keeps half the slash', async () => {
-  const { cheat, truth } = cheatAndTruth(41);
-  const posted = await postTask(w, REQ, WORKER, cheat);
-  const bond = w.v.params.task.challengeBond;
-  const stake = w.v.params.task.workerStake;
-  const honestCredits = await credits(HONEST);
-  const honestClaimable = await claimable(HONEST);
-  const sybilClaimable = await claimable(SYBIL);
+/** Challenger i's share of the conviction escrow, once every game open at the conviction resolved. */
+async function claimBounty(i: number, taskId: `0x${string}`) {
+  const before = await w.v.taskMarket.read.owed([NATIVE, w.accounts[i]]);
+  await receiptOf(w, w.v.as(wallet(i)).taskMarket.write.claimBounty([taskId]));
+  return (await w.v.taskMarket.read.owed([NATIVE, w.accounts[i]])) - before;
+}
 
-  // The honest watcher challenges first. The worker paces that game (its moves may wait a full
-  // clock), opens a second game from a sybil and loses it at once.
-  const honestGame = await challengeTask(w, HONEST, posted);
-  const sybilGame = await challengeTask(w, SYBIL, posted);
-  const r = await play(
-    w,
-    sybilGame,
-    { wallet: wallet(WORKER), trace: cheat },
-    { wallet: wallet(SYBIL), trace: truth },
-  );
-  assert.equal(r.outcome, 1, 'the sybil game convicts');
-
-  // The honest challenger, who would have won, can only take its bond back.
-  await receiptOf(w, w.v.as(wallet(HONEST)).disputeGame.write.resolveMoot([honestGame]));
-  assert.equal((await gameOf(honestGame)).outcome, 3, 'moot');
-  assert.equal((await credits(HONEST)) - honestCredits, bond, 'bond only');
-  assert.equal(await claimable(HONEST), honestClaimable, 'no share of the slash');
-  // CURRENT BAD BEHAVIOUR: the beneficiary share of the stake goes to the worker's own sybil, so
-  // a caught cheater loses only the burnt half, and the watcher that caught it earns nothing.
-  assert.equal((await claimable(SYBIL)) - sybilClaimable, stake / 2n);
-});
+for (const sybilFirst of [false, true]) {
+  test(`market gap 1 (fixed): a sybil that convicts first takes half the reward, never all (sybil challenges ${sybilFirst ? 'at post time' : 'second'})`, async () => {
+    const { cheat, truth } = cheatAndTruth(sybilFirst ? 44 : 41);
+    const posted = await postTask(w, REQ, WORKER, cheat);
+    const bond = w.v.params.task.challengeBond;
+    const stake = w.v.params.task.workerStake;
+    const beneficiary = (stake * BigInt(w.v.params.task.slashBeneficiaryBps)) / 10_000n;
+    const honestCredits = await credits(HONEST);
+    // The cheater knows it cheats: its sybil may challenge before anyone else.
+    const sybilGame = sybilFirst ? await challengeTask(w, SYBIL, posted) : 0n;
+    const honestGame = await challengeTask(w, HONEST, posted);
+    const sybilGame2 = sybilFirst ? sybilGame : await challengeTask(w, SYBIL, posted);
+    // The worker paces the honest game and loses the sybil's at once.
+    const r = await play(
+      w,
+      sybilGame2,
+      { wallet: wallet(WORKER), trace: cheat },
+      { wallet: wallet(SYBIL), trace: truth },
+    );
+    assert.equal(r.outcome, 1, 'the sybil game convicts');
+    assert.equal((await w.v.taskMarket.read.taskState([posted.id])).status, 6);
+    // The honest game is not moot: it plays on, and the reward waits for it.
+    await expectRevert(
+      () => w.v.as(wallet(HONEST)).disputeGame.write.resolveMoot([honestGame]),
+      'DisputeGameNotMoot',
+    );
+    await expectRevert(() => claimBounty(SYBIL, posted.id), 'TaskMarketBountyNotSettled');
+    const h = await play(
+      w,
+      honestGame,
+      { wallet: wallet(WORKER), trace: cheat },
+      { wallet: wallet(HONEST), trace: truth },
+    );
+    assert.equal(h.outcome, 1, 'the honest challenger wins its game');
+    assert.equal((await credits(HONEST)) - honestCredits, bond, 'bond back');
+    assert.equal(await claimBounty(HONEST, posted.id), beneficiary / 2n, 'the honest challenger is paid');
+    assert.equal(await claimBounty(SYBIL, posted.id), beneficiary / 2n, 'the sybil gets 1/n, not all');
+    await expectRevert(() => claimBounty(SYBIL, posted.id), 'TaskMarketNoBounty');
+    // The cheater lost the burnt half plus the honest challenger's part: more than the burnt half alone.
+    assert.equal(stake - beneficiary / 2n, stake / 2n + beneficiary / 2n);
+  });
+}
 
 // ---- 2 ----
 // Fixed in the batch market: a conviction keeps the slash until every claim opened before it has
@@ -205,44 +215,35 @@ test('market gap 2 (fixed): batch market: a sybil convicts through a planted dup
 });
 
 // ---- 3 ----
-// Fix: the counter must not cap challenges. Widen openDisputes (e.g. uint32; repack TaskState by
-// narrowing another field, or keep the count in its own slot), or let a challenge past the cap
-// still open a game. In the batch market queries must not share the games' counter (a query is
-// 10x cheaper than a game and fills the same 255 slots). An assigned auditor's challenge must
-// never be blocked.
-test('known market gap 3a: 255 sybil games lock honest challengers out, and the wrong result finalizes', async () => {
-  const { cheat } = cheatAndTruth(43);
+// The task market counts games in a 64-bit word of their own (each game costs a bond): 256 sybil
+// games lock nobody out. The batch market's shared counter (3b) is still the current behaviour.
+test('market gap 3a (fixed): 256 sybil games lock nobody out; the honest game convicts and takes the whole reward', async () => {
+  const { cheat, truth } = cheatAndTruth(43);
   const posted = await postTask(w, REQ, WORKER, cheat);
   const games: bigint[] = [];
-  for (let i = 0; i < 255; i++) games.push(await challengeTask(w, SYBIL, posted));
-  const args = [posted.task, posted.commitment, posted.run.outputRoot] as const;
-  await expectRevert(
-    () =>
-      w.v.as(wallet(HONEST)).taskMarket.write.challenge([...args], { value: w.v.params.task.challengeBond }),
-    'TaskMarketTooManyDisputes',
+  for (let i = 0; i < 256; i++) games.push(await challengeTask(w, SYBIL, posted));
+  assert.equal((await w.v.taskMarket.read.disputes([posted.id])).open, 256n);
+  const honestGame = await challengeTask(w, HONEST, posted);
+  const h = await play(
+    w,
+    honestGame,
+    { wallet: wallet(WORKER), trace: cheat },
+    { wallet: wallet(HONEST), trace: truth },
   );
-  // The worker reveals its trace in each game; the sybil never moves and times out.
+  assert.equal(h.outcome, 1);
+  assert.equal((await w.v.taskMarket.read.taskState([posted.id])).status, 6, 'convicted');
+  // The sybil games play on; the sybil never moves and loses each on its clock (bond half burnt).
+  // (Had the worker let its sybils win instead, each would take an equal part: a sybil's games
+  // dilute the honest reward, but the burnt half is lost whatever the worker does.)
   const reveal = revealTraceArgs(cheat);
-  for (const g of games) {
+  for (const g of games)
     await receiptOf(w, w.v.as(wallet(WORKER)).disputeGame.write.revealTrace([g, ...reveal]));
-  }
   await advance(w, w.v.params.clockBudget + 1n);
   for (const g of games) await receiptOf(w, w.v.disputeGame.write.timeout([g]));
-  await advance(w, w.v.params.task.challengeWindow);
-  await receiptOf(
-    w,
-    w.v
-      .as(wallet(WORKER))
-      .taskMarket.write.finalize([
-        posted.task,
-        posted.commitment,
-        posted.run.outputRoot,
-        hexOf(posted.run.outputBytes),
-      ]),
-  );
-  // CURRENT BAD BEHAVIOUR: a wrong result finalized; it cost the cheater 255 half-bonds burnt
-  // (12.75 ETH at DEFAULT_PARAMS), a fixed price for any wrong result however valuable.
-  assert.equal((await w.v.taskMarket.read.taskState([posted.id])).status, 4, 'finalized');
+  assert.equal((await w.v.taskMarket.read.disputes([posted.id])).open, 0n);
+  const beneficiary = (w.v.params.task.workerStake * BigInt(w.v.params.task.slashBeneficiaryBps)) / 10_000n;
+  assert.equal(await claimBounty(HONEST, posted.id), beneficiary, 'spam games that lose dilute nothing');
+  await expectRevert(() => claimBounty(SYBIL, posted.id), 'TaskMarketNoBounty');
 });
 
 test('market gap 3b (fixed): batch market: 256 request queries do not lock out the dispute game', async () => {
@@ -326,7 +327,9 @@ test('finding 4 (fixed off chain): a 257-sample input is refused before posting,
       .as(wallet(WORKER))
       .taskMarket.write.postResult([task, commitmentOf(id, run), run.outputRoot, hexOf(run.outputBytes)]),
   );
-  const gameId = await challengeTask(w, HONEST, { task, id, commitment: commitmentOf(id, run), run });
+  const commitment = commitmentOf(id, run);
+  const result = { worker: w.accounts[WORKER], commitment, outputRoot: run.outputRoot };
+  const gameId = await challengeTask(w, HONEST, { task, id, commitment, run, result });
   let reverted: string | undefined;
   try {
     await w.v.as(wallet(WORKER)).disputeGame.write.revealTrace([gameId, ...revealTraceArgs(worker)]);

@@ -13,6 +13,7 @@ import {
   idOf,
   type Run,
   receiptOf,
+  resultOf,
   taskOf,
   type World,
 } from '../market/support.ts';
@@ -51,7 +52,7 @@ export async function postTask(w: World, req: number, wi: number, worker: TraceP
       .as(w.chain.wallet(wi))
       .taskMarket.write.postResult([task, commitment, run.outputRoot, hexOf(run.outputBytes)]),
   );
-  return { task, id, commitment, run };
+  return { task, id, commitment, run, result: resultOf(w.accounts[wi], commitment, run) };
 }
 
 /** Challenger `ci` challenges a posted task; returns the game ID. */
@@ -62,11 +63,9 @@ export async function challengeTask(
 ): Promise<bigint> {
   const receipt = await receiptOf(
     w,
-    w.v
-      .as(w.chain.wallet(ci))
-      .taskMarket.write.challenge([posted.task, posted.commitment, posted.run.outputRoot], {
-        value: w.v.params.task.challengeBond,
-      }),
+    w.v.as(w.chain.wallet(ci)).taskMarket.write.challenge([posted.task, posted.result], {
+      value: w.v.params.task.challengeBond,
+    }),
   );
   return gameIdFromLogs(receipt.logs, w.v.addresses.disputeGame);
 }

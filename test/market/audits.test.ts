@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Address } from 'viem';
 import { NATIVE } from '../../src/chain/bindings/types.ts';
+import { revealTraceArgs } from '../../src/dispute/moves.ts';
 import { corruptedParty, honestParty, type TraceProvider } from '../../src/dispute/party.ts';
 import { challengeTask, play, postTask } from '../game/support.ts';
 import {
@@ -39,15 +40,27 @@ const as = (i: number) => w.v.as(w.chain.wallet(i)).taskMarket.write;
 /** Posts `worker`'s result, draws the audit and returns the assigned auditor's account index. */
 async function postAndDraw(worker: TraceProvider) {
   const posted = await postTask(w, REQ, WORKER, worker);
-  await expectRevert(() => as(WATCHER).drawAudit([posted.task]), 'TaskMarketAuditSeedNotReady');
+  await expectRevert(
+    () => as(WATCHER).drawAudit([posted.task, posted.result]),
+    'TaskMarketAuditSeedNotReady',
+  );
   await mine(w, 2);
-  await receiptOf(w, as(WATCHER).drawAudit([posted.task]));
-  await expectRevert(() => as(WATCHER).drawAudit([posted.task]), 'TaskMarketAuditAlreadyDrawn');
+  const lockedBefore = await Promise.all(
+    w.accounts.map(async (a) => (await w.v.agentRegistry.read.agentInfo([a])).locked),
+  );
+  await receiptOf(w, as(WATCHER).drawAudit([posted.task, posted.result]));
+  await expectRevert(
+    () => as(WATCHER).drawAudit([posted.task, posted.result]),
+    'TaskMarketAuditAlreadyDrawn',
+  );
   const audit = await w.v.taskMarket.read.audit([posted.id]);
   assert.equal(audit.state, 2, 'assigned');
   const auditor = indexOf(audit.auditor);
   assert.ok(VERIFIERS.includes(auditor), 'a staked verifier other than the worker');
-  assert.equal((await w.v.agentRegistry.read.agentInfo([audit.auditor])).locked, w.v.params.task.auditStake);
+  assert.equal(
+    (await w.v.agentRegistry.read.agentInfo([audit.auditor])).locked - lockedBefore[auditor],
+    w.v.params.task.auditStake,
+  );
   return { posted, auditor, audit };
 }
 
@@ -55,19 +68,19 @@ test('an auditor that recomputed the trace attests and is paid; a lazy one canno
   const input = handInput(70);
   const honest = honestParty(w.model, input);
   const { posted, auditor, audit } = await postAndDraw(honest);
-  const { task, commitment, run } = posted;
+  const { task, run } = posted;
   // Lazy: guessing any trace root other than the hidden one fails.
   await expectRevert(
-    () => as(auditor).attestAudit([task, commitment, run.outputRoot, run.outputRoot]),
+    () => as(auditor).attestAudit([task, posted.result, run.outputRoot]),
     'TaskMarketAttestationMismatch',
   );
   await expectRevert(
-    () => as(WATCHER).attestAudit([task, commitment, run.outputRoot, honest.checkpointRoot]),
+    () => as(WATCHER).attestAudit([task, posted.result, honest.checkpointRoot]),
     'TaskMarketNotAuditor',
   );
-  await receiptOf(w, as(auditor).attestAudit([task, commitment, run.outputRoot, honest.checkpointRoot]));
+  await receiptOf(w, as(auditor).attestAudit([task, posted.result, honest.checkpointRoot]));
   await advance(w, w.v.params.task.challengeWindow);
-  await receiptOf(w, as(REQ).finalize([task, commitment, run.outputRoot, '0x']));
+  await receiptOf(w, as(REQ).finalize([task, posted.result, '0x']));
   const reward = (task.fee * BigInt(w.v.params.task.auditRewardBps)) / 10_000n;
   assert.equal(await w.v.taskMarket.read.owed([NATIVE, audit.auditor]), reward);
   assert.equal(await w.v.taskMarket.read.owed([NATIVE, w.accounts[WORKER]]), task.fee - reward);
@@ -78,12 +91,9 @@ test('an auditor that recomputed the trace attests and is paid; a lazy one canno
 test('a silent auditor blocks nothing for long: it is slashed and the task finalizes', async () => {
   const honest = honestParty(w.model, handInput(71));
   const { posted, audit } = await postAndDraw(honest);
-  const { task, commitment, run } = posted;
+  const { task } = posted;
   await advance(w, w.v.params.task.challengeWindow);
-  await expectRevert(
-    () => as(REQ).finalize([task, commitment, run.outputRoot, '0x']),
-    'TaskMarketAuditPending',
-  );
+  await expectRevert(() => as(REQ).finalize([task, posted.result, '0x']), 'TaskMarketAuditPending');
   await expectRevert(() => as(WATCHER).slashSilentAuditor([posted.id]), 'TaskMarketAuditNotExpired');
   await advance(w, w.v.params.task.auditWindow);
   const stakeBefore = (await w.v.agentRegistry.read.agentInfo([audit.auditor])).stake;
@@ -94,7 +104,7 @@ test('a silent auditor blocks nothing for long: it is slashed and the task final
     await w.v.agentRegistry.read.claimable([w.accounts[WATCHER]]),
     (stake * BigInt(w.v.params.task.slashBeneficiaryBps)) / 10_000n,
   );
-  await receiptOf(w, as(REQ).finalize([task, commitment, run.outputRoot, '0x']));
+  await receiptOf(w, as(REQ).finalize([task, posted.result, '0x']));
   assert.equal((await w.v.taskMarket.read.taskState([posted.id])).status, 4);
 });
 
@@ -107,7 +117,7 @@ test('an auditor that finds a wrong result challenges after the window and wins'
   // The window is closed for everyone else ...
   await expectRevert(
     () =>
-      as(WATCHER).challenge([posted.task, posted.commitment, posted.run.outputRoot], {
+      as(WATCHER).challenge([posted.task, posted.result], {
         value: w.v.params.task.challengeBond,
       }),
     'TaskMarketChallengeWindowClosed',
@@ -132,10 +142,7 @@ test('an auditor that attests a wrong result (copying the cheater) is slashed wh
   const honest = honestParty(w.model, input);
   const cheat = corruptedParty(w.model, input, 0, 4);
   const { posted, auditor, audit } = await postAndDraw(cheat);
-  await receiptOf(
-    w,
-    as(auditor).attestAudit([posted.task, posted.commitment, posted.run.outputRoot, cheat.checkpointRoot]),
-  );
+  await receiptOf(w, as(auditor).attestAudit([posted.task, posted.result, cheat.checkpointRoot]));
   const stakeBefore = (await w.v.agentRegistry.read.agentInfo([audit.auditor])).stake;
   const gameId = await challengeTask(w, WATCHER, posted);
   const r = await play(
@@ -157,14 +164,57 @@ test('finalize draws the audit itself; an expired seed is re-armed with a future
   await advance(w, w.v.params.task.challengeWindow);
   await mine(w, 300);
   // The seed block's hash has expired: finalize re-arms and returns without paying.
-  const r1 = await receiptOf(
-    w,
-    as(REQ).finalize([posted.task, posted.commitment, posted.run.outputRoot, '0x']),
-  );
+  const r1 = await receiptOf(w, as(REQ).finalize([posted.task, posted.result, '0x']));
   assert.ok(r1.logs.length > 0);
   assert.equal((await w.v.taskMarket.read.audit([posted.id])).state, 0, 'still undrawn');
   await mine(w, 2);
-  await receiptOf(w, as(REQ).finalize([posted.task, posted.commitment, posted.run.outputRoot, '0x']));
+  await receiptOf(w, as(REQ).finalize([posted.task, posted.result, '0x']));
   assert.equal((await w.v.taskMarket.read.audit([posted.id])).state, 2, 'assigned by finalize');
   assert.equal((await w.v.taskMarket.read.taskState([posted.id])).status, 3, 'not yet final');
+});
+
+// Finding 4: a game makes the worker reveal its trace (TraceRevealed lists the op roots of a model
+// of up to 64 ops, the checkpoint root among them). An auditor that copies it from the logs may
+// free its stake, but only an attestation made before any game was opened is paid.
+test("an auditor that copies the checkpoint root from a game's logs is not paid", async () => {
+  const honest = honestParty(w.model, handInput(75));
+  const { posted, auditor, audit } = await postAndDraw(honest);
+  const gameId = await challengeTask(w, WATCHER, posted);
+  await receiptOf(
+    w,
+    w.v.as(w.chain.wallet(WORKER)).disputeGame.write.revealTrace([gameId, ...revealTraceArgs(honest)]),
+  );
+  const [revealed] = await w.chain.publicClient.getContractEvents({
+    address: w.v.addresses.disputeGame,
+    abi: w.v.disputeGame.abi,
+    eventName: 'TraceRevealed',
+    args: { gameId },
+    fromBlock: 0n,
+  });
+  const copied = revealed.args.children![w.model.ops.length - 2];
+  assert.equal(copied, honest.checkpointRoot, 'the log leaks the checkpoint root');
+  const receipt = await receiptOf(w, as(auditor).attestAudit([posted.task, posted.result, copied]));
+  assert.ok(receipt.logs.length > 0);
+  assert.equal((await w.v.taskMarket.read.audit([posted.id])).state, 7, 'attested, unpaid');
+  // The watcher's game ends (its clock runs out); the task finalizes with the whole fee to the worker.
+  await advance(w, w.v.params.clockBudget + 1n);
+  await receiptOf(w, w.v.disputeGame.write.timeout([gameId]));
+  const auditorBefore = await w.v.taskMarket.read.owed([NATIVE, audit.auditor]);
+  const lockedBefore = (await w.v.agentRegistry.read.agentInfo([audit.auditor])).locked;
+  const workerBefore = await w.v.taskMarket.read.owed([NATIVE, w.accounts[WORKER]]);
+  await receiptOf(w, as(REQ).finalize([posted.task, posted.result, '0x']));
+  assert.equal(
+    await w.v.taskMarket.read.owed([NATIVE, audit.auditor]),
+    auditorBefore,
+    'copying earns nothing',
+  );
+  assert.equal(
+    (await w.v.taskMarket.read.owed([NATIVE, w.accounts[WORKER]])) - workerBefore,
+    posted.task.fee,
+  );
+  assert.equal(
+    lockedBefore - (await w.v.agentRegistry.read.agentInfo([audit.auditor])).locked,
+    w.v.params.task.auditStake,
+    'stake freed',
+  );
 });

@@ -9,13 +9,17 @@
 //   - the TaskMarket and the DisputeGame hold exactly zero (exact solvency of fees and bonds);
 //   - the registry holds exactly Σ stake + Σ unbonding (after claims);
 //   - stake is conserved except by slashing: staked - withdrawn - slashed = Σ stake + Σ unbonding;
-//   - every fee is paid out exactly once, and nothing can be withdrawn twice.
+//   - every fee is paid out exactly once, and nothing can be withdrawn twice;
+//   - requester-signed tasks (postSigned) draw exactly their fees from the requester's deposit;
+//   - every conviction escrow is paid out to the winning challengers or burnt, to the wei;
+//   - no worker that posted its honest result and kept playing is ever convicted.
 // VERINFER_INVARIANT_SEQUENCES=N runs more sequences; VERINFER_INVARIANT_SEED=S replays one.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Hex, parseEther } from 'viem';
+import { SIGNED_TASK_TYPES, signedTaskDomain } from '../../src/chain/bindings/commitments.ts';
 import { revertErrorName } from '../../src/chain/bindings/errors.ts';
-import { NATIVE, type TaskArgs } from '../../src/chain/bindings/types.ts';
+import { NATIVE, type TaskArgs, ZERO_BYTES32 as ZERO } from '../../src/chain/bindings/types.ts';
 import { corruptedParty, honestParty, type TraceProvider } from '../../src/dispute/party.ts';
 import { gameIdFromLogs, playDispute } from '../../src/dispute/play.ts';
 import { runOfProvider } from '../game/support.ts';
@@ -58,6 +62,10 @@ interface SimTask {
   honest: TraceProvider;
   worker?: number;
   posted?: { trace: TraceProvider; commitment: Hex };
+  /** Requester-signed: never created on chain, posted with postSigned. */
+  signed?: boolean;
+  /** The worker fell silent in one of its games (or lost on time): it may lose an honest result. */
+  lapsed?: boolean;
   games: { id: bigint; challenger: number; trace: TraceProvider }[];
 }
 
@@ -84,8 +92,15 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
   const batches: bigint[] = [];
   let staked = 0n;
   let feesIn = 0n;
+  let deposited = 0n;
+  const resultOfTask = (t: SimTask) => ({
+    worker: w.accounts[t.worker ?? 0],
+    commitment: t.posted?.commitment ?? ZERO,
+    outputRoot: t.posted?.trace.outputRoot ?? ZERO,
+  });
   const failures = new Map<string, number>();
   const as = (i: number) => w.v.as(w.chain.wallet(i));
+  const indexOf = (a: Hex) => w.accounts.findIndex((x) => x.toLowerCase() === a.toLowerCase());
   const pick = <T>(xs: readonly T[]) => xs[r.int(0, xs.length - 1)];
   /** Runs a transaction; a revert must carry a named custom error. Returns whether it succeeded. */
   const attempt = async (label: string, send: () => Promise<Hex>) => {
@@ -115,6 +130,7 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
     silent: 'none' | 'worker' | 'challenger',
   ) => {
     if (!t.posted || t.worker === undefined) return;
+    if (silent === 'worker') t.lapsed = true;
     await playDispute(
       w.v,
       w.chain.publicClient,
@@ -137,7 +153,19 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
           fee: parseEther('0.01') * BigInt(r.int(1, 5)),
           takeDeadline: (await w.chain.publicClient.getBlock()).timestamp + BigInt(r.int(300, 6000)),
         });
-        if (
+        if (r.chance(0.3)) {
+          // Signed off chain; a worker posts it with postSigned, the fee out of the deposit.
+          tasks.push({ task, id: idOf(w, task), honest, games: [], signed: true });
+          if (r.chance(0.7)) {
+            const amount = task.fee * BigInt(r.int(0, 2));
+            if (
+              await attempt('deposit', () =>
+                as(req).taskMarket.write.deposit([NATIVE, amount], { value: amount }),
+              )
+            )
+              deposited += amount;
+          }
+        } else if (
           await attempt('create', () =>
             as(req).taskMarket.write.createTask([task, '0x'], { value: task.fee }),
           )
@@ -156,10 +184,23 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
         const trace = cheat ? corruptedParty(w.model, t.honest.input, r.int(0, 4), r.int(0, 2)) : t.honest;
         const commitment = commitmentOf(t.id, runOfProvider(trace));
         const out = hexOf(trace.opBytes(trace.opRoots.length - 1));
-        if (r.chance(0.3)) await attempt('take', () => as(worker).taskMarket.write.takeTask([t.task]));
-        const ok = await attempt('post', () =>
-          as(worker).taskMarket.write.postResult([t.task, commitment, trace.outputRoot, out]),
-        );
+        let ok: unknown;
+        if (t.signed) {
+          const signature = await w.chain.wallet(indexOf(t.task.requester)).signTypedData({
+            domain: signedTaskDomain(w.chain.chain.id, w.v.addresses.taskMarket),
+            types: SIGNED_TASK_TYPES,
+            primaryType: 'SignedTask',
+            message: { ...t.task, worker: w.accounts[r.chance(0.9) ? worker : pick(AGENTS)] },
+          });
+          ok = await attempt('postSigned', () =>
+            as(worker).taskMarket.write.postSigned([t.task, signature, commitment, trace.outputRoot, out]),
+          );
+        } else {
+          if (r.chance(0.3)) await attempt('take', () => as(worker).taskMarket.write.takeTask([t.task]));
+          ok = await attempt('post', () =>
+            as(worker).taskMarket.write.postResult([t.task, commitment, trace.outputRoot, out]),
+          );
+        }
         if (ok) {
           t.worker = worker;
           t.posted = { trace, commitment };
@@ -174,10 +215,9 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
         const bogus = r.chance(0.3);
         const trace = bogus ? corruptedParty(w.model, t.honest.input, r.int(0, 4), r.int(0, 2)) : t.honest;
         const receipt = await attempt('challenge', () =>
-          as(challenger).taskMarket.write.challenge(
-            [t.task, t.posted!.commitment, t.posted!.trace.outputRoot],
-            { value: w.v.params.task.challengeBond },
-          ),
+          as(challenger).taskMarket.write.challenge([t.task, resultOfTask(t)], {
+            value: w.v.params.task.challengeBond,
+          }),
         );
         if (receipt)
           t.games.push({ id: gameIdFromLogs(receipt.logs, w.v.addresses.disputeGame), challenger, trace });
@@ -198,9 +238,7 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
       case 6: {
         if (!t?.posted) break;
         const by = pick(EVERYONE);
-        await attempt('finalize', () =>
-          as(by).taskMarket.write.finalize([t.task, t.posted!.commitment, t.posted!.trace.outputRoot, '0x']),
-        );
+        await attempt('finalize', () => as(by).taskMarket.write.finalize([t.task, resultOfTask(t), '0x']));
         break;
       }
       case 7:
@@ -208,8 +246,15 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
         break;
       case 8: {
         const g = tasks.flatMap((x) => x.games);
-        if (g.length)
-          await attempt('timeout', () => as(pick(EVERYONE)).disputeGame.write.timeout([pick(g).id]));
+        if (!g.length) break;
+        const game = pick(g);
+        const owner = tasks.find((x) => x.games.includes(game));
+        const mover = await w.v.disputeGame.read.clockOf([game.id]).then(
+          ([m]) => m,
+          () => undefined,
+        );
+        if (await attempt('timeout', () => as(pick(EVERYONE)).disputeGame.write.timeout([game.id])))
+          if (owner && owner.worker !== undefined && mover === w.accounts[owner.worker]) owner.lapsed = true;
         break;
       }
       case 9: {
@@ -235,7 +280,9 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
       }
       case 12:
         if (t?.posted)
-          await attempt('draw audit', () => as(pick(EVERYONE)).taskMarket.write.drawAudit([t.task]));
+          await attempt('draw audit', () =>
+            as(pick(EVERYONE)).taskMarket.write.drawAudit([t.task, resultOfTask(t)]),
+          );
         break;
       case 13: {
         if (!t?.posted) break;
@@ -246,8 +293,7 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
           await attempt('attest', () =>
             as(auditor).taskMarket.write.attestAudit([
               t.task,
-              t.posted!.commitment,
-              t.posted!.trace.outputRoot,
+              resultOfTask(t),
               t.posted!.trace.checkpointRoot,
             ]),
           );
@@ -298,9 +344,7 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
   // Draw every audit (finalize draws inline), then let assigned auditors' deadlines pass and slash them.
   for (const t of tasks)
     if ((await w.v.taskMarket.read.taskState([t.id])).status === 3)
-      await attempt('final draw', () =>
-        w.v.taskMarket.write.finalize([t.task, t.posted!.commitment, t.posted!.trace.outputRoot, '0x']),
-      );
+      await attempt('final draw', () => w.v.taskMarket.write.finalize([t.task, resultOfTask(t), '0x']));
   await advance(w, w.v.params.task.auditWindow + w.v.params.task.challengeWindow + 1n);
   for (const t of tasks)
     if ((await w.v.taskMarket.read.audit([t.id])).state === 2)
@@ -312,14 +356,51 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
   for (const t of tasks) {
     const status = (await w.v.taskMarket.read.taskState([t.id])).status;
     if (status === 3)
-      await attempt('final finalize', () =>
-        w.v.taskMarket.write.finalize([t.task, t.posted!.commitment, t.posted!.trace.outputRoot, '0x']),
-      );
+      await attempt('final finalize', () => w.v.taskMarket.write.finalize([t.task, resultOfTask(t), '0x']));
+    if (status === 0 && t.signed) continue; // never posted: nothing exists on chain
     if (status === 1 || status === 2)
       await attempt('final expire', () => w.v.taskMarket.write.expire([t.task]));
     const after = (await w.v.taskMarket.read.taskState([t.id])).status;
     assert.ok(after >= 4, `seed ${seed}: task left in status ${after}`);
   }
+  // Every winning challenger takes its share of each conviction escrow, twice (the second is refused).
+  for (const t of tasks) {
+    if ((await w.v.taskMarket.read.taskState([t.id])).status !== 6) continue;
+    assert.ok(
+      t.posted!.trace !== t.honest || t.lapsed,
+      `seed ${seed}: an honest, diligent worker was convicted`,
+    );
+    for (const g of t.games) {
+      await attempt('claim bounty', () => as(g.challenger).taskMarket.write.claimBounty([t.id]));
+      await attempt('claim bounty again', () => as(g.challenger).taskMarket.write.claimBounty([t.id]));
+    }
+  }
+  const eventSum = async (eventName: 'BountyClaimed' | 'BountySettled') =>
+    (
+      await w.chain.publicClient.getContractEvents({
+        address: w.v.addresses.taskMarket,
+        abi: w.v.taskMarket.abi,
+        eventName,
+        fromBlock: 0n,
+      })
+    ).reduce(
+      (sum, e) =>
+        sum + ('amount' in e.args ? (e.args.amount ?? 0n) : ((e.args as { burnt?: bigint }).burnt ?? 0n)),
+      0n,
+    );
+  const bountiesPaid = await eventSum('BountyClaimed');
+  const bountiesBurnt = await eventSum('BountySettled');
+  const escrowed = (
+    await w.chain.publicClient.getContractEvents({
+      address: w.v.addresses.agentRegistry,
+      abi: w.v.agentRegistry.abi,
+      eventName: 'SlashProceedsClaimed',
+      fromBlock: 0n,
+    })
+  )
+    .filter((e) => e.args.account?.toLowerCase() === w.v.addresses.taskMarket.toLowerCase())
+    .reduce((sum, e) => sum + (e.args.amount ?? 0n), 0n);
+  assert.equal(bountiesPaid + bountiesBurnt, escrowed, `seed ${seed}: every escrow paid out or burnt`);
   // Everyone takes out everything, twice: the second attempt must find nothing.
   const slashed = (
     await w.chain.publicClient.getContractEvents({
@@ -371,7 +452,11 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
       fromBlock: 0n,
     })
   ).reduce((sum, e) => sum + (e.args.amount ?? 0n), 0n);
-  assert.equal(paidOut, feesIn, `seed ${seed}: every fee paid out exactly once`);
+  assert.equal(
+    paidOut,
+    feesIn + deposited + bountiesPaid,
+    `seed ${seed}: every fee, deposit and bounty paid out exactly once`,
+  );
   assert.ok(failures.get('TaskMarketNothingOwed'), 'second withdrawals were refused');
   const outcomes = [0, 0, 0, 0];
   for (const t of tasks)
@@ -388,7 +473,7 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
     fromBlock: 0n,
   });
   const assigned = drawn.filter((e) => e.args.selected).length;
-  return `audits drawn ${drawn.length} (assigned ${assigned}); batches ${batches.length}; tasks ${tasks.length} (finalized ${statuses.get(4) ?? 0}, expired ${statuses.get(5) ?? 0}, convicted ${statuses.get(6) ?? 0}); games: challenger won ${outcomes[1]}, worker won ${outcomes[2]}, moot ${outcomes[3]}; named reverts ${[...failures.values()].reduce((a, b) => a + b, 0)}`;
+  return `audits drawn ${drawn.length} (assigned ${assigned}); batches ${batches.length}; tasks ${tasks.length} (signed and posted ${tasks.filter((x) => x.signed && x.posted).length}; finalized ${statuses.get(4) ?? 0}, expired ${statuses.get(5) ?? 0}, convicted ${statuses.get(6) ?? 0}); games: challenger won ${outcomes[1]}, worker won ${outcomes[2]}, moot ${outcomes[3]}; named reverts ${[...failures.values()].reduce((a, b) => a + b, 0)}`;
 }
 
 /** Per-market locks add up, and the verifier index and its draws match the agents' state. */

@@ -5,7 +5,13 @@ import type { Address, Hex, TransactionReceipt } from 'viem';
 import { parseEther } from 'viem';
 import { modelDescriptorOf, taskIdOf } from '../../src/chain/bindings/commitments.ts';
 import { revertErrorName } from '../../src/chain/bindings/errors.ts';
-import { NATIVE, type TaskArgs, ZERO_BYTES32 } from '../../src/chain/bindings/types.ts';
+import {
+  DEFAULT_PARAMS,
+  NATIVE,
+  type TaskArgs,
+  type TaskResultArgs,
+  ZERO_BYTES32,
+} from '../../src/chain/bindings/types.ts';
 import {
   type DeployVerinferOptions,
   deployVerinfer,
@@ -36,6 +42,8 @@ export const TEST_PARAMS: NonNullable<DeployVerinferOptions['params']> = {
 
 export interface World {
   chain: EmbeddedChain;
+  /** Test ERC-20s deployed before the markets and allowed as TaskMarket fee tokens (minimum fee 1). */
+  tokens: Address[];
   v: VerinferDeployment;
   model: Model;
   modelRoot: Hex;
@@ -45,22 +53,45 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** A fresh chain with the system deployed and the hand model registered (by accounts[0]). */
+/** A test ERC-20 (contracts/mocks/TestToken.sol) to deploy before the markets; `feeBps` > 0 takes a fee on transfers. */
+export interface TestTokenSpec {
+  name: string;
+  feeBps: bigint;
+}
+
+/**
+ * A fresh chain with the system deployed and the hand model registered (by accounts[0]). The
+ * `tokens` are deployed first and allowed as TaskMarket fee tokens, next to the native currency;
+ * with `feeToken`, one more token is deployed and allowed in the BatchMarket.
+ */
 export async function startWorld(
   params: DeployVerinferOptions['params'] = TEST_PARAMS,
-  options: { feeToken?: boolean } = {},
+  options: TestTokenSpec[] | { feeToken?: boolean; tokens?: TestTokenSpec[] } = {},
 ): Promise<World> {
+  const { feeToken: withBatchToken = false, tokens = [] } = Array.isArray(options)
+    ? { tokens: options }
+    : options;
   const chain = await startEmbeddedChain();
-  let feeToken: Address | undefined;
-  if (options.feeToken) {
-    const { deployArtifact } = await import('../../src/chain/deploy.ts');
-    feeToken = (await deployArtifact(chain, 'TestToken', ['Fee', 'FEE', 100n])).address;
-  }
-  const v = await deployVerinfer(chain, { params, batchFeeTokens: feeToken ? [feeToken] : [] });
+  const { deployArtifact } = await import('../../src/chain/deploy.ts');
+  const addresses: Address[] = [];
+  for (const t of tokens)
+    addresses.push((await deployArtifact(chain, 'TestToken', [t.name, t.name, t.feeBps])).address);
+  const feeToken = withBatchToken
+    ? ((await deployArtifact(chain, 'TestToken', ['Fee', 'FEE', 100n])).address as Address)
+    : undefined;
+  const feeTokens = [
+    ...(params?.feeTokens ?? DEFAULT_PARAMS.feeTokens),
+    ...addresses.map((token) => ({ token, minFee: 1n })),
+  ];
+  const v = await deployVerinfer(chain, {
+    params: { ...params, feeTokens },
+    batchFeeTokens: feeToken ? [feeToken] : [],
+  });
   const model = handModel();
   const root = await registerModel(v, model);
   return {
     chain,
+    tokens: addresses,
     v,
     model,
     modelRoot: root,
@@ -195,6 +226,11 @@ export function taskOf(w: World, requester: Address, run: Run, over: Partial<Tas
     salt: `0x${saltCounter.toString(16).padStart(64, '0')}`,
     ...over,
   };
+}
+
+/** The Result that calls after postResult pass back. */
+export function resultOf(worker: Address, commitment: Hex, run: Pick<Run, 'outputRoot'>): TaskResultArgs {
+  return { worker, commitment, outputRoot: run.outputRoot };
 }
 
 export function idOf(w: World, task: TaskArgs): Hex {

@@ -24,6 +24,7 @@ import {
   type Run,
   receiptOf,
   registerAgent,
+  resultOf,
   runOf,
   startWorld,
   taskOf,
@@ -32,15 +33,19 @@ import {
 
 let w: World;
 let token: Address;
+let feeOnTransfer: Address;
 const REQ = 3;
 const WORKER = 1;
 const OTHER = 2;
 
 before(async () => {
-  w = await startWorld();
+  w = await startWorld(undefined, [
+    { name: 'TST', feeBps: 0n },
+    { name: 'FEE', feeBps: 100n },
+  ]);
   await registerAgent(w, WORKER, [w.modelRoot]);
   await registerAgent(w, OTHER, [w.modelRoot]);
-  token = await deployMock(w, 'TestToken', ['Test', 'TST', 0n]);
+  [token, feeOnTransfer] = w.tokens;
   const t = getContract({ address: token, abi: testTokenAbi, client: w.chain.wallet(REQ) });
   await t.write.mint([w.accounts[REQ], parseEther('100')]);
   await t.write.approve([w.v.addresses.taskMarket, 2n ** 256n - 1n]);
@@ -68,7 +73,11 @@ async function finalizeAfterWindow(task: TaskArgs, commitment: `0x${string}`, ru
   await advance(w, w.v.params.task.challengeWindow);
   return receiptOf(
     w,
-    as(REQ).taskMarket.write.finalize([task, commitment, run.outputRoot, hexOf(run.outputBytes)]),
+    as(REQ).taskMarket.write.finalize([
+      task,
+      resultOf(w.accounts[WORKER], commitment, run),
+      hexOf(run.outputBytes),
+    ]),
   );
 }
 
@@ -95,7 +104,12 @@ test('honest native task with a consumer: the callback receives the output, the 
   assert.equal((await w.v.agentRegistry.read.agentInfo([w.accounts[WORKER]])).locked, 0n);
   assert.equal((await w.v.agentRegistry.read.reputation([w.accounts[WORKER]])).resultsAccepted, 1n);
   await expectRevert(
-    () => as(REQ).taskMarket.write.finalize([task, commitment, run.outputRoot, hexOf(run.outputBytes)]),
+    () =>
+      as(REQ).taskMarket.write.finalize([
+        task,
+        resultOf(w.accounts[WORKER], commitment, run),
+        hexOf(run.outputBytes),
+      ]),
     'TaskMarketWrongStatus',
   );
   const before = await balance(w, w.accounts[9]);
@@ -118,7 +132,7 @@ test('honest ERC-20 task, taken and posted in one transaction', async () => {
 });
 
 test('a fee-on-transfer token is rejected with the amount that arrived', async () => {
-  const fot = await deployMock(w, 'TestToken', ['Fee', 'FEE', 100n]);
+  const fot = feeOnTransfer;
   const t = getContract({ address: fot, abi: testTokenAbi, client: w.chain.wallet(REQ) });
   await t.write.mint([w.accounts[REQ], parseEther('10')]);
   await t.write.approve([w.v.addresses.taskMarket, parseEther('10')]);
@@ -145,7 +159,7 @@ test('a consumer that re-enters the market during its callback is stopped and st
   const data = encodeFunctionData({
     abi: taskMarketAbi,
     functionName: 'finalize',
-    args: [task, commitment, run.outputRoot, hexOf(run.outputBytes)],
+    args: [task, resultOf(w.accounts[WORKER], commitment, run), hexOf(run.outputBytes)],
   });
   await c.write.arm([w.v.addresses.taskMarket, data]);
   const owedBefore = await w.v.taskMarket.read.owed([NATIVE, w.accounts[WORKER]]);
@@ -165,9 +179,12 @@ test('a finalizer cannot starve the callback of gas', async () => {
   await advance(w, w.v.params.task.challengeWindow);
   await expectRevert(
     () =>
-      as(REQ).taskMarket.write.finalize([task, commitment, run.outputRoot, hexOf(run.outputBytes)], {
-        gas: 300_000n,
-      }),
+      as(REQ).taskMarket.write.finalize(
+        [task, resultOf(w.accounts[WORKER], commitment, run), hexOf(run.outputBytes)],
+        {
+          gas: 300_000n,
+        },
+      ),
     'TaskMarketCallbackGasTooLow',
   );
 });
@@ -187,10 +204,10 @@ test('expiry: an untaken task refunds the requester', async () => {
   assert.equal((await w.v.taskMarket.read.taskState([id])).status, 5);
 });
 
-test('expiry: a taken task without a result refunds the fee and slashes the worker', async () => {
+test('expiry: a taken task with an inline input and no result refunds the fee and slashes the worker', async () => {
   const run = runOf(w.model, handInput(6));
   const task = taskOf(w, w.accounts[REQ], run);
-  await receiptOf(w, as(REQ).taskMarket.write.createTask([task, '0x'], { value: task.fee }));
+  await receiptOf(w, as(REQ).taskMarket.write.createTask([task, hexOf(run.inputBytes)], { value: task.fee }));
   await receiptOf(w, as(WORKER).taskMarket.write.takeTask([task]));
   const stakeBefore = (await w.v.agentRegistry.read.agentInfo([w.accounts[WORKER]])).stake;
   const burnBefore = await balance(w, BURN_ADDRESS);
@@ -209,6 +226,60 @@ test('expiry: a taken task without a result refunds the fee and slashes the work
   assert.equal((await w.v.agentRegistry.read.claimable([w.accounts[REQ]])) - claimBefore, share);
   assert.equal((await balance(w, BURN_ADDRESS)) - burnBefore, stake - share);
   assert.equal((await w.v.agentRegistry.read.reputation([w.accounts[WORKER]])).slashes, 1n);
+});
+
+test('expiry: a requester that withholds its (non-inline) input gains nothing from the non-delivery', async () => {
+  const run = runOf(w.model, handInput(16));
+  const task = taskOf(w, w.accounts[REQ], run);
+  await receiptOf(w, as(REQ).taskMarket.write.createTask([task, '0x'], { value: task.fee }));
+  await receiptOf(w, as(WORKER).taskMarket.write.takeTask([task]));
+  const infoBefore = await w.v.agentRegistry.read.agentInfo([w.accounts[WORKER]]);
+  const claimBefore = await w.v.agentRegistry.read.claimable([w.accounts[REQ]]);
+  const owedBefore = await w.v.taskMarket.read.owed([NATIVE, w.accounts[REQ]]);
+  await advance(w, w.v.params.task.resultWindow + 1n);
+  await receiptOf(w, as(REQ).taskMarket.write.expire([task]));
+  const info = await w.v.agentRegistry.read.agentInfo([w.accounts[WORKER]]);
+  assert.equal(info.stake, infoBefore.stake, 'no slash: the worker may never have seen the input');
+  assert.equal(infoBefore.locked - info.locked, w.v.params.task.workerStake, 'stake unlocked');
+  assert.equal(
+    await w.v.agentRegistry.read.claimable([w.accounts[REQ]]),
+    claimBefore,
+    'no share for the requester',
+  );
+  assert.equal(
+    (await w.v.taskMarket.read.owed([NATIVE, w.accounts[REQ]])) - owedBefore,
+    task.fee,
+    'fee only',
+  );
+});
+
+test('fee tokens: only the deployment allowlist, each above its minimum fee (no unpaid audits)', async () => {
+  const run = runOf(w.model, handInput(17));
+  const other = await deployMock(w, 'TestToken', ['Other', 'OTH', 0n]);
+  const min = await w.v.taskMarket.read.minFee([NATIVE]);
+  assert.ok(min > 0n);
+  assert.equal(await w.v.taskMarket.read.minFee([other]), 0n);
+  const c = as(REQ).taskMarket.write;
+  await expectRevert(
+    () => c.createTask([taskOf(w, w.accounts[REQ], run, { feeToken: other, fee: 5n }), '0x']),
+    'TaskMarketTokenNotAllowed',
+  );
+  await expectRevert(
+    () => c.createTask([taskOf(w, w.accounts[REQ], run, { fee: 0n }), '0x'], { value: 0n }),
+    'TaskMarketFeeTooLow',
+  );
+  await expectRevert(
+    () => c.createTask([taskOf(w, w.accounts[REQ], run, { fee: min - 1n }), '0x'], { value: min - 1n }),
+    'TaskMarketFeeTooLow',
+  );
+  await expectRevert(() => c.deposit([other, 5n]), 'TaskMarketTokenNotAllowed');
+  await expectRevert(() => c.deposit([NATIVE, 0n]), 'TaskMarketZeroAmount');
+  await expectRevert(() => c.deposit([NATIVE, 5n], { value: 4n }), 'TaskMarketFeeMismatch');
+  // A plain transfer is refused (only the registry's slash proceeds arrive without a call).
+  await assert.rejects(
+    () => w.chain.wallet(REQ).sendTransaction({ to: w.v.addresses.taskMarket, value: 1n }),
+    /TaskMarketUnexpectedValue/,
+  );
 });
 
 test('every bad input of create, take, post, finalize and challenge reverts with its named error', async () => {
@@ -265,21 +336,27 @@ test('every bad input of create, take, post, finalize and challenge reverts with
   const stateBefore = await w.v.taskMarket.read.taskState([id]);
   const fin = (args: Parameters<typeof w.v.taskMarket.simulate.finalize>[0]) =>
     as(REQ).taskMarket.write.finalize(args);
-  await expectRevert(() => fin([good, commitment, run.outputRoot, '0x']), 'TaskMarketChallengeWindowOpen');
+  await expectRevert(
+    () => fin([good, resultOf(w.accounts[WORKER], commitment, run), '0x']),
+    'TaskMarketChallengeWindowOpen',
+  );
   const bond = w.v.params.task.challengeBond;
   const ch = (args: Parameters<typeof w.v.taskMarket.simulate.challenge>[0], o: { value: bigint }) =>
     as(OTHER).taskMarket.write.challenge(args, o);
   await expectRevert(
-    () => ch([good, commitment, run.outputRoot], { value: bond - 1n }),
+    () => ch([good, resultOf(w.accounts[WORKER], commitment, run)], { value: bond - 1n }),
     'TaskMarketBondMismatch',
   );
   await expectRevert(
-    () => ch([good, run.traceRoot, run.outputRoot], { value: bond }),
+    () =>
+      ch([good, { ...resultOf(w.accounts[WORKER], commitment, run), commitment: run.traceRoot }], {
+        value: bond,
+      }),
     'TaskMarketResultMismatch',
   );
   await expectRevert(
     () =>
-      as(WORKER).taskMarket.write.challenge([good, commitment, run.outputRoot], {
+      as(WORKER).taskMarket.write.challenge([good, resultOf(w.accounts[WORKER], commitment, run)], {
         value: bond,
       }),
     'TaskMarketSelfChallenge',
@@ -290,17 +367,26 @@ test('every bad input of create, take, post, finalize and challenge reverts with
   );
   // The transaction form of a revert leaves the state untouched.
   await expectRevert(
-    () => as(OTHER).taskMarket.write.challenge([good, commitment, run.outputRoot], { value: 1n }),
+    () =>
+      as(OTHER).taskMarket.write.challenge([good, resultOf(w.accounts[WORKER], commitment, run)], {
+        value: 1n,
+      }),
     'TaskMarketBondMismatch',
   );
   assert.deepEqual(await w.v.taskMarket.read.taskState([id]), stateBefore);
   await advance(w, w.v.params.task.challengeWindow);
   await expectRevert(
-    () => ch([good, commitment, run.outputRoot], { value: bond }),
+    () => ch([good, resultOf(w.accounts[WORKER], commitment, run)], { value: bond }),
     'TaskMarketChallengeWindowClosed',
   );
-  await expectRevert(() => fin([good, commitment, run.traceRoot, '0x']), 'TaskMarketResultMismatch');
-  await receiptOf(w, as(REQ).taskMarket.write.finalize([good, commitment, run.outputRoot, '0x']));
+  await expectRevert(
+    () => fin([good, { ...resultOf(w.accounts[WORKER], commitment, run), outputRoot: run.traceRoot }, '0x']),
+    'TaskMarketResultMismatch',
+  );
+  await receiptOf(
+    w,
+    as(REQ).taskMarket.write.finalize([good, resultOf(w.accounts[WORKER], commitment, run), '0x']),
+  );
   await expectRevert(() => as(REQ).taskMarket.write.expire([good]), 'TaskMarketWrongStatus');
   await expectRevert(() => as(REQ).taskMarket.write.withdraw([NATIVE, NATIVE]), 'TaskMarketZeroAddress');
   void mine;

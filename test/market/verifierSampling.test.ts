@@ -83,7 +83,7 @@ test('attack: 200 registered-then-unbonded agents cannot make a draw skip the au
   for (let i = 0; i < 3; i++) {
     const posted = await postTask(w, REQ, WORKER, honestParty(w.model, handInput(40 + i)));
     await mine(w, 2);
-    await receiptOf(w, w.v.as(w.chain.wallet(REQ)).taskMarket.write.drawAudit([posted.task]));
+    await receiptOf(w, w.v.as(w.chain.wallet(REQ)).taskMarket.write.drawAudit([posted.task, posted.result]));
     const audit = await w.v.taskMarket.read.audit([posted.id]);
     assert.equal(audit.state, 2, 'assigned');
     assert.equal(audit.auditor.toLowerCase(), w.accounts[VERIFIER].toLowerCase());

@@ -1265,6 +1265,15 @@ export const taskMarketAbi = [
         name: 'p',
         type: 'tuple',
       },
+      {
+        components: [
+          { internalType: 'address', name: 'token', type: 'address' },
+          { internalType: 'uint256', name: 'minFee', type: 'uint256' },
+        ],
+        internalType: 'struct TaskMarket.FeeToken[]',
+        name: 'feeTokens',
+        type: 'tuple[]',
+      },
     ],
     stateMutability: 'nonpayable',
     type: 'constructor',
@@ -1359,10 +1368,45 @@ export const taskMarketAbi = [
   },
   {
     inputs: [
+      { internalType: 'address', name: 'token', type: 'address' },
+      { internalType: 'uint256', name: 'minFee', type: 'uint256' },
+    ],
+    name: 'TaskMarketBadFeeToken',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
+      { internalType: 'address', name: 'requester', type: 'address' },
+      { internalType: 'address', name: 'worker', type: 'address' },
+    ],
+    name: 'TaskMarketBadSignature',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'token', type: 'address' },
+      { internalType: 'address', name: 'requester', type: 'address' },
+      { internalType: 'uint256', name: 'balance', type: 'uint256' },
+      { internalType: 'uint256', name: 'fee', type: 'uint256' },
+    ],
+    name: 'TaskMarketBalanceTooLow',
+    type: 'error',
+  },
+  {
+    inputs: [
       { internalType: 'uint256', name: 'sent', type: 'uint256' },
       { internalType: 'uint256', name: 'required', type: 'uint256' },
     ],
     name: 'TaskMarketBondMismatch',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
+      { internalType: 'uint256', name: 'openGames', type: 'uint256' },
+    ],
+    name: 'TaskMarketBountyNotSettled',
     type: 'error',
   },
   {
@@ -1424,10 +1468,27 @@ export const taskMarketAbi = [
   },
   {
     inputs: [
+      { internalType: 'address', name: 'token', type: 'address' },
+      { internalType: 'uint256', name: 'fee', type: 'uint256' },
+      { internalType: 'uint256', name: 'minFee', type: 'uint256' },
+    ],
+    name: 'TaskMarketFeeTooLow',
+    type: 'error',
+  },
+  {
+    inputs: [
       { internalType: 'bytes32', name: 'computed', type: 'bytes32' },
       { internalType: 'bytes32', name: 'inputRoot', type: 'bytes32' },
     ],
     name: 'TaskMarketInputRootMismatch',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
+      { internalType: 'address', name: 'caller', type: 'address' },
+    ],
+    name: 'TaskMarketNoBounty',
     type: 'error',
   },
   {
@@ -1517,8 +1578,13 @@ export const taskMarketAbi = [
     type: 'error',
   },
   {
-    inputs: [{ internalType: 'bytes32', name: 'taskId', type: 'bytes32' }],
-    name: 'TaskMarketTooManyDisputes',
+    inputs: [{ internalType: 'address', name: 'token', type: 'address' }],
+    name: 'TaskMarketTokenNotAllowed',
+    type: 'error',
+  },
+  {
+    inputs: [{ internalType: 'address', name: 'sender', type: 'address' }],
+    name: 'TaskMarketUnexpectedValue',
     type: 'error',
   },
   {
@@ -1536,6 +1602,7 @@ export const taskMarketAbi = [
     type: 'error',
   },
   { inputs: [], name: 'TaskMarketZeroAddress', type: 'error' },
+  { inputs: [], name: 'TaskMarketZeroAmount', type: 'error' },
   {
     inputs: [{ internalType: 'bytes32', name: 'taskId', type: 'bytes32' }],
     name: 'TaskMarketZeroCommitment',
@@ -1547,6 +1614,7 @@ export const taskMarketAbi = [
       { indexed: true, internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
       { indexed: true, internalType: 'address', name: 'auditor', type: 'address' },
       { indexed: false, internalType: 'bytes32', name: 'checkpointRoot', type: 'bytes32' },
+      { indexed: false, internalType: 'bool', name: 'paid', type: 'bool' },
     ],
     name: 'AuditAttested',
     type: 'event',
@@ -1585,10 +1653,41 @@ export const taskMarketAbi = [
     anonymous: false,
     inputs: [
       { indexed: true, internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
+      { indexed: true, internalType: 'address', name: 'challenger', type: 'address' },
+      { indexed: false, internalType: 'uint256', name: 'amount', type: 'uint256' },
+    ],
+    name: 'BountyClaimed',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
+      { indexed: false, internalType: 'uint256', name: 'winners', type: 'uint256' },
+      { indexed: false, internalType: 'uint256', name: 'sharePerWin', type: 'uint256' },
+      { indexed: false, internalType: 'uint256', name: 'burnt', type: 'uint256' },
+    ],
+    name: 'BountySettled',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
       { indexed: true, internalType: 'address', name: 'consumer', type: 'address' },
       { indexed: false, internalType: 'bool', name: 'succeeded', type: 'bool' },
     ],
     name: 'ConsumerCalled',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'address', name: 'token', type: 'address' },
+      { indexed: true, internalType: 'address', name: 'account', type: 'address' },
+      { indexed: false, internalType: 'uint256', name: 'amount', type: 'uint256' },
+    ],
+    name: 'Deposited',
     type: 'event',
   },
   {
@@ -1611,6 +1710,36 @@ export const taskMarketAbi = [
       { indexed: false, internalType: 'bytes', name: 'output', type: 'bytes' },
     ],
     name: 'ResultPosted',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
+      { indexed: true, internalType: 'address', name: 'requester', type: 'address' },
+      { indexed: true, internalType: 'address', name: 'worker', type: 'address' },
+      {
+        components: [
+          { internalType: 'address', name: 'requester', type: 'address' },
+          { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'inputRoot', type: 'bytes32' },
+          { internalType: 'address', name: 'feeToken', type: 'address' },
+          { internalType: 'uint256', name: 'fee', type: 'uint256' },
+          { internalType: 'uint64', name: 'takeDeadline', type: 'uint64' },
+          { internalType: 'address', name: 'consumer', type: 'address' },
+          { internalType: 'uint32', name: 'callbackGasLimit', type: 'uint32' },
+          { internalType: 'bytes32', name: 'salt', type: 'bytes32' },
+        ],
+        indexed: false,
+        internalType: 'struct TaskMarket.Task',
+        name: 'task',
+        type: 'tuple',
+      },
+      { indexed: false, internalType: 'bytes32', name: 'resultCommitment', type: 'bytes32' },
+      { indexed: false, internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
+      { indexed: false, internalType: 'bytes', name: 'output', type: 'bytes' },
+    ],
+    name: 'SignedTaskPosted',
     type: 'event',
   },
   {
@@ -1704,6 +1833,13 @@ export const taskMarketAbi = [
     type: 'event',
   },
   {
+    inputs: [],
+    name: 'TASK_TYPEHASH',
+    outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
     inputs: [
       {
         components: [
@@ -1721,8 +1857,16 @@ export const taskMarketAbi = [
         name: 't',
         type: 'tuple',
       },
-      { internalType: 'bytes32', name: 'resultCommitment', type: 'bytes32' },
-      { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
+      {
+        components: [
+          { internalType: 'address', name: 'worker', type: 'address' },
+          { internalType: 'bytes32', name: 'commitment', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
+        ],
+        internalType: 'struct TaskMarket.Result',
+        name: 'r',
+        type: 'tuple',
+      },
       { internalType: 'bytes32', name: 'checkpointRoot', type: 'bytes32' },
     ],
     name: 'attestAudit',
@@ -1778,6 +1922,16 @@ export const taskMarketAbi = [
   },
   {
     inputs: [
+      { internalType: 'bytes32', name: 'id', type: 'bytes32' },
+      { internalType: 'address', name: 'challenger', type: 'address' },
+    ],
+    name: 'bountyWins',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
       {
         components: [
           { internalType: 'address', name: 'requester', type: 'address' },
@@ -1794,8 +1948,16 @@ export const taskMarketAbi = [
         name: 't',
         type: 'tuple',
       },
-      { internalType: 'bytes32', name: 'resultCommitment', type: 'bytes32' },
-      { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
+      {
+        components: [
+          { internalType: 'address', name: 'worker', type: 'address' },
+          { internalType: 'bytes32', name: 'commitment', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
+        ],
+        internalType: 'struct TaskMarket.Result',
+        name: 'r',
+        type: 'tuple',
+      },
     ],
     name: 'challenge',
     outputs: [{ internalType: 'uint256', name: 'gameId', type: 'uint256' }],
@@ -1814,6 +1976,13 @@ export const taskMarketAbi = [
     name: 'challengeWindow',
     outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
     stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'bytes32', name: 'id', type: 'bytes32' }],
+    name: 'claimBounty',
+    outputs: [],
+    stateMutability: 'nonpayable',
     type: 'function',
   },
   {
@@ -1843,6 +2012,41 @@ export const taskMarketAbi = [
   },
   {
     inputs: [
+      { internalType: 'address', name: 'token', type: 'address' },
+      { internalType: 'uint256', name: 'amount', type: 'uint256' },
+    ],
+    name: 'deposit',
+    outputs: [],
+    stateMutability: 'payable',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'bytes32', name: 'id', type: 'bytes32' }],
+    name: 'disputes',
+    outputs: [
+      {
+        components: [
+          { internalType: 'uint64', name: 'open', type: 'uint64' },
+          { internalType: 'uint64', name: 'winners', type: 'uint64' },
+          { internalType: 'uint128', name: 'escrow', type: 'uint128' },
+        ],
+        internalType: 'struct ConvictionBounty.Pool',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'domainSeparator',
+    outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
       {
         components: [
           { internalType: 'address', name: 'requester', type: 'address' },
@@ -1857,6 +2061,16 @@ export const taskMarketAbi = [
         ],
         internalType: 'struct TaskMarket.Task',
         name: 't',
+        type: 'tuple',
+      },
+      {
+        components: [
+          { internalType: 'address', name: 'worker', type: 'address' },
+          { internalType: 'bytes32', name: 'commitment', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
+        ],
+        internalType: 'struct TaskMarket.Result',
+        name: 'r',
         type: 'tuple',
       },
     ],
@@ -1907,8 +2121,16 @@ export const taskMarketAbi = [
         name: 't',
         type: 'tuple',
       },
-      { internalType: 'bytes32', name: 'resultCommitment', type: 'bytes32' },
-      { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
+      {
+        components: [
+          { internalType: 'address', name: 'worker', type: 'address' },
+          { internalType: 'bytes32', name: 'commitment', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
+        ],
+        internalType: 'struct TaskMarket.Result',
+        name: 'r',
+        type: 'tuple',
+      },
       { internalType: 'bytes', name: 'output', type: 'bytes' },
     ],
     name: 'finalize',
@@ -1932,17 +2154,24 @@ export const taskMarketAbi = [
   },
   {
     inputs: [
-      { internalType: 'bytes32', name: 'id', type: 'bytes32' },
+      { internalType: 'bytes32', name: '', type: 'bytes32' },
       { internalType: 'uint256', name: '', type: 'uint256' },
     ],
     name: 'isMoot',
     outputs: [{ internalType: 'bool', name: '', type: 'bool' }],
-    stateMutability: 'view',
+    stateMutability: 'pure',
     type: 'function',
   },
   {
     inputs: [],
     name: 'maxCallbackGas',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'address', name: 'token', type: 'address' }],
+    name: 'minFee',
     outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
     stateMutability: 'view',
     type: 'function',
@@ -2005,6 +2234,34 @@ export const taskMarketAbi = [
     type: 'function',
   },
   {
+    inputs: [
+      {
+        components: [
+          { internalType: 'address', name: 'requester', type: 'address' },
+          { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'inputRoot', type: 'bytes32' },
+          { internalType: 'address', name: 'feeToken', type: 'address' },
+          { internalType: 'uint256', name: 'fee', type: 'uint256' },
+          { internalType: 'uint64', name: 'takeDeadline', type: 'uint64' },
+          { internalType: 'address', name: 'consumer', type: 'address' },
+          { internalType: 'uint32', name: 'callbackGasLimit', type: 'uint32' },
+          { internalType: 'bytes32', name: 'salt', type: 'bytes32' },
+        ],
+        internalType: 'struct TaskMarket.Task',
+        name: 't',
+        type: 'tuple',
+      },
+      { internalType: 'bytes', name: 'signature', type: 'bytes' },
+      { internalType: 'bytes32', name: 'resultCommitment', type: 'bytes32' },
+      { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
+      { internalType: 'bytes', name: 'output', type: 'bytes' },
+    ],
+    name: 'postSigned',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
     inputs: [],
     name: 'registry',
     outputs: [{ internalType: 'contract IAgentRegistry', name: '', type: 'address' }],
@@ -2012,16 +2269,52 @@ export const taskMarketAbi = [
     type: 'function',
   },
   {
-    inputs: [{ internalType: 'bytes32', name: 'id', type: 'bytes32' }],
-    name: 'resultHash',
-    outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
-    stateMutability: 'view',
+    inputs: [
+      {
+        components: [
+          { internalType: 'address', name: 'worker', type: 'address' },
+          { internalType: 'bytes32', name: 'commitment', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'outputRoot', type: 'bytes32' },
+        ],
+        internalType: 'struct TaskMarket.Result',
+        name: 'r',
+        type: 'tuple',
+      },
+    ],
+    name: 'resultKey',
+    outputs: [{ internalType: 'bytes20', name: '', type: 'bytes20' }],
+    stateMutability: 'pure',
     type: 'function',
   },
   {
     inputs: [],
     name: 'resultWindow',
     outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          { internalType: 'address', name: 'requester', type: 'address' },
+          { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'inputRoot', type: 'bytes32' },
+          { internalType: 'address', name: 'feeToken', type: 'address' },
+          { internalType: 'uint256', name: 'fee', type: 'uint256' },
+          { internalType: 'uint64', name: 'takeDeadline', type: 'uint64' },
+          { internalType: 'address', name: 'consumer', type: 'address' },
+          { internalType: 'uint32', name: 'callbackGasLimit', type: 'uint32' },
+          { internalType: 'bytes32', name: 'salt', type: 'bytes32' },
+        ],
+        internalType: 'struct TaskMarket.Task',
+        name: 't',
+        type: 'tuple',
+      },
+      { internalType: 'address', name: 'worker', type: 'address' },
+    ],
+    name: 'signedTaskDigest',
+    outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
     stateMutability: 'view',
     type: 'function',
   },
@@ -2093,9 +2386,9 @@ export const taskMarketAbi = [
     outputs: [
       {
         components: [
-          { internalType: 'address', name: 'worker', type: 'address' },
+          { internalType: 'bytes20', name: 'key', type: 'bytes20' },
           { internalType: 'enum TaskMarket.Status', name: 'status', type: 'uint8' },
-          { internalType: 'uint8', name: 'openDisputes', type: 'uint8' },
+          { internalType: 'uint8', name: 'flags', type: 'uint8' },
           { internalType: 'uint40', name: 'deadline', type: 'uint40' },
           { internalType: 'uint40', name: 'seedBlock', type: 'uint40' },
         ],
@@ -2124,6 +2417,7 @@ export const taskMarketAbi = [
     stateMutability: 'view',
     type: 'function',
   },
+  { stateMutability: 'payable', type: 'receive' },
 ] as const;
 
 export const batchMarketAbi = [

@@ -6,7 +6,7 @@ import { buildLevels, merkleProof, merkleRoot } from '../../commit/merkle.ts';
 import { metaLeaf, opLeafFields, tensorLeafFields } from '../../commit/modelRoot.ts';
 import { tensorRoot } from '../../commit/tensorRoot.ts';
 import type { Model } from '../../engine/graph.ts';
-import type { BatchHeaderArgs, LeafArgs, RequestArgs, TaskArgs } from './types.ts';
+import type { BatchHeaderArgs, LeafArgs, RequestArgs, TaskArgs, TaskResultArgs } from './types.ts';
 
 const TASK_ABI = [
   {
@@ -33,6 +33,36 @@ export function taskIdOf(chainId: number, market: Address, task: TaskArgs): Hex 
       [BigInt(chainId), market, task],
     ),
   );
+}
+
+/** The EIP-712 types of TaskMarket.postSigned: the task's fields and the worker allowed to post it. */
+export const SIGNED_TASK_TYPES = {
+  SignedTask: [...TASK_ABI[0].components, { name: 'worker', type: 'address' }],
+} as const;
+
+export function signedTaskDomain(chainId: number, market: Address) {
+  return { name: 'Verinfer TaskMarket', version: '1', chainId, verifyingContract: market } as const;
+}
+
+/** TaskMarket.signedTaskDigest: what a requester signs so that `worker` may post `task` with postSigned. */
+export function signedTaskDigestOf(chainId: number, market: Address, task: TaskArgs, worker: Address): Hex {
+  return hashTypedData({
+    domain: signedTaskDomain(chainId, market),
+    types: SIGNED_TASK_TYPES,
+    primaryType: 'SignedTask',
+    message: { ...task, worker },
+  });
+}
+
+/** TaskMarket.resultKey: the first 20 bytes of keccak256(abi.encode(worker, commitment, outputRoot)). */
+export function resultKeyOf(r: TaskResultArgs): Hex {
+  const hash = keccak256(
+    encodeAbiParameters(
+      [{ type: 'address' }, { type: 'bytes32' }, { type: 'bytes32' }],
+      [r.worker, r.commitment, r.outputRoot],
+    ),
+  );
+  return hash.slice(0, 42) as Hex;
 }
 
 /** The tensor root of committed bytes, as hex. */

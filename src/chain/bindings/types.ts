@@ -17,6 +17,21 @@ export interface TaskArgs {
   salt: Hex;
 }
 
+/** TaskMarket.Result: a posted result, passed back to every call after postResult. */
+export interface TaskResultArgs {
+  worker: Address;
+  /** keccak256(abi.encode(taskId, inputRoot, outputRoot, checkpointRoot)). */
+  commitment: Hex;
+  outputRoot: Hex;
+}
+
+/** TaskMarket.FeeToken: a fee currency allowed at deployment and its smallest fee. */
+export interface FeeTokenArgs {
+  /** The zero address for the native currency. */
+  token: Address;
+  minFee: bigint;
+}
+
 /** BatchMarket.Request, signed by the requester with EIP-712. */
 export interface RequestArgs {
   requester: Address;
@@ -85,12 +100,16 @@ export interface VerinferParams {
   /** Share of a losing challenger's bond paid to the worker (the rest is burnt). */
   gameWorkerShareBps: number;
   task: TaskMarketParams;
+  /** TaskMarket's fee currencies, fixed at deployment (non-standard ERC-20s would break solvency). */
+  feeTokens: FeeTokenArgs[];
   batch: BatchMarketParams;
 }
 
 const MINUTE = 60n;
 const HOUR = 60n * MINUTE;
 const DAY = 24n * HOUR;
+
+export const NATIVE: Address = '0x0000000000000000000000000000000000000000';
 
 /** The parameters of docs/protocol.md. */
 export const DEFAULT_PARAMS: VerinferParams = {
@@ -110,6 +129,7 @@ export const DEFAULT_PARAMS: VerinferParams = {
     slashBeneficiaryBps: 5_000,
     maxCallbackGas: 500_000,
   },
+  feeTokens: [{ token: NATIVE, minFee: parseEther('0.001') }],
   batch: {
     batchStakeBase: parseEther('0.5'),
     batchStakePerResult: parseEther('0.0001'),
@@ -124,6 +144,5 @@ export const DEFAULT_PARAMS: VerinferParams = {
   },
 };
 
-export const NATIVE: Address = '0x0000000000000000000000000000000000000000';
 export const ZERO_BYTES32: Hex = '0x0000000000000000000000000000000000000000000000000000000000000000';
 export const BURN_ADDRESS: Address = '0x000000000000000000000000000000000000dEaD';
