@@ -13,6 +13,8 @@ export interface LedgerConfig {
   /** DisputeGame.workerShareBps: share of a losing challenger's bond paid to the worker. */
   gameWorkerShareBps: number;
   rules: Readonly<Rules>;
+  /** TaskMarket.minFee of the fee currency (createTask reverts below it); 0 = unchecked. */
+  minFee?: bigint;
 }
 
 export type TaskStatus = 'open' | 'taken' | 'posted' | 'finalized' | 'expired' | 'convicted';
@@ -23,7 +25,9 @@ export type AuditState =
   | 'attested'
   | 'challenged'
   | 'silenced'
-  | 'closed';
+  | 'closed'
+  /** Attested after a game was opened on the task: no reward, stake freed, still slashed if convicted. */
+  | 'attestedUnpaid';
 export type Outcome = 'challengerWon' | 'workerWon' | 'moot';
 
 export interface TaskRecord {
@@ -34,9 +38,19 @@ export interface TaskRecord {
   openDisputes: number;
   auditor: number;
   audit: AuditState;
-  /** splitAmongWinners: beneficiary shares held back until the games open at the conviction end. */
+  /** The input was published in createTask (only then does a non-delivery slash the worker). */
+  inline: boolean;
+  /** A game was ever opened on the task (TaskMarket's DISPUTED flag). */
+  disputed: boolean;
+  /**
+   * splitAmongWinners (ConvictionBounty.Pool.escrow): the beneficiary shares escrowed by the market
+   * until the games open at the conviction end, then the share of one won game.
+   */
   pool: bigint;
-  winners: number[];
+  /** Won games per challenger among those open at the conviction (ConvictionBounty's wins). */
+  wins: Map<number, number>;
+  /** Σ wins: ConvictionBounty.Pool.winners. */
+  winners: number;
 }
 
 export interface GameRecord {
@@ -51,8 +65,6 @@ export type DrawResult = 'rearmed' | 'skipped' | 'assigned';
 export class LedgerError extends Error {}
 
 const BPS = 10_000n;
-/** DisputeGame: at most 255 open disputes per task (uint8 counter). */
-const MAX_DISPUTES = 255;
 
 export class Ledger {
   readonly config: LedgerConfig;
@@ -66,6 +78,8 @@ export class Ledger {
   readonly agentList: number[] = [];
   // TaskMarket
   readonly owed: bigint[] = [];
+  /** Settled conviction escrow shares not yet claimed (claimBounty), summed over tasks. */
+  readonly bounty: bigint[] = [];
   // DisputeGame
   readonly credits: bigint[] = [];
   readonly games: GameRecord[] = [];
@@ -86,6 +100,7 @@ export class Ledger {
       this.registered.push(false);
       this.serves.push(false);
       this.owed.push(0n);
+      this.bounty.push(0n);
       this.credits.push(0n);
       this.deposited.push(0n);
     }
@@ -94,7 +109,7 @@ export class Ledger {
   /** Everything `id` holds inside the contracts (bonds of open games excluded). */
   holdings(id: number): bigint {
     this.#ensure(id);
-    return this.stake[id] + this.claimable[id] + this.owed[id] + this.credits[id];
+    return this.stake[id] + this.claimable[id] + this.owed[id] + this.bounty[id] + this.credits[id];
   }
 
   /** holdings − deposits: what `id` has won or lost through the contracts so far. */
@@ -158,7 +173,9 @@ export class Ledger {
 
   // ---- TaskMarket ----
 
-  createTask(requester: number, fee: bigint): TaskRecord {
+  /** createTask; `inline`: the input is published with the task. */
+  createTask(requester: number, fee: bigint, inline = false): TaskRecord {
+    if (fee < (this.config.minFee ?? 0n)) throw new LedgerError('TaskMarketFeeTooLow');
     this.#ensure(requester);
     this.deposited[requester] += fee;
     return {
@@ -169,8 +186,11 @@ export class Ledger {
       openDisputes: 0,
       auditor: -1,
       audit: 'undrawn',
+      inline,
+      disputed: false,
       pool: 0n,
-      winners: [],
+      wins: new Map(),
+      winners: 0,
     };
   }
 
@@ -232,10 +252,14 @@ export class Ledger {
     return selectAuditor(this.config.rules.auditorSelection, seed, candidates);
   }
 
-  /** attestAudit with the right checkpoint root (a wrong one reverts and changes nothing). */
+  /**
+   * attestAudit with the right checkpoint root (a wrong one reverts and changes nothing). Once a
+   * game was opened on the task the attestation is unpaid.
+   */
   attest(t: TaskRecord, caller: number) {
+    if (t.status !== 'posted') throw new LedgerError('TaskMarketWrongStatus');
     if (t.audit !== 'assigned' || t.auditor !== caller) throw new LedgerError('TaskMarketNotAuditor');
-    t.audit = 'attested';
+    t.audit = t.disputed ? 'attestedUnpaid' : 'attested';
   }
 
   slashSilentAuditor(t: TaskRecord, caller: number) {
@@ -248,11 +272,11 @@ export class Ledger {
   challenge(t: TaskRecord, challenger: number): number {
     if (t.status !== 'posted') throw new LedgerError('TaskMarketWrongStatus');
     if (challenger === t.worker) throw new LedgerError('TaskMarketSelfChallenge');
-    if (t.openDisputes === MAX_DISPUTES) throw new LedgerError('TaskMarketTooManyDisputes');
     this.#ensure(challenger);
     const bond = this.config.task.challengeBond;
     this.deposited[challenger] += bond;
     if (t.audit === 'assigned' && t.auditor === challenger) t.audit = 'challenged';
+    t.disputed = true;
     t.openDisputes += 1;
     this.games.push({ task: t, challenger, bond, outcome: null });
     return this.games.length - 1;
@@ -294,25 +318,25 @@ export class Ledger {
     const { task, rules } = this.config;
     const split = rules.conviction === 'splitAmongWinners';
     if (outcome === 'challengerWon') {
-      if (split && t.status === 'convicted') {
-        t.winners.push(challenger);
-      } else {
+      if (t.status !== 'convicted') {
         t.status = 'convicted';
         // INVARIANT (TaskMarket): a convicted task's fee goes back to the requester, once.
         this.owed[t.requester] += t.fee;
+        // splitAmongWinners: the market is the beneficiary and escrows the shares.
         const beneficiary = split ? -1 : challenger;
-        let pooled = this.#slash(t.worker, task.workerStake, beneficiary);
-        if (t.audit === 'attested') {
-          pooled += this.#slash(t.auditor, task.auditStake, beneficiary);
+        let escrow = this.#slash(t.worker, task.workerStake, beneficiary);
+        if (t.audit === 'attested' || t.audit === 'attestedUnpaid') {
+          escrow += this.#slash(t.auditor, task.auditStake, beneficiary);
           t.audit = 'closed';
         } else if (t.audit === 'assigned' || t.audit === 'challenged') {
           this.#unlock(t.auditor, task.auditStake);
           t.audit = 'closed';
         }
-        if (split) {
-          t.pool = pooled;
-          t.winners.push(challenger);
-        }
+        if (split) t.pool = escrow;
+      }
+      if (split) {
+        t.winners += 1;
+        t.wins.set(challenger, (t.wins.get(challenger) ?? 0) + 1);
       }
     } else if (outcome === 'workerWon') {
       if (t.audit === 'challenged' && t.auditor === challenger) {
@@ -320,16 +344,35 @@ export class Ledger {
         t.audit = 'closed';
       }
     }
-    if (split && t.status === 'convicted' && t.openDisputes === 0 && t.pool > 0n) this.#payPool(t);
+    if (split && t.status === 'convicted' && t.openDisputes === 0) this.#settle(t);
   }
 
-  /** splitAmongWinners: equal shares per winning game; the integer remainder goes to the first. */
-  #payPool(t: TaskRecord) {
-    const n = BigInt(t.winners.length);
+  /**
+   * ConvictionBounty.settle: the escrow divided by the won games, the remainder (< winners wei)
+   * burnt; each winner's part is held for claimBounty.
+   */
+  #settle(t: TaskRecord) {
+    const n = BigInt(t.winners);
     const share = t.pool / n;
-    this.claimable[t.winners[0]] += t.pool - share * n;
-    for (const w of t.winners) this.claimable[w] += share;
-    t.pool = 0n;
+    this.burnt += t.pool - share * n;
+    t.pool = share;
+    for (const [w, k] of t.wins) this.bounty[w] += BigInt(k) * share;
+  }
+
+  /** What `who` may claim from a settled conviction escrow (TaskMarket.bountyWins × escrow). */
+  bountyOf(t: TaskRecord, who: number): bigint {
+    if (t.status !== 'convicted' || t.openDisputes !== 0) return 0n;
+    return BigInt(t.wins.get(who) ?? 0) * t.pool;
+  }
+
+  /** claimBounty: the caller's part of a settled escrow, credited to its market balance. */
+  claimBounty(t: TaskRecord, who: number) {
+    if (t.status !== 'convicted' || t.openDisputes !== 0) throw new LedgerError('TaskMarketBountyNotSettled');
+    const amount = this.bountyOf(t, who);
+    if (amount === 0n) throw new LedgerError('TaskMarketNoBounty');
+    t.wins.delete(who);
+    this.bounty[who] -= amount;
+    this.owed[who] += amount;
   }
 
   finalize(t: TaskRecord) {
@@ -340,9 +383,11 @@ export class Ledger {
     if (t.audit === 'assigned') throw new LedgerError('TaskMarketAuditPending');
     t.status = 'finalized';
     let reward = 0n;
-    if (t.audit === 'attested') {
-      reward = (t.fee * BigInt(task.auditRewardBps)) / BPS;
-      this.owed[t.auditor] += reward;
+    if (t.audit === 'attested' || t.audit === 'attestedUnpaid') {
+      if (t.audit === 'attested') {
+        reward = (t.fee * BigInt(task.auditRewardBps)) / BPS;
+        this.owed[t.auditor] += reward;
+      }
       t.audit = 'closed';
       this.#unlock(t.auditor, task.auditStake);
     }
@@ -351,12 +396,16 @@ export class Ledger {
     this.#unlock(t.worker, task.workerStake);
   }
 
-  /** expire: refund; a taken task without a result also slashes the worker (to the requester). */
+  /**
+   * expire: refund; a taken task without a result also slashes the worker (to the requester) if
+   * the input was inline, else unlocks its stake.
+   */
   expire(t: TaskRecord) {
     if (t.status !== 'open' && t.status !== 'taken') throw new LedgerError('TaskMarketWrongStatus');
-    const slashWorker = t.status === 'taken';
+    const taken = t.status === 'taken';
     t.status = 'expired';
     this.owed[t.requester] += t.fee;
-    if (slashWorker) this.#slash(t.worker, this.config.task.workerStake, t.requester);
+    if (taken && t.inline) this.#slash(t.worker, this.config.task.workerStake, t.requester);
+    else if (taken) this.#unlock(t.worker, this.config.task.workerStake);
   }
 }

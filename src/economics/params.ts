@@ -16,7 +16,7 @@ export interface GasFigures {
   slashSilent: number;
   /** challenge: opens a game with the bond. */
   challenge: number;
-  /** timeout or resolveMoot: ends a game. */
+  /** timeout: ends a game (no game is moot). */
   endGame: number;
   /** One party's moves of a full dispute (bench fullDispute on the 94-op transformer, 1,995,311 in all, halved). */
   disputeSide: number;
@@ -28,7 +28,7 @@ export const BENCH_GAS: Readonly<GasFigures> = Object.freeze({
   attest: 60_000,
   failedAttest: 40_000,
   slashSilent: 120_000,
-  challenge: 330_000,
+  challenge: 350_000,
   endGame: 120_000,
   disputeSide: 997_656,
 });

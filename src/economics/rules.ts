@@ -1,14 +1,16 @@
-// The settlement rules that are changing, as options: today's contracts and the planned variants.
-// Everything else the simulator re-implements (src/economics/ledger.ts) follows the contracts as
-// they are.
+// The settlement rules that changed, as options: the previous contracts (`today`) and the rules
+// the contracts now implement (`planned`). Everything else the simulator re-implements
+// (src/economics/ledger.ts) follows the contracts as they are.
 
 export interface Rules {
   /**
    * What happens to the other games on a task once one game convicts the worker.
    * - `firstTakesAll` (today): the convicting game's challenger gets the whole beneficiary share
    *   of every slash; games still open resolve moot (bond back, nothing else).
-   * - `splitAmongWinners` (planned): games open at the conviction play on; the beneficiary shares
-   *   are split equally among the challengers whose games end ChallengerWon.
+   * - `splitAmongWinners` (planned, TaskMarket now): games open at the conviction play on; the
+   *   market escrows the beneficiary shares and, when the last of those games resolves, divides
+   *   them equally among the won games (the remainder, < winners wei, is burnt); each winner
+   *   collects its part with claimBounty.
    */
   conviction: 'firstTakesAll' | 'splitAmongWinners';
   /**
