@@ -2,6 +2,9 @@
 pragma solidity ^0.8.24;
 
 error MarketParamsBadShare(uint256 bps);
+
+// The most of a slash that a market may route to a beneficiary (AgentRegistry caps it the same).
+uint256 constant MAX_BENEFICIARY_BPS = 5_000;
 error MarketParamsZeroWindow();
 
 /// @title MarketParams: the economic parameters of the markets (docs/protocol.md explains the values).
@@ -45,12 +48,16 @@ library MarketParams {
     function check(Task memory p) internal pure {
         if (p.auditBps > 10_000) revert MarketParamsBadShare(p.auditBps);
         if (p.auditRewardBps > 10_000) revert MarketParamsBadShare(p.auditRewardBps);
-        if (p.slashBeneficiaryBps > 10_000) revert MarketParamsBadShare(p.slashBeneficiaryBps);
+        // The registry pays a beneficiary at most half of a slash (AgentRegistry.MAX_BENEFICIARY_BPS):
+        // a larger share would only be cut there, so it is refused here.
+        if (p.slashBeneficiaryBps > MAX_BENEFICIARY_BPS) revert MarketParamsBadShare(p.slashBeneficiaryBps);
         if (p.resultWindow == 0 || p.challengeWindow == 0 || p.auditWindow == 0) revert MarketParamsZeroWindow();
     }
 
     function check(Batch memory p) internal pure {
-        if (p.slashBeneficiaryBps > 10_000) revert MarketParamsBadShare(p.slashBeneficiaryBps);
+        // The registry pays a beneficiary at most half of a slash (AgentRegistry.MAX_BENEFICIARY_BPS):
+        // a larger share would only be cut there, so it is refused here.
+        if (p.slashBeneficiaryBps > MAX_BENEFICIARY_BPS) revert MarketParamsBadShare(p.slashBeneficiaryBps);
         if (p.bondWorkerBps > 10_000) revert MarketParamsBadShare(p.bondWorkerBps);
         if (p.challengeWindow == 0 || p.responseWindow == 0) revert MarketParamsZeroWindow();
     }

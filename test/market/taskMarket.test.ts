@@ -391,3 +391,21 @@ test('every bad input of create, take, post, finalize and challenge reverts with
   await expectRevert(() => as(REQ).taskMarket.write.withdraw([NATIVE, NATIVE]), 'TaskMarketZeroAddress');
   void mine;
 });
+
+test('a market refuses a beneficiary share above the registry cap of 50%', async () => {
+  const { startEmbeddedChain } = await import('../../src/chain/embedded.ts');
+  const { deployVerinfer } = await import('../../src/chain/deployVerinfer.ts');
+  const chain = await startEmbeddedChain();
+  try {
+    await assert.rejects(
+      () => deployVerinfer(chain, { params: { task: { slashBeneficiaryBps: 5_001 } } }),
+      /MarketParamsBadShare/,
+    );
+    await assert.rejects(
+      () => deployVerinfer(chain, { params: { batch: { slashBeneficiaryBps: 10_000 } } }),
+      /MarketParamsBadShare/,
+    );
+  } finally {
+    await chain.close();
+  }
+});
