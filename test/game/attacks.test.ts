@@ -117,51 +117,52 @@ function assertBounded(r: PlayResult, honestSide: 'worker' | 'challenger') {
 
 const reverted = (r: PlayResult) => r.moves.filter((m) => m.reverted).map((m) => `${m.move}:${m.reverted}`);
 
-test('1. a wrong byte length on op 0 (same chunks, 1 byte more), junk after it, a forged output: the worker loses', async () => {
-  const input = handInput(71);
-  const honest = honestParty(w.model, input);
+/**
+ * A cheater whose op 0 claim is `claim(op0 bytes)`, with junk in every later op and a forged
+ * output, against an honest challenger on hand input `seed`.
+ */
+async function op0Attack(seed: number, claim: (op0: Uint8Array) => OpClaim) {
+  const input = handInput(seed);
   const trace = forgedTrace(w.model, input);
   const op0 = tensorBytes(trace[0].dtype, trace[0].data);
-  // One byte more and still one chunk: v1's challenger had no chunk 1 to point at.
-  assert.equal(Math.ceil(op0.length / 1024), Math.ceil((op0.length + 1) / 1024));
   const claims = junkClaims(trace, 1);
-  claims.set(0, { ...honestClaim(op0), byteLength: op0.length + 1 });
-  const r = await cheatLoses(traceProvider(w.model, input, trace, { claims }), honest);
+  claims.set(0, claim(op0));
+  return cheatLoses(traceProvider(w.model, input, trace, { claims }), honestParty(w.model, input));
+}
+
+test('1. a wrong byte length on op 0 (same chunks, 1 byte more), junk after it, a forged output: the worker loses', async () => {
+  const r = await op0Attack(71, (op0) => {
+    // One byte more and still one chunk: v1's challenger had no chunk 1 to point at.
+    assert.equal(Math.ceil(op0.length / 1024), Math.ceil((op0.length + 1) / 1024));
+    return { ...honestClaim(op0), byteLength: op0.length + 1 };
+  });
   // The challenger named op 0; the worker could not open its root at the model's length.
   assert.deepEqual(reverted(r), ['revealTensor:DisputeGameTensorLengthMismatch']);
 });
 
 test('1b. zero leaves appended to an op output (the old "absent" sentinel): the worker loses', async () => {
-  const input = handInput(72);
-  const honest = honestParty(w.model, input);
-  const trace = forgedTrace(w.model, input);
-  const op0 = tensorBytes(trace[0].dtype, trace[0].data);
-  const c = honestClaim(op0);
-  const claims = junkClaims(trace, 1);
-  claims.set(0, {
-    chunks: [...c.chunks, new Uint8Array()],
-    leaves: [...c.leaves, new Uint8Array(32)],
-    byteLength: op0.length + 1024,
+  const r = await op0Attack(72, (op0) => {
+    const c = honestClaim(op0);
+    return {
+      chunks: [...c.chunks, new Uint8Array()],
+      leaves: [...c.leaves, new Uint8Array(32)],
+      byteLength: op0.length + 1024,
+    };
   });
-  const r = await cheatLoses(traceProvider(w.model, input, trace, { claims }), honest);
   assert.deepEqual(reverted(r), ['revealTensor:DisputeGameTensorLengthMismatch']);
 });
 
-test('1c. the true length but garbage where the tree must be empty: the worker loses', async () => {
-  // The digits-sized op outputs span several chunks; the hand model's first op has one, so use
-  // a chunk tree of two leaves for a one-chunk tensor: its root cannot be a 1024-byte chunk's hash.
-  const input = handInput(73);
-  const honest = honestParty(w.model, input);
-  const trace = forgedTrace(w.model, input);
-  const op0 = tensorBytes(trace[0].dtype, trace[0].data);
-  const c = honestClaim(op0);
-  const claims = junkClaims(trace, 1);
-  claims.set(0, {
-    chunks: [...c.chunks, Uint8Array.of(1)],
-    leaves: [...c.leaves, keccak256(Uint8Array.of(1))],
-    byteLength: op0.length,
+test('1c. the true length but a second leaf where a one-chunk tensor has none: the worker loses', async () => {
+  // (Garbage in the padding of a tree of the right depth is played by the adversarial fuzz,
+  // where it stops at DisputeGamePaddingNotEmpty.)
+  const r = await op0Attack(73, (op0) => {
+    const c = honestClaim(op0);
+    return {
+      chunks: [...c.chunks, Uint8Array.of(1)],
+      leaves: [...c.leaves, keccak256(Uint8Array.of(1))],
+      byteLength: op0.length,
+    };
   });
-  const r = await cheatLoses(traceProvider(w.model, input, trace, { claims }), honest);
   // Its tree is one level deeper than a one-chunk tensor's: no reveal of it can be accepted.
   assert.deepEqual(reverted(r), ['revealTensor:DisputeGameChildCount']);
 });
@@ -177,17 +178,12 @@ test('1d. a nonzero leaf in the trace tree past the last op: the worker loses', 
 });
 
 test('2. a leaf that hashes a 418,871-byte chunk: the worker cannot reveal it, and nobody has to repeat it', async () => {
-  const input = handInput(75);
-  const honest = honestParty(w.model, input);
-  const trace = forgedTrace(w.model, input);
-  const op0 = tensorBytes(trace[0].dtype, trace[0].data);
-  const huge = new Uint8Array(418_871);
-  huge.set(op0);
-  huge[huge.length - 1] = 7;
-  const claims = junkClaims(trace, 1);
-  claims.set(0, { chunks: [huge], leaves: [keccak256(huge)], byteLength: op0.length });
-  const cheat = traceProvider(w.model, input, trace, { claims });
-  const r = await cheatLoses(cheat, honest);
+  const r = await op0Attack(75, (op0) => {
+    const huge = new Uint8Array(418_871);
+    huge.set(op0);
+    huge[huge.length - 1] = 7;
+    return { chunks: [huge], leaves: [keccak256(huge)], byteLength: op0.length };
+  });
   assert.deepEqual(reverted(r), ['revealChunk:DisputeGameChunkLength']);
   // Every challenger move stayed small: none carried the oversized chunk.
   for (const m of r.moves.filter((x) => x.by === 'challenger'))
