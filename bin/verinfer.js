@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Entry point for `npx verinfer`. Verinfer needs Node >= 22 (built-in TypeScript type stripping).
+// Entry point for `npx verinfer`. Verinfer needs Node >= 22. In the repository it runs the
+// TypeScript sources (built-in type stripping); an installed package has no src/ and runs the
+// build in dist/ (Node does not strip types inside node_modules).
 // On an older Node, re-run this command under the Node binary pinned in the package's dependencies.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,6 +20,8 @@ if (major < 22) {
     stdio: 'inherit',
   });
   process.exit(result.status ?? 1);
-} else {
+} else if (existsSync(join(here, '..', 'src', 'cli', 'main.ts'))) {
   await import('../src/cli/main.ts');
+} else {
+  await import('../dist/cli/main.js');
 }

@@ -1,11 +1,16 @@
 // npm running on Node < 22 skips optional native packages whose `engines` need Node >= 22, such as
 // the binding of the embedded EDR chain. This hook runs under the pinned Node 24 (npm puts
 // node_modules/.bin first on PATH), so it repeats the install once there to add what was skipped.
+// It acts only in the repository itself: installed as a dependency, the package has no say in how
+// its consumer's tree is installed.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
+const inRepository = existsSync(fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)));
 const npmNode = /node\/v(\d+)/.exec(process.env.npm_config_user_agent ?? '');
 const hereMajor = Number(process.versions.node.split('.')[0]);
-if (npmNode && Number(npmNode[1]) < 22 && hereMajor >= 22 && process.env.npm_execpath) {
+if (inRepository && npmNode && Number(npmNode[1]) < 22 && hereMajor >= 22 && process.env.npm_execpath) {
   console.log(
     `verinfer: npm ran on Node ${npmNode[1]}; installing the optional packages that need Node >= 22`,
   );

@@ -18,14 +18,7 @@ import {
   type WalletClient,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import {
-  agentRegistryAbi,
-  batchMarketAbi,
-  dataRegistryAbi,
-  disputeGameAbi,
-  modelRegistryAbi,
-  taskMarketAbi,
-} from './bindings/abis.ts';
+import { abis, type VerinferAbis } from './bindings/systemAbis.ts';
 import { DEFAULT_PARAMS, type VerinferParams } from './bindings/types.ts';
 import { deployContract } from './deploy.ts';
 import { readArtifact } from './hardhat.ts';
@@ -39,28 +32,7 @@ export interface ChainClients {
   walletClient: Wallet;
 }
 
-/** Every custom error of the system, so a revert that bubbles up from another contract decodes too. */
-export const verinferErrorsAbi = [
-  ...agentRegistryAbi,
-  ...modelRegistryAbi,
-  ...dataRegistryAbi,
-  ...taskMarketAbi,
-  ...batchMarketAbi,
-  ...disputeGameAbi,
-].filter((item) => item.type === 'error');
-
-const withErrors = <const T extends Abi>(abi: T) => [...abi, ...verinferErrorsAbi] as const;
-
-export const abis = {
-  agentRegistry: withErrors(agentRegistryAbi),
-  modelRegistry: withErrors(modelRegistryAbi),
-  dataRegistry: withErrors(dataRegistryAbi),
-  taskMarket: withErrors(taskMarketAbi),
-  batchMarket: withErrors(batchMarketAbi),
-  disputeGame: withErrors(disputeGameAbi),
-} as const;
-
-export type VerinferAbis = typeof abis;
+export { abis, type VerinferAbis, verinferErrorsAbi } from './bindings/systemAbis.ts';
 
 export interface VerinferAddresses {
   dataRegistry: Address;

@@ -1,13 +1,21 @@
 // One Hardhat runtime per process, built from the repository's hardhat.config.ts (compiler: the
 // pinned npm `solc`, run as solc-js; no download). See README.md in this folder.
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHardhatRuntimeEnvironment } from 'hardhat/hre';
 import type { HardhatRuntimeEnvironment } from 'hardhat/types/hre';
-import config from '../../hardhat.config.ts';
+import config from './hardhatConfig.ts';
 
+// src/chain/ in the repository, dist/chain/ in the published package: the root is two levels up in both.
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/**
+ * The published package ships no Solidity sources but the ABI and bytecode of the deployable
+ * contracts, in dist/artifacts/ (written by scripts/packArtifacts.ts). From src/ this folder does
+ * not exist, and artifacts are built from contracts/.
+ */
+export const PACKED_ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
 const CONFIG_PATH = path.join(PROJECT_ROOT, 'hardhat.config.ts');
 /** Serializes builds across processes (node --test runs files in parallel). Git-ignored. */
 const LOCK_DIR = path.join(PROJECT_ROOT, '.tmp', 'hardhat', 'build.lock');
@@ -40,6 +48,8 @@ export function buildContracts(): Promise<void> {
 export async function readArtifact(
   name: string,
 ): Promise<{ abi: readonly unknown[]; bytecode: `0x${string}` }> {
+  const packed = path.join(PACKED_ARTIFACTS, `${name}.json`);
+  if (existsSync(packed)) return JSON.parse(await readFile(packed, 'utf8'));
   await buildContracts();
   const hre = await hardhat();
   const artifact = await hre.artifacts.readArtifact(name);

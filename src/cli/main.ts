@@ -2,9 +2,11 @@
 import { Command, CommanderError } from 'commander';
 import { VerinferError } from '../errors/base.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerDevnet } from './commands/devnet.ts';
 import { registerModelImport } from './commands/modelImport.ts';
 import { registerModelInspect } from './commands/modelInspect.ts';
 import { registerModelRun } from './commands/modelRun.ts';
+import { registerStatus } from './commands/status.ts';
 
 const program = new Command()
   .name('verinfer')
@@ -18,6 +20,8 @@ registerModelImport(model);
 registerModelRun(model);
 registerModelInspect(model);
 registerDemo(program);
+registerDevnet(program);
+registerStatus(program);
 
 try {
   await program.parseAsync(process.argv);

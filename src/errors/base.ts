@@ -5,6 +5,8 @@ export interface VerinferErrorOptions {
   cause?: unknown;
   details?: string;
   metaMessages?: string[];
+  /** The page of the docs (relative to the docs folder) that explains this failure. */
+  docsPath?: string;
 }
 
 export class VerinferError extends Error {
@@ -12,15 +14,18 @@ export class VerinferError extends Error {
   readonly shortMessage: string;
   readonly details?: string;
   readonly metaMessages?: string[];
+  readonly docsPath?: string;
 
   constructor(shortMessage: string, options: VerinferErrorOptions = {}) {
     const parts = [shortMessage];
     if (options.metaMessages?.length) parts.push('', ...options.metaMessages);
+    if (options.docsPath) parts.push('', `Docs: docs/${options.docsPath}`);
     if (options.details) parts.push('', `Details: ${options.details}`);
     super(parts.join('\n'), options.cause === undefined ? undefined : { cause: options.cause });
     this.shortMessage = shortMessage;
     this.details = options.details;
     this.metaMessages = options.metaMessages;
+    this.docsPath = options.docsPath;
   }
 }
 

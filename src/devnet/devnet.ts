@@ -1,0 +1,151 @@
+// `verinfer devnet`: a local chain with Verinfer deployed, both example models registered, and
+// worker and verifier nodes as separate OS processes. Everything it starts, it stops.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatEther } from 'viem';
+import {
+  DEVNET_VERIFIER_STAKE,
+  DEVNET_WORKER_STAKE,
+  type DevnetAccount,
+  type DevnetChain,
+  devnetAccounts,
+  startDevnetChain,
+} from './chain.ts';
+import { type NodeLogLine, type NodeProcess, startNodeProcess } from './processes.ts';
+
+export interface DevnetOptions {
+  /** The devnet's folder: configs, databases, the deployment file. Emptied at each start. */
+  home: string;
+  /** Example packages are imported once into this folder and reused. */
+  modelCache: string;
+  port: number;
+  workers?: number;
+  verifiers?: number;
+  /** One worker corrupts this share of its results (0 = nobody cheats). */
+  cheatShare?: number;
+  onStep?: (step: string) => void;
+  onNodeLog?: (line: NodeLogLine) => void;
+}
+
+export interface DevnetNodeInfo {
+  name: string;
+  role: 'worker' | 'verifier';
+  address: `0x${string}`;
+  privateKey: `0x${string}`;
+  pid: number;
+  configFile: string;
+  healthUrl: string;
+  cheater: boolean;
+}
+
+export interface Devnet {
+  chain: DevnetChain;
+  rpcUrl: string;
+  nodes: DevnetNodeInfo[];
+  processes: NodeProcess[];
+  /** A funded account for requests (the tour and the CLI's default on the devnet). */
+  requester: DevnetAccount;
+  readyEvent(): Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+/** Health ports: 9300 + i unless the caller's port is random (then each node picks its own). */
+function healthPort(base: number, i: number): number {
+  return base === 0 ? 0 : 9300 + i;
+}
+
+export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
+  const workers = options.workers ?? 3;
+  const verifiers = options.verifiers ?? 2;
+  const step = options.onStep ?? (() => {});
+  await rm(options.home, { recursive: true, force: true });
+  await mkdir(options.home, { recursive: true });
+  const chain = await startDevnetChain({
+    home: options.home,
+    port: options.port,
+    modelCache: options.modelCache,
+    onStep: step,
+  });
+  const accounts = devnetAccounts(workers, verifiers);
+  const nodeAccounts = accounts.filter((a) => a.role === 'worker' || a.role === 'verifier');
+  const requester = accounts.find((a) => a.role === 'requester')!;
+  const processes: NodeProcess[] = [];
+  const nodes: DevnetNodeInfo[] = [];
+  try {
+    let workerIndex = 0;
+    let verifierIndex = 0;
+    for (const [i, account] of nodeAccounts.entries()) {
+      const role = account.role as 'worker' | 'verifier';
+      const n = role === 'worker' ? ++workerIndex : ++verifierIndex;
+      const name = `${role}-${n}`;
+      const cheater = role === 'worker' && n === workers && (options.cheatShare ?? 0) > 0;
+      const dir = join(options.home, name);
+      await mkdir(dir, { recursive: true });
+      const port = healthPort(options.port, i);
+      const config = {
+        devnet: true,
+        name,
+        rpcUrl: chain.rpc.url,
+        deployment: chain.deploymentFile,
+        roles: [role],
+        privateKey: account.privateKey,
+        database: join(dir, 'node.db'),
+        models: chain.deployment.models.map((m) => ({ name: m.name, dir: m.dir })),
+        stake: formatEther(role === 'worker' ? DEVNET_WORKER_STAKE : DEVNET_VERIFIER_STAKE),
+        http: { port },
+        p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+        ...(role === 'verifier' ? { verifier: { watchShare: 1 } } : {}),
+        ...(cheater ? { worker: { cheat: options.cheatShare } } : {}),
+      };
+      const configFile = join(dir, 'config.json');
+      await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+      step(`starting ${name}${cheater ? ' (cheats)' : ''}`);
+      const p = startNodeProcess({ name, configFile }, options.onNodeLog ?? (() => {}));
+      processes.push(p);
+      nodes.push({
+        name,
+        role,
+        address: account.address,
+        privateKey: account.privateKey,
+        pid: p.pid,
+        configFile,
+        healthUrl: `http://127.0.0.1:${port}/health`,
+        cheater,
+      });
+    }
+  } catch (error) {
+    await Promise.all(processes.map((p) => p.stop()));
+    await chain.close();
+    throw error;
+  }
+  const stop = async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await chain.close();
+  };
+  return {
+    chain,
+    rpcUrl: chain.rpc.url,
+    nodes,
+    processes,
+    requester,
+    stop,
+    readyEvent: () => ({
+      event: 'ready',
+      rpcUrl: chain.rpc.url,
+      chainId: chain.deployment.chainId,
+      contracts: chain.deployment.addresses,
+      deploymentFile: chain.deploymentFile,
+      models: chain.deployment.models.map((m) => ({ name: m.name, root: m.root })),
+      requester: { address: requester.address, privateKey: requester.privateKey },
+      nodes: nodes.map((n) => ({
+        name: n.name,
+        role: n.role,
+        address: n.address,
+        privateKey: n.privateKey,
+        pid: n.pid,
+        health: n.healthUrl,
+        cheater: n.cheater,
+      })),
+    }),
+  };
+}
