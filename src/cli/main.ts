@@ -3,9 +3,11 @@ import { Command, CommanderError } from 'commander';
 import { VerinferError } from '../errors/base.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDevnet } from './commands/devnet.ts';
+import { registerKey } from './commands/key.ts';
 import { registerModelImport } from './commands/modelImport.ts';
 import { registerModelInspect } from './commands/modelInspect.ts';
 import { registerModelRun } from './commands/modelRun.ts';
+import { registerNode } from './commands/node.ts';
 import { registerStatus } from './commands/status.ts';
 
 const program = new Command()
@@ -22,6 +24,8 @@ registerModelInspect(model);
 registerDemo(program);
 registerDevnet(program);
 registerStatus(program);
+registerNode(program);
+registerKey(program);
 
 try {
   await program.parseAsync(process.argv);

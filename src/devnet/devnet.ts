@@ -82,20 +82,22 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       const dir = join(options.home, name);
       await mkdir(dir, { recursive: true });
       const port = healthPort(options.port, i);
+      const stake = formatEther(role === 'worker' ? DEVNET_WORKER_STAKE : DEVNET_VERIFIER_STAKE);
       const config = {
         devnet: true,
-        name,
         rpcUrl: chain.rpc.url,
         deployment: chain.deploymentFile,
+        fromBlock: 0,
         roles: [role],
-        privateKey: account.privateKey,
+        key: { privateKey: account.privateKey },
         database: join(dir, 'node.db'),
-        models: chain.deployment.models.map((m) => ({ name: m.name, dir: m.dir })),
-        stake: formatEther(role === 'worker' ? DEVNET_WORKER_STAKE : DEVNET_VERIFIER_STAKE),
+        models: { dirs: chain.deployment.models.flatMap((m) => (m.dir ? [m.dir] : [])) },
         http: { port },
         p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-        ...(role === 'verifier' ? { verifier: { watchShare: 1 } } : {}),
-        ...(cheater ? { worker: { cheat: options.cheatShare } } : {}),
+        pollIntervalMs: 250,
+        ...(role === 'worker'
+          ? { worker: { stake, cheat: cheater ? options.cheatShare : 0 } }
+          : { verifier: { stake, watchShare: 1 } }),
       };
       const configFile = join(dir, 'config.json');
       await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });

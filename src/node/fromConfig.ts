@@ -1,0 +1,138 @@
+// Builds a running node from a validated config: the key (keystore, or a plain key on a devnet),
+// viem clients for the RPC URL, the deployment's addresses, the models, the database, and the
+// local HTTP endpoints. Everything that can fail is checked before the node starts.
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  type Hex,
+  http,
+  type Transport,
+  webSocket,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { getBackend } from '../sdk/backends.ts';
+import { ChainSetupError, connectNodeChain, type NodePublicClient } from './chain.ts';
+import { type NodeConfig, readDeploymentFile } from './config.ts';
+import { type HttpEndpoint, startHttp } from './http.ts';
+import { loadKey, readPassword } from './keystore.ts';
+import { createLogger, type Logger } from './log.ts';
+import { loadModels } from './models.ts';
+import { VerinferNode } from './service.ts';
+import { NodeStore } from './store.ts';
+
+export interface RunningNode {
+  node: VerinferNode;
+  store: NodeStore;
+  http?: HttpEndpoint;
+  log: Logger;
+  /** Stops the node, the HTTP server and closes the database. */
+  close(): Promise<void>;
+}
+
+export async function nodeFromConfig(config: NodeConfig, env = process.env): Promise<RunningNode> {
+  const log = createLogger({ service: 'node', level: config.logLevel });
+  let privateKey: Hex;
+  if (config.key.privateKey) {
+    privateKey = config.key.privateKey as Hex;
+  } else {
+    const password = readPassword({ file: config.key.passwordFile, envName: config.key.passwordEnv }, env);
+    log.addSecret(password);
+    privateKey = loadKey(config.key.keystore as string, password).privateKey;
+  }
+  log.addSecret(privateKey);
+  const account = privateKeyToAccount(privateKey);
+
+  let addresses = config.addresses;
+  let fromBlock = config.fromBlock;
+  if (!addresses) {
+    const d = readDeploymentFile(config.deployment as string);
+    addresses = d.addresses;
+    fromBlock ??= d.blockNumber;
+  }
+  // No transport retries: the sync path retries with its own backoff and counts the failures.
+  const transport: Transport = /^wss?:/.test(config.rpcUrl)
+    ? webSocket(config.rpcUrl, { retryCount: 0 })
+    : http(config.rpcUrl, { retryCount: 0, timeout: 30_000 });
+  const probe = createPublicClient({ transport });
+  let id: number;
+  try {
+    id = await probe.getChainId();
+  } catch (cause) {
+    throw new ChainSetupError(
+      `Cannot reach the chain at rpcUrl ${config.rpcUrl}. Check the URL and that the node is up.`,
+      {
+        cause,
+      },
+    );
+  }
+  const chain = defineChain({
+    id,
+    name: `rpc ${id}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [config.rpcUrl] } },
+  });
+  const pollingInterval = Math.min(config.pollIntervalMs, 1_000);
+  const publicClient = createPublicClient({ chain, transport, pollingInterval }) as NodePublicClient;
+  const walletClient = createWalletClient({ account, chain, transport, pollingInterval });
+  const nodeChain = await connectNodeChain({
+    publicClient,
+    walletClient,
+    addresses,
+    chainId: config.chainId,
+  });
+  const models = await loadModels(config.models);
+  const backend = await getBackend(config.backend);
+  const store = new NodeStore(config.database);
+  const roles = new Set(config.roles);
+  const worker = config.worker ?? {
+    stake: 2n * 10n ** 18n,
+    endpoint: '',
+    withdrawThreshold: 5n * 10n ** 16n,
+    cheat: 0,
+  };
+  const verifier = config.verifier ?? {
+    stake: 2n * 10n ** 18n,
+    endpoint: '',
+    withdrawThreshold: 5n * 10n ** 16n,
+    watchShare: 0.1,
+  };
+  let node: VerinferNode;
+  try {
+    node = new VerinferNode({
+      chain: nodeChain,
+      store,
+      log,
+      models,
+      backend,
+      ...(roles.has('worker') ? { worker } : {}),
+      ...(roles.has('verifier') ? { verifier } : {}),
+      fromBlock: fromBlock === undefined ? undefined : BigInt(fromBlock),
+      maxBlockRange: config.maxBlockRange,
+      pollIntervalMs: config.pollIntervalMs,
+    });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const endpoint = config.http ? await startHttp(node, config.http.port, config.http.host) : undefined;
+  if (endpoint) log.info('http listening', { port: endpoint.port, paths: ['/health', '/metrics'] });
+  log.info('node configured', {
+    account: account.address,
+    chainId: id,
+    roles: config.roles,
+    models: models.roots(),
+    database: config.database,
+  });
+  return {
+    node,
+    store,
+    http: endpoint,
+    log,
+    close: async () => {
+      await node.stop();
+      await endpoint?.close();
+      store.close();
+    },
+  };
+}
