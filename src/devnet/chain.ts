@@ -11,7 +11,7 @@ import {
   deploymentToJson,
   writeDeploymentFile,
 } from '../chain/deploymentFile.ts';
-import { deployVerinfer, type VerinferDeployment } from '../chain/deployVerinfer.ts';
+import { type DeployVerinferOptions, deployVerinfer, type VerinferDeployment } from '../chain/deployVerinfer.ts';
 import { type EmbeddedChain, startEmbeddedChain } from '../chain/embedded.ts';
 import { type RpcServer, serveRpc } from '../chain/rpcServer.ts';
 import { toHex } from '../commit/keccak.ts';
@@ -43,6 +43,8 @@ export interface StartDevnetChainOptions {
   port: number;
   /** Where the imported example packages are cached between runs. */
   modelCache: string;
+  /** Overrides of the devnet's parameters (tests shorten or lengthen windows). */
+  params?: DeployVerinferOptions['params'];
   onStep?: (step: string) => void;
 }
 
@@ -79,7 +81,15 @@ export async function startDevnetChain(options: StartDevnetChainOptions): Promis
   let rpc: RpcServer | undefined;
   try {
     step('deploying Verinfer with devnet windows');
-    const contracts = await deployVerinfer(chain, { params: DEVNET_PARAMS });
+    const params = options.params ?? {};
+    const contracts = await deployVerinfer(chain, {
+      params: {
+        ...DEVNET_PARAMS,
+        ...params,
+        task: { ...DEVNET_PARAMS.task, ...params.task },
+        batch: { ...DEVNET_PARAMS.batch, ...params.batch },
+      },
+    });
     const models: Deployment['models'] = [];
     for (const [name, pkg] of packages) {
       const root = toHex(modelRoot(pkg.model));

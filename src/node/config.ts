@@ -85,6 +85,8 @@ const workerSchema = z.strictObject({
   withdrawThreshold: ether.default(parseEther('0.05')),
   /** Devnet only: the share of results to corrupt (0..1). */
   cheat: z.number().min(0).max(1).default(0),
+  /** Devnet only: never move in a dispute (the worker then loses on time). */
+  silentInDisputes: z.boolean().default(false),
 });
 
 const verifierSchema = z.strictObject({
@@ -93,6 +95,12 @@ const verifierSchema = z.strictObject({
   withdrawThreshold: ether.default(parseEther('0.05')),
   /** The share of results this node is not assigned to audit that it re-executes anyway (0..1). */
   watchShare: z.number().min(0).max(1).default(0.1),
+  /**
+   * Devnet only, for demonstrations and tests: `challenge-honest` challenges every result it
+   * re-executes, right or wrong, and plays a corrupted trace; `collude` never challenges and, as
+   * auditor, attests a devnet cheater's corrupted result.
+   */
+  behaviour: z.enum(['honest', 'challenge-honest', 'collude']).default('honest'),
 });
 
 export const configSchema = z
@@ -139,6 +147,13 @@ export const configSchema = z
       issue(['key', 'keystore'], 'give a keystore path (create one with `verinfer key new`)');
     if ((c.worker?.cheat ?? 0) > 0 && !c.devnet)
       issue(['worker', 'cheat'], 'cheating is a devnet demo: set "devnet": true or "cheat": 0');
+    if (c.worker?.silentInDisputes && !c.devnet)
+      issue(['worker', 'silentInDisputes'], 'a silent worker is a devnet demo: set "devnet": true');
+    if ((c.verifier?.behaviour ?? 'honest') !== 'honest' && !c.devnet)
+      issue(
+        ['verifier', 'behaviour'],
+        'a dishonest verifier is a devnet demo: set "devnet": true or "honest"',
+      );
     const m = c.models;
     if (m.roots.length + m.dirs.length + m.examples.length === 0)
       issue(['models'], 'serve at least one model: "roots", "dirs" or "examples"');

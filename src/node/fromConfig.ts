@@ -90,12 +90,14 @@ export async function nodeFromConfig(config: NodeConfig, env = process.env): Pro
     endpoint: '',
     withdrawThreshold: 5n * 10n ** 16n,
     cheat: 0,
+    silentInDisputes: false,
   };
   const verifier = config.verifier ?? {
     stake: 2n * 10n ** 18n,
     endpoint: '',
     withdrawThreshold: 5n * 10n ** 16n,
     watchShare: 0.1,
+    behaviour: 'honest' as const,
   };
   let node: VerinferNode;
   try {

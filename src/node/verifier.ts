@@ -26,6 +26,8 @@ export interface VerifierOptions {
   /** The share (0..1) of results not assigned to this node that it re-executes anyway. */
   watchShare: number;
   withdrawThreshold: bigint;
+  /** Devnet only (see the config's verifier.behaviour). */
+  behaviour?: 'honest' | 'challenge-honest' | 'collude';
 }
 
 export const auditMachine: JobMachine<AuditState, AuditEvent, AuditJob> = {
@@ -54,7 +56,14 @@ export class VerifierService implements EventSink {
   }
 
   private watched(taskId: Hex): boolean {
+    if (this.o.behaviour === 'challenge-honest') return true;
     return drawBps(taskId, this.env.chain.account, 'watch') < this.watchBps;
+  }
+
+  /** The dishonest behaviour recorded in each job, so that a restart keeps it. */
+  private get behaviour(): Pick<AuditJob, 'behaviour'> {
+    const b = this.o.behaviour ?? 'honest';
+    return b === 'honest' ? {} : { behaviour: b };
   }
 
   private posted(id: Hex, task: TaskArgs, e: ChainEvent, worker: Hex, input?: Hex): void {
@@ -79,6 +88,7 @@ export class VerifierService implements EventSink {
           task,
           ...(input ? { input } : {}),
           watched: this.watched(id),
+          ...this.behaviour,
           ...fields,
         } satisfies AuditJob,
       });
@@ -103,6 +113,7 @@ export class VerifierService implements EventSink {
             task,
             ...(inline !== '0x' ? { input: inline } : {}),
             watched: this.watched(id),
+            ...this.behaviour,
           } satisfies AuditJob,
         });
       } else if (e.eventName === 'ResultPosted') {

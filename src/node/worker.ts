@@ -23,6 +23,8 @@ export interface WorkerOptions {
   withdrawThreshold: bigint;
   /** Devnet only: the share (0..1) of results to corrupt. */
   cheat?: number;
+  /** Devnet only: never move in a dispute. */
+  silentInDisputes?: boolean;
 }
 
 /** A signed request refused before it costs gas. */
@@ -98,6 +100,7 @@ export class WorkerService implements EventSink {
             modelRoot: p.task.modelRoot,
             input: p.input as Hex,
             variant: p.variant,
+            ...(this.o.silentInDisputes ? { silent: true } : {}),
           } satisfies DisputeJob,
         });
         this.env.log.info('result challenged; defending', { taskId: id, gameId });

@@ -52,7 +52,18 @@ export interface AuditJob {
   gameId?: string;
   /** The block of the result's posting (where a search for this node's challenge starts). */
   postedBlock?: bigint;
+  /** Devnet only: a dishonest verifier (see the config's verifier.behaviour). */
+  behaviour?: 'challenge-honest' | 'collude';
 }
+
+/** The corrupted run a devnet cheater posts (src/node/worker.ts): op ⌊n/2⌋ shifted by 3. */
+const CHEATER_VARIANT = (opCount: number) => ({
+  kind: 'cheat' as const,
+  k: Math.floor(opCount / 2),
+  delta: 3,
+});
+/** The trace a dishonest challenger defends: another corruption than any cheater's. */
+const LIAR_VARIANT = { kind: 'cheat' as const, k: 1, delta: 5 };
 
 const TASK_CHALLENGED = parseAbiItem(
   'event TaskChallenged(bytes32 indexed taskId, uint256 indexed gameId, address indexed challenger)',
@@ -85,9 +96,19 @@ export function disputeJobOf(
       taskId,
       modelRoot: p.task.modelRoot,
       input: p.input as Hex,
-      variant: { kind: 'honest' },
+      variant: p.behaviour === 'challenge-honest' ? LIAR_VARIANT : { kind: 'honest' },
     },
   };
+}
+
+/** A colluding auditor's attestation: the checkpoint of the cheater's run, if that is what was posted. */
+async function colludingCheckpoint(env: NodeEnv, id: Hex, p: AuditJob): Promise<Hex | undefined> {
+  const model = env.models.get(p.task.modelRoot);
+  if (!model || !p.input || !p.result) return undefined;
+  const input = inputFromBytes(model, fromHex(p.input));
+  const roots = commitResult(input, await env.runs.trace(model, input, CHEATER_VARIANT(model.ops.length)));
+  const theirs = toHex(resultCommitment(fromHex(id), roots));
+  return theirs === p.result.commitment.toLowerCase() ? toHex(roots.checkpointRoot) : undefined;
 }
 
 export async function wakeAudit(
@@ -100,7 +121,9 @@ export async function wakeAudit(
   const me = env.chain.account;
   const st = await tm.read.taskState([id]);
   if (job.state === 'pending') {
-    return st.status === STATUS.Open || st.status === STATUS.Taken ? undefined : { event: 'closed' };
+    // Posted: the result is on chain but its event is still ahead of this node's cursor.
+    const live = st.status === STATUS.Open || st.status === STATUS.Taken || st.status === STATUS.Posted;
+    return live ? undefined : { event: 'closed' };
   }
   if (st.status !== STATUS.Posted || !p.result || sameAddress(p.result.worker, me))
     return { event: 'closed' };
@@ -133,7 +156,21 @@ export async function wakeAudit(
     env.log.info('result re-executed', { taskId: id, verdict });
     return { event: 'verified', payload: { ...p, verdict, checkpointRoot: toHex(roots.checkpointRoot) } };
   }
-  if (p.verdict === 'wrong') {
+  // A dishonest verifier: one that challenges whatever it checks, or one that covers for a cheater.
+  const challenges =
+    p.behaviour === 'challenge-honest'
+      ? p.verdict !== undefined
+      : p.behaviour !== 'collude' && p.verdict === 'wrong';
+  if (p.behaviour === 'collude' && p.verdict === 'wrong') {
+    if (job.state !== 'assigned') return undefined;
+    const checkpoint = await colludingCheckpoint(env, id, p);
+    if (!checkpoint || now > BigInt(a.deadline)) return { event: 'closed' };
+    await sendTx(env.chain, env, 'attestAudit', () => tm.write.attestAudit([p.task, result, checkpoint]), {
+      taskId: id,
+    });
+    return { event: 'attested' };
+  }
+  if (challenges) {
     // Re-read before sending: a challenge this node sent before a restart is on chain, not in the DB.
     const opened = await ownChallenge(env, id, p.postedBlock ?? 0n);
     if (opened !== undefined) return { event: 'challenged', payload: { ...p, gameId: opened.toString() } };

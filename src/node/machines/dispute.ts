@@ -37,6 +37,8 @@ export interface DisputeJob {
   variant: RunVariant;
   /** IDisputeArena.Outcome once resolved. */
   outcome?: number;
+  /** Devnet only: this party never moves (its clock runs out). */
+  silent?: boolean;
 }
 
 /** Trace providers by game, built once per process (a restart rebuilds them from the job). */
@@ -76,6 +78,7 @@ export async function wakeDispute(
       env.log.info('dispute resolved', { gameId: p.gameId, role: p.role, outcome, won });
       return { event: 'resolved', payload: { ...p, outcome } };
     }
+    if (p.silent) return undefined;
     const [, secondsLeft] = await dg.read.clockOf([gameId]);
     if (secondsLeft === 0n) {
       // Whoever let its clock run out loses; anyone may end the game.
