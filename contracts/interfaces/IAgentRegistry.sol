@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IModelRegistry} from "./IModelRegistry.sol";
+
 /// @title IAgentRegistry: staked agents (workers and verifiers), their stake locks, slashing and reputation.
 interface IAgentRegistry {
     /// What an authorized market records about an agent. For ResultAccepted the count is the number
@@ -48,6 +50,7 @@ interface IAgentRegistry {
     event OwnershipRenounced(address indexed owner);
 
     function lockStake(address agent, uint256 amount) external;
+    /// Reverts unless the agent is active and serves `modelRoot`; only registered models can be served.
     function lockStakeFor(address agent, bytes32 modelRoot, uint256 amount) external;
     function unlockStake(address agent, uint256 amount) external;
     function release(address agent, uint256 amount, Outcome outcome, uint256 count) external;
@@ -59,8 +62,11 @@ interface IAgentRegistry {
     function isActive(address agent) external view returns (bool);
     function serves(address agent, bytes32 modelRoot) external view returns (bool);
     function freeStake(address agent) external view returns (uint256);
-    function selectVerifier(bytes32 seed, address exclude, bytes32 modelRoot, uint256 minFreeStake)
-        external
-        view
-        returns (address);
+    /// The registry whose models agents may serve.
+    function modelRegistry() external view returns (IModelRegistry);
+    /// The free stake an agent needs to be drawn as an auditor; a market's audit lock is at most this.
+    function auditThreshold() external view returns (uint256);
+    /// A stake-weighted draw among the model's auditors other than `exclude` (address(0) if none);
+    /// the agent returned has at least auditThreshold free.
+    function selectVerifier(bytes32 seed, address exclude, bytes32 modelRoot) external view returns (address);
 }

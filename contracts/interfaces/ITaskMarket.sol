@@ -8,6 +8,8 @@ import {IDisputeArena} from "./IDisputeArena.sol";
 interface ITaskMarket {
     error TaskMarketNotRequester(address caller, address requester);
     error TaskMarketUnknownModel(bytes32 modelRoot);
+    /// The agent registry must admit only models of the market's model registry (see postSigned).
+    error TaskMarketModelRegistryMismatch(address agentModels, address models);
     error TaskMarketBadDeadline(uint256 deadline, uint256 nowTime);
     error TaskMarketCallbackGasTooHigh(uint256 limit, uint256 max);
     error TaskMarketInputRootMismatch(bytes32 computed, bytes32 inputRoot);

@@ -6,6 +6,8 @@ error MarketParamsBadShare(uint256 bps);
 // The most of a slash that a market may route to a beneficiary (AgentRegistry caps it the same).
 uint256 constant MAX_BENEFICIARY_BPS = 5_000;
 error MarketParamsZeroWindow();
+/// An audit lock above the registry's auditThreshold could fail on a drawn auditor's free stake.
+error MarketParamsAuditStakeAboveThreshold(uint256 auditStake, uint256 auditThreshold);
 
 /// @title MarketParams: the economic parameters of the markets (docs/protocol.md explains the values).
 library MarketParams {
@@ -45,7 +47,10 @@ library MarketParams {
         uint32 maxBatchSize;
     }
 
-    function check(Task memory p) internal pure {
+    /// `auditThreshold` is the registry's (AgentRegistry.auditThreshold): every agent it draws as an
+    /// auditor has that much free, so an audit lock of at most that much never fails.
+    function check(Task memory p, uint256 auditThreshold) internal pure {
+        if (p.auditStake > auditThreshold) revert MarketParamsAuditStakeAboveThreshold(p.auditStake, auditThreshold);
         if (p.auditBps > 10_000) revert MarketParamsBadShare(p.auditBps);
         if (p.auditRewardBps > 10_000) revert MarketParamsBadShare(p.auditRewardBps);
         // The registry pays a beneficiary at most half of a slash (AgentRegistry.MAX_BENEFICIARY_BPS):

@@ -82,7 +82,9 @@ contract TaskMarket is ITaskMarket, IDisputeArena, ReentrancyGuard {
         MarketParams.Task memory p,
         FeeToken[] memory feeTokens
     ) {
-        MarketParams.check(p);
+        MarketParams.check(p, registry_.auditThreshold());
+        address agentModels = address(registry_.modelRegistry());
+        if (agentModels != address(models_)) revert TaskMarketModelRegistryMismatch(agentModels, address(models_));
         registry = registry_;
         models = models_;
         game = game_;
@@ -120,6 +122,7 @@ contract TaskMarket is ITaskMarket, IDisputeArena, ReentrancyGuard {
     /// tensor root must be `t.inputRoot`. Only then can a worker that never delivers be slashed.
     function createTask(Task calldata t, bytes calldata inlineInput) external payable nonReentrant returns (bytes32 id) {
         if (t.requester != msg.sender) revert TaskMarketNotRequester(msg.sender, t.requester);
+        if (!models.isRegistered(t.modelRoot)) revert TaskMarketUnknownModel(t.modelRoot);
         _checkTerms(t);
         uint8 flags;
         if (inlineInput.length != 0) {
@@ -215,6 +218,9 @@ contract TaskMarket is ITaskMarket, IDisputeArena, ReentrancyGuard {
         // INVARIANT: a signed task escrows its fee out of the requester's own balance, never more.
         if (balance < t.fee) revert TaskMarketBalanceTooLow(t.feeToken, t.requester, balance, t.fee);
         owed[t.feeToken][t.requester] = balance - t.fee;
+        // The model is registered: the lock reverts unless the worker serves it, and the registry lets
+        // agents serve registered models only (of `models`, checked at construction; registration is
+        // permanent). So the model check of createTask is not repeated here.
         registry.lockStakeFor(msg.sender, t.modelRoot, workerStake);
         _store(id, 0, resultCommitment, outputRoot, output);
         emit SignedTaskPosted(id, t.requester, msg.sender, t, resultCommitment, outputRoot, output);
@@ -247,8 +253,8 @@ contract TaskMarket is ITaskMarket, IDisputeArena, ReentrancyGuard {
         });
     }
 
+    /// The terms every new task must meet (createTask also checks the model; postSigned's lock does).
     function _checkTerms(Task calldata t) private view {
-        if (!models.isRegistered(t.modelRoot)) revert TaskMarketUnknownModel(t.modelRoot);
         if (t.takeDeadline <= block.timestamp) revert TaskMarketBadDeadline(t.takeDeadline, block.timestamp);
         if (t.callbackGasLimit > maxCallbackGas) revert TaskMarketCallbackGasTooHigh(t.callbackGasLimit, maxCallbackGas);
         uint256 min = minFee(t.feeToken);
@@ -376,7 +382,8 @@ contract TaskMarket is ITaskMarket, IDisputeArena, ReentrancyGuard {
         bytes32 seed = keccak256(abi.encode(hash, id));
         address auditor;
         if (s.flags & AUDIT_CERTAIN != 0 || uint256(seed) % 10_000 < auditBps) {
-            auditor = registry.selectVerifier(keccak256(abi.encode(seed)), worker, modelRoot, auditStake);
+            // The auditor has at least the registry's auditThreshold >= auditStake free (constructor).
+            auditor = registry.selectVerifier(keccak256(abi.encode(seed)), worker, modelRoot);
         }
         if (auditor == address(0)) {
             // Inline in finalize, TaskFinalized is the record of an unselected draw.

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IAgentRegistry} from "../interfaces/IAgentRegistry.sol";
+import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {ReentrancyGuard} from "../market/lib/ReentrancyGuard.sol";
 import {SafeTransfer} from "../market/lib/SafeTransfer.sol";
 
@@ -12,7 +13,8 @@ error AgentRegistryNotAuthorized(address caller);
 error AgentRegistryAlreadyRegistered(address agent);
 error AgentRegistryNotRegistered(address agent);
 error AgentRegistryStakeTooLow(uint256 sent, uint256 required);
-/// Stake is capped at 2^96 - 2 wei (more than the ether supply) so the verifier index cannot overflow.
+/// Stake is capped at 2^96 - 2 wei (more than the ether supply) so that it packs in one word with the
+/// locks and the verifier index cannot overflow.
 error AgentRegistryStakeTooLarge(uint256 stake, uint256 max);
 error AgentRegistryTooManyAgents(uint256 max);
 /// Every served model is one verifier index to update on each stake change, so the list is capped.
@@ -27,6 +29,8 @@ error AgentRegistryStillUnbonding(address agent, uint256 readyAt);
 error AgentRegistryNothingToClaim(address account);
 error AgentRegistryBadShare(uint256 bps);
 error AgentRegistryZeroAddress();
+/// Agents serve registered models only, so that serving a model proves it is registered.
+error AgentRegistryUnknownModel(bytes32 modelRoot);
 /// The agent is not active (registered with at least minStake bonded) or does not serve the model.
 error AgentRegistryNotEligible(address agent, bytes32 modelRoot);
 
@@ -40,30 +44,48 @@ error AgentRegistryNotEligible(address agent, bytes32 modelRoot);
 /// (src/chain/deployVerinfer.ts). Balance invariant:
 /// address(this).balance == Σ stake + Σ unbonding + Σ claimable.
 ///
-/// Audit draws (selectVerifier) sample the eligible agents of a model weighted by free stake, from a
-/// per-model VerifierIndex holding exactly the active agents that serve it, keyed by their free
-/// stake. Every change of stake, lock, activity or served models re-keys the agent in each of its
-/// model indexes: O(MAX_MODELS · log n) per change, O(log n) per draw.
+/// Audit draws (selectVerifier) sample the auditors of a model weighted by bonded stake, from a
+/// per-model VerifierIndex holding exactly its auditors, keyed by bonded stake. An auditor of a
+/// model is an agent that serves it, is active and has at least `auditThreshold` free; every
+/// market's audit lock is at most that threshold (MarketParams.check), so every drawn auditor can
+/// take its lock. Only a change of bonded stake (register, addStake, requestUnbond, slash), of
+/// activity, of served models, or a lock that crosses the threshold touches the indexes:
+/// O(MAX_MODELS · log n) then, one comparison for every other lock and unlock, O(log n) per draw.
 contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
     using VerifierIndex for VerifierIndex.Tree;
 
+    /// The first word holds all that a lock, an unlock and a release read and write.
     struct Agent {
-        uint128 stake;
-        uint128 locked;
+        /// Bonded stake, locked part included (<= MAX_STAKE): the agent's key and weight in the indexes.
+        uint96 stake;
+        uint96 locked;
+        /// 1-based position in the agent list, 0 while unregistered; the node id in the indexes.
+        uint24 id;
+        /// In the indexes of its models (an auditor at the last sync), keyed by `stake`.
+        bool inIndex;
+        /// Accepted results not yet moved to the reputation record: kept in this word, which a
+        /// release writes anyway, and moved there only when it would pass 2^32 - 1.
+        uint32 resultsAccepted;
         uint128 unbonding;
         uint64 unbondReadyAt;
-        bool registered;
-        /// 1-based position in the agent list; the agent's node id in the verifier indexes.
-        uint24 id;
-        /// Whether the agent is in its models' indexes (it was active at the last sync), and the
-        /// free stake it is keyed by there.
-        bool inIndex;
-        uint96 indexedFree;
         string endpoint;
     }
 
+    /// The stake one market locked for one agent. `opened` stays set once the market has locked for
+    /// the agent, so that the word never returns to zero: each later lock rewrites a live word
+    /// (2,900 gas) instead of creating one (20,000).
+    struct MarketLock {
+        uint96 amount;
+        bool opened;
+    }
+
+    /// Served models must be registered here; a registration is permanent, so a served model is a
+    /// registered one (markets rely on it: see lockStakeFor).
+    IModelRegistry public immutable modelRegistry;
     uint256 public immutable minStake;
     uint256 public immutable unbondingDelay;
+    /// The free stake an active agent needs to be drawn as an auditor; markets' audit locks are at most this.
+    uint256 public immutable auditThreshold;
     /// The most a slash pays to its beneficiary; the rest is burnt.
     uint256 public constant MAX_BENEFICIARY_BPS = 5_000;
     /// The most results one release or recordOutcome call adds to a reputation counter.
@@ -77,15 +99,17 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
     mapping(address agent => bytes32[]) private _models;
     mapping(address agent => mapping(bytes32 modelRoot => bool)) private _serving;
     mapping(address agent => Reputation) private _reputation;
-    mapping(address agent => mapping(address market => uint256)) public lockedBy;
+    mapping(address agent => mapping(address market => MarketLock)) private _locks;
     mapping(bytes32 modelRoot => VerifierIndex.Tree) private _index;
     mapping(address account => uint256) public claimable;
     address[] private _agentList;
     uint256 public totalBurnt;
 
-    constructor(uint256 minStake_, uint256 unbondingDelay_) {
+    constructor(IModelRegistry modelRegistry_, uint256 minStake_, uint256 unbondingDelay_, uint256 auditThreshold_) {
+        modelRegistry = modelRegistry_;
         minStake = minStake_;
         unbondingDelay = unbondingDelay_;
+        auditThreshold = auditThreshold_;
         owner = msg.sender;
     }
 
@@ -102,12 +126,16 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
     /// Authorized markets, and a market that is no longer authorized but still holds a lock on the
     /// agent (it was authorized when it locked), so that its open work can settle.
     modifier onlyLockHolder(address agent) {
-        if (!authorized[msg.sender] && lockedBy[agent][msg.sender] == 0) revert AgentRegistryNotAuthorized(msg.sender);
+        // The lock is read first: it is the word the call goes on to update, so the common case
+        // (the market releasing its own lock) reads no other.
+        if (_locks[agent][msg.sender].amount == 0 && !authorized[msg.sender]) {
+            revert AgentRegistryNotAuthorized(msg.sender);
+        }
         _;
     }
 
     modifier onlyRegistered() {
-        if (!_agents[msg.sender].registered) revert AgentRegistryNotRegistered(msg.sender);
+        if (_agents[msg.sender].id == 0) revert AgentRegistryNotRegistered(msg.sender);
         _;
     }
 
@@ -129,27 +157,27 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
 
     function register(string calldata endpoint, bytes32[] calldata models) external payable nonReentrant {
         Agent storage a = _agents[msg.sender];
-        if (a.registered) revert AgentRegistryAlreadyRegistered(msg.sender);
+        if (a.id != 0) revert AgentRegistryAlreadyRegistered(msg.sender);
         if (msg.value < minStake) revert AgentRegistryStakeTooLow(msg.value, minStake);
         if (msg.value > MAX_STAKE) revert AgentRegistryStakeTooLarge(msg.value, MAX_STAKE);
         if (_agentList.length >= type(uint24).max) revert AgentRegistryTooManyAgents(type(uint24).max);
-        a.registered = true;
-        a.stake = uint128(msg.value);
+        a.stake = uint96(msg.value);
         a.endpoint = endpoint;
         _agentList.push(msg.sender);
         a.id = uint24(_agentList.length);
         _setModels(msg.sender, models);
-        _sync(msg.sender);
+        _sync(msg.sender, 0);
         emit AgentRegistered(msg.sender, endpoint, models, msg.value);
     }
 
     function addStake() external payable nonReentrant onlyRegistered {
         if (msg.value == 0) revert AgentRegistryZeroAmount();
         Agent storage a = _agents[msg.sender];
-        uint256 stake = a.stake + msg.value;
+        uint256 before = a.stake;
+        uint256 stake = before + msg.value;
         if (stake > MAX_STAKE) revert AgentRegistryStakeTooLarge(stake, MAX_STAKE);
-        a.stake = uint128(stake);
-        _sync(msg.sender);
+        a.stake = uint96(stake);
+        _sync(msg.sender, before);
         emit StakeAdded(msg.sender, msg.value, stake);
     }
 
@@ -160,10 +188,12 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
         uint256 free = a.stake - a.locked;
         // INVARIANT: locked stake backs open work and can never be unbonded.
         if (amount > free) revert AgentRegistryInsufficientFreeStake(msg.sender, amount, free);
-        a.stake -= uint128(amount);
+        uint256 before = a.stake;
+        // Cannot underflow: amount <= free <= stake.
+        a.stake = uint96(before - amount);
         a.unbonding += uint128(amount);
         a.unbondReadyAt = uint64(block.timestamp + unbondingDelay);
-        _sync(msg.sender);
+        _sync(msg.sender, before);
         emit UnbondRequested(msg.sender, amount, a.unbondReadyAt);
     }
 
@@ -195,19 +225,19 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
         emit EndpointSet(msg.sender, endpoint);
     }
 
-    /// Replaces the list of served model roots (at most MAX_MODELS distinct roots).
+    /// Replaces the list of served model roots (at most MAX_MODELS distinct registered roots).
     function setModels(bytes32[] calldata models) external nonReentrant onlyRegistered {
         Agent storage a = _agents[msg.sender];
         bytes32[] storage old = _models[msg.sender];
         for (uint256 i; i < old.length; ++i) {
-            if (a.inIndex) _index[old[i]].remove(a.id, a.indexedFree);
+            if (a.inIndex) _index[old[i]].remove(a.id, a.stake);
             _serving[msg.sender][old[i]] = false;
         }
         delete _models[msg.sender];
         _setModels(msg.sender, models);
         bytes32[] storage current = _models[msg.sender];
         for (uint256 i; i < current.length; ++i) {
-            if (a.inIndex) _index[current[i]].insert(a.id, a.indexedFree);
+            if (a.inIndex) _index[current[i]].insert(a.id, a.stake);
         }
         emit ModelsSet(msg.sender, models);
     }
@@ -215,6 +245,7 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
     function _setModels(address agent, bytes32[] calldata models) private {
         for (uint256 i; i < models.length; ++i) {
             if (!_serving[agent][models[i]]) {
+                if (!modelRegistry.isRegistered(models[i])) revert AgentRegistryUnknownModel(models[i]);
                 _serving[agent][models[i]] = true;
                 _models[agent].push(models[i]);
             }
@@ -223,25 +254,28 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
         if (count > MAX_MODELS) revert AgentRegistryTooManyModels(count, MAX_MODELS);
     }
 
-    /// Re-keys the agent in the indexes of its models after a change of stake, locks or activity:
-    /// an agent is indexed exactly while it is active, keyed by its free stake.
-    function _sync(address agent) private {
+    /// Brings the agent's index entries up to date after a change of stake, locks or activity: the
+    /// agent is in the index of each of its models exactly while it is an auditor (active, with at
+    /// least auditThreshold free), keyed by its bonded stake. `oldStake` is the bonded stake before
+    /// the change (the key it is indexed under). A lock or unlock that leaves the agent on the same
+    /// side of the threshold returns after one comparison.
+    /// INVARIANT: an indexed agent is keyed by its current bonded stake, so every write of
+    /// `a.stake` is followed by a sync with the stake before it.
+    function _sync(address agent, uint256 oldStake) private {
         Agent storage a = _agents[agent];
-        bool active = a.registered && a.stake >= minStake;
-        // Fits: stake <= MAX_STAKE < 2^96 (register, addStake) and locked <= stake.
-        uint96 free = uint96(a.stake - a.locked);
+        uint256 stake = a.stake;
+        bool auditor = a.id != 0 && stake >= minStake && stake - a.locked >= auditThreshold;
         bool wasIndexed = a.inIndex;
-        uint96 oldFree = a.indexedFree;
-        if (active == wasIndexed && (!active || free == oldFree)) return;
+        if (auditor == wasIndexed && (!auditor || stake == oldStake)) return;
         bytes32[] storage models = _models[agent];
         uint24 id = a.id;
         for (uint256 i; i < models.length; ++i) {
             VerifierIndex.Tree storage t = _index[models[i]];
-            if (wasIndexed) t.remove(id, oldFree);
-            if (active) t.insert(id, free);
+            // Both fit: stake <= MAX_STAKE < 2^96 (register, addStake) and stake only decreases otherwise.
+            if (wasIndexed) t.remove(id, uint96(oldStake));
+            if (auditor) t.insert(id, uint96(stake));
         }
-        a.inIndex = active;
-        a.indexedFree = free;
+        if (auditor != wasIndexed) a.inIndex = auditor;
     }
 
     // ---- authorized markets ----
@@ -250,7 +284,8 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
         _lock(agent, amount);
     }
 
-    /// Locks stake of an agent that is active and serves `modelRoot` (one call on the take path).
+    /// Locks stake of an agent that is active and serves `modelRoot` (one call on the take path). It
+    /// reverts for a model that is not registered, which nobody can serve.
     function lockStakeFor(address agent, bytes32 modelRoot, uint256 amount) external onlyAuthorized {
         if (!isActive(agent) || !_serving[agent][modelRoot]) revert AgentRegistryNotEligible(agent, modelRoot);
         _lock(agent, amount);
@@ -258,16 +293,20 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
 
     function _lock(address agent, uint256 amount) private {
         Agent storage a = _agents[agent];
-        uint256 free = a.stake - a.locked;
+        uint256 stake = a.stake;
+        uint256 locked = a.locked;
+        uint256 free = stake - locked;
         // INVARIANT: a lock is backed by the agent's own free stake (never by unbonding or others' locks).
         if (amount > free) revert AgentRegistryInsufficientFreeStake(agent, amount, free);
-        // Cannot overflow: locked + amount <= stake <= MAX_STAKE, and lockedBy[agent][m] <= locked.
+        MarketLock storage m = _locks[agent][msg.sender];
+        // Cannot overflow: locked + amount <= stake <= MAX_STAKE < 2^96, and each market's lock <= locked.
         unchecked {
-            a.locked += uint128(amount);
-            lockedBy[agent][msg.sender] += amount;
+            locked += amount;
+            _locks[agent][msg.sender] = MarketLock(uint96(m.amount + amount), true);
         }
-        _sync(agent);
-        emit StakeLocked(agent, msg.sender, amount, a.locked);
+        a.locked = uint96(locked);
+        _sync(agent, stake);
+        emit StakeLocked(agent, msg.sender, amount, locked);
     }
 
     function unlockStake(address agent, uint256 amount) external onlyLockHolder(agent) {
@@ -288,22 +327,26 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
     function _unlock(address agent, uint256 amount) private {
         _takeLock(agent, amount);
         Agent storage a = _agents[agent];
-        // Cannot underflow: _takeLock checked amount <= lockedBy[agent][caller] <= locked.
+        uint256 locked;
+        // Cannot underflow: _takeLock checked amount <= the caller's lock <= locked.
         unchecked {
-            a.locked -= uint128(amount);
+            locked = a.locked - amount;
         }
-        _sync(agent);
-        emit StakeUnlocked(agent, msg.sender, amount, a.locked);
+        a.locked = uint96(locked);
+        _sync(agent, a.stake);
+        emit StakeUnlocked(agent, msg.sender, amount, locked);
     }
 
     /// Removes `amount` from the caller's own lock on the agent.
     function _takeLock(address agent, uint256 amount) private {
-        uint256 mine = lockedBy[agent][msg.sender];
+        MarketLock storage m = _locks[agent][msg.sender];
+        uint256 mine = m.amount;
         // INVARIANT: a market can only unlock or slash stake that it locked itself for this agent.
         if (amount > mine) revert AgentRegistryInsufficientLockedStake(agent, msg.sender, amount, mine);
-        // Cannot underflow: checked just above.
+        // Cannot underflow: checked just above. `opened` was set by the lock that made `mine`
+        // (mine >= amount; a zero amount leaves the word as it is).
         unchecked {
-            lockedBy[agent][msg.sender] = mine - amount;
+            m.amount = uint96(mine - amount);
         }
     }
 
@@ -318,10 +361,11 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
         if (beneficiaryBps > 10_000) revert AgentRegistryBadShare(beneficiaryBps);
         _takeLock(agent, amount);
         Agent storage a = _agents[agent];
-        // Cannot underflow: amount <= lockedBy[agent][caller] <= locked <= stake.
+        uint256 before = a.stake;
+        // Cannot underflow: amount <= the caller's lock <= locked <= stake.
         unchecked {
-            a.locked -= uint128(amount);
-            a.stake -= uint128(amount);
+            a.locked -= uint96(amount);
+            a.stake = uint96(before - amount);
         }
         uint256 bps = beneficiaryBps < MAX_BENEFICIARY_BPS ? beneficiaryBps : MAX_BENEFICIARY_BPS;
         // Nobody can claim for address(0): its share is burnt instead of stranded.
@@ -332,7 +376,7 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
         claimable[beneficiary] += toBeneficiary;
         totalBurnt += burnt;
         _reputation[agent].slashes += 1;
-        _sync(agent);
+        _sync(agent, before);
         SafeTransfer.sendNative(SafeTransfer.BURN, burnt);
         emit StakeSlashed(agent, beneficiary, amount, toBeneficiary, burnt);
     }
@@ -346,13 +390,24 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
     }
 
     function _record(address agent, Outcome outcome, uint256 count) private {
-        if (!_agents[agent].registered) return;
+        Agent storage a = _agents[agent];
+        if (a.id == 0) return;
         Reputation storage r = _reputation[agent];
         uint64 n = uint64(count < MAX_RESULTS_PER_RECORD ? count : MAX_RESULTS_PER_RECORD);
-        if (outcome == Outcome.ResultAccepted) r.resultsAccepted += n;
-        else if (outcome == Outcome.AuditPassed) r.auditsPassed += n;
-        else if (outcome == Outcome.DisputeWon) r.disputesWon += n;
-        else r.disputesLost += n;
+        if (outcome == Outcome.ResultAccepted) {
+            uint256 pending = uint256(a.resultsAccepted) + n;
+            if (pending > type(uint32).max) {
+                r.resultsAccepted += uint64(pending);
+                pending = 0;
+            }
+            a.resultsAccepted = uint32(pending);
+        } else if (outcome == Outcome.AuditPassed) {
+            r.auditsPassed += n;
+        } else if (outcome == Outcome.DisputeWon) {
+            r.disputesWon += n;
+        } else {
+            r.disputesLost += n;
+        }
         emit OutcomeRecorded(agent, outcome, n);
     }
 
@@ -360,7 +415,12 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
 
     function isActive(address agent) public view returns (bool) {
         Agent storage a = _agents[agent];
-        return a.registered && a.stake >= minStake;
+        return a.id != 0 && a.stake >= minStake;
+    }
+
+    /// The part of the agent's locked stake that `market` locked (and alone can unlock or slash).
+    function lockedBy(address agent, address market) external view returns (uint256) {
+        return _locks[agent][market].amount;
     }
 
     function serves(address agent, bytes32 modelRoot) external view returns (bool) {
@@ -374,7 +434,7 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
 
     function agentInfo(address account) external view returns (AgentInfo memory info) {
         Agent storage a = _agents[account];
-        info.registered = a.registered;
+        info.registered = a.id != 0;
         info.stake = a.stake;
         info.locked = a.locked;
         info.unbonding = a.unbonding;
@@ -383,8 +443,9 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
         info.models = _models[account];
     }
 
-    function reputation(address account) external view returns (Reputation memory) {
-        return _reputation[account];
+    function reputation(address account) external view returns (Reputation memory r) {
+        r = _reputation[account];
+        r.resultsAccepted += _agents[account].resultsAccepted;
     }
 
     function agentCount() external view returns (uint256) {
@@ -395,49 +456,39 @@ contract AgentRegistry is IAgentRegistry, ReentrancyGuard {
         return _agentList[index];
     }
 
-    /// The verifier index of a model: Σ (free stake + 1) over its active agents, and the tree height.
+    /// The verifier index of a model: Σ (bonded stake + 1) over its auditors, and the tree height.
     function verifierIndex(bytes32 modelRoot) external view returns (uint256 weight, uint256 height) {
         VerifierIndex.Tree storage t = _index[modelRoot];
         return (t.total(), t.height());
     }
 
-    /// Σ (free stake + 1) over the agents selectVerifier may return for these arguments.
-    function eligibleWeight(address exclude, bytes32 modelRoot, uint256 minFreeStake)
-        public
-        view
-        returns (uint256 weight)
-    {
-        weight = _index[modelRoot].weightAbove(minFreeStake);
-        if (_excluded(exclude, modelRoot, minFreeStake)) weight -= uint256(_agents[exclude].indexedFree) + 1;
+    /// Whether the agent is drawn as an auditor of the model: it serves it, is active, and has at
+    /// least auditThreshold free (as of its last sync, which every change of these makes).
+    function isAuditor(address agent, bytes32 modelRoot) public view returns (bool) {
+        return _agents[agent].inIndex && _serving[agent][modelRoot];
     }
 
-    /// A verifier for an audit, drawn from the agents that are active, serve the model, have at
-    /// least `minFreeStake` free and are not `exclude`, each with probability proportional to its
-    /// free stake + 1 wei: unit u = seed mod (their total weight) of the index's key order (free
-    /// stake, then agent id), skipping the excluded agent's interval. address(0) only if no agent is
-    /// eligible.
-    function selectVerifier(bytes32 seed, address exclude, bytes32 modelRoot, uint256 minFreeStake)
-        external
-        view
-        returns (address)
-    {
+    /// Σ (bonded stake + 1) over the agents selectVerifier may return for these arguments.
+    function eligibleWeight(address exclude, bytes32 modelRoot) external view returns (uint256 weight) {
+        weight = _index[modelRoot].total();
+        if (isAuditor(exclude, modelRoot)) weight -= uint256(_agents[exclude].stake) + 1;
+    }
+
+    /// An auditor of the model other than `exclude`, each with probability proportional to its
+    /// bonded stake + 1 wei: unit u = seed mod (their total weight) in the index's key order (bonded
+    /// stake, then agent id), skipping the excluded agent's interval. The agent returned always has
+    /// at least auditThreshold free. address(0) only if the model has no other auditor.
+    function selectVerifier(bytes32 seed, address exclude, bytes32 modelRoot) external view returns (address) {
         VerifierIndex.Tree storage t = _index[modelRoot];
-        uint256 above = t.weightAbove(minFreeStake);
-        bool skip = _excluded(exclude, modelRoot, minFreeStake);
+        uint256 total = t.total();
+        bool skip = isAuditor(exclude, modelRoot);
         Agent storage ex = _agents[exclude];
-        uint256 skipWeight = skip ? uint256(ex.indexedFree) + 1 : 0;
-        if (above == skipWeight) return address(0);
-        // The eligible units are [total - above, total) in key order, minus the excluded interval.
-        uint256 unit = t.total() - above + uint256(seed) % (above - skipWeight);
-        if (skip && unit >= t.weightBefore(ex.id, ex.indexedFree)) unit += skipWeight;
+        uint256 skipWeight = skip ? uint256(ex.stake) + 1 : 0;
+        if (total == skipWeight) return address(0);
+        uint256 unit = uint256(seed) % (total - skipWeight);
+        if (skip && unit >= t.weightBefore(ex.id, ex.stake)) unit += skipWeight;
         uint24 id = t.agentAtUnit(unit);
         if (id == 0 || id > _agentList.length) revert AgentRegistryIndexMissingAgent(id);
         return _agentList[id - 1];
-    }
-
-    /// Whether `exclude` is in the model's index above the threshold (so its weight must be skipped).
-    function _excluded(address exclude, bytes32 modelRoot, uint256 minFreeStake) private view returns (bool) {
-        Agent storage a = _agents[exclude];
-        return a.inIndex && _serving[exclude][modelRoot] && a.indexedFree >= minFreeStake;
     }
 }

@@ -4,15 +4,14 @@ pragma solidity ^0.8.28;
 /// A node the index should hold is missing: the registry's bookkeeping and its index disagree.
 error AgentRegistryIndexMissingAgent(uint256 id);
 
-/// @title VerifierIndex: the agents that may audit one model, ordered by free stake, for exact
-/// stake-weighted draws above a free-stake threshold.
-/// @notice An AVL tree keyed by (free stake, agent id). Each node weighs its free stake + 1 wei (so
-/// an agent with nothing free can still be drawn for a zero-stake audit) and stores the weight of
-/// its subtree. The agents with free stake >= t are a suffix of the key order, so the weight above
-/// any threshold, the weight before any agent and the agent at any unit of weight are each one walk
-/// from the root. AVL height is at most 1.44 log2(n + 2), so every insert, remove and draw touches
-/// O(log n) nodes whatever the keys: an attacker choosing addresses or stakes cannot unbalance it.
-/// A node is one storage slot; ids are uint24 and weights uint96 (2^96 wei exceeds the ether supply).
+/// @title VerifierIndex: the auditors of one model, ordered by bonded stake, for exact
+/// stake-weighted draws.
+/// @notice An AVL tree keyed by (bonded stake, agent id). Each node weighs its stake + 1 wei (so no
+/// member ever weighs nothing) and stores the weight of its subtree, so the weight before any agent
+/// and the agent at any unit of weight are each one walk from the root. AVL height is at most
+/// 1.44 log2(n + 2), so every insert, remove and draw touches O(log n) nodes whatever the keys: an
+/// attacker choosing addresses or stakes cannot unbalance it. A node is one storage slot; ids are
+/// uint24 and weights uint96 (2^96 wei exceeds the ether supply).
 library VerifierIndex {
     /// One storage slot (24 + 24 + 8 + 8 + 96 + 96 bits). The children's heights are kept here so
     /// that a walk never reads a sibling to rebalance, and weights change by deltas along the path.
@@ -21,8 +20,8 @@ library VerifierIndex {
         uint24 right;
         uint8 leftHeight;
         uint8 rightHeight;
-        uint96 free;
-        /// Σ (free + 1) over the subtree rooted here.
+        uint96 stake;
+        /// Σ (stake + 1) over the subtree rooted here.
         uint96 weight;
     }
 
@@ -32,15 +31,15 @@ library VerifierIndex {
         mapping(uint24 id => Node) nodes;
     }
 
-    function insert(Tree storage t, uint24 id, uint96 free) internal {
-        (t.root, t.rootHeight) = _insert(t, t.root, id, free);
+    function insert(Tree storage t, uint24 id, uint96 stake) internal {
+        (t.root, t.rootHeight) = _insert(t, t.root, id, stake);
     }
 
-    function remove(Tree storage t, uint24 id, uint96 free) internal {
-        (t.root, t.rootHeight) = _remove(t, t.root, id, free);
+    function remove(Tree storage t, uint24 id, uint96 stake) internal {
+        (t.root, t.rootHeight) = _remove(t, t.root, id, stake);
     }
 
-    /// Σ (free + 1) over the whole tree.
+    /// Σ (stake + 1) over the whole tree.
     function total(Tree storage t) internal view returns (uint256) {
         return t.nodes[t.root].weight;
     }
@@ -49,27 +48,13 @@ library VerifierIndex {
         return t.rootHeight;
     }
 
-    /// Σ (free + 1) over the agents whose free stake is at least `minFree`.
-    function weightAbove(Tree storage t, uint256 minFree) internal view returns (uint256 sum) {
+    /// Σ (stake + 1) over the agents ordered before (stake, id).
+    function weightBefore(Tree storage t, uint24 id, uint96 stake) internal view returns (uint256 sum) {
         uint24 n = t.root;
         while (n != 0) {
             Node storage x = t.nodes[n];
-            if (x.free >= minFree) {
-                sum += uint256(x.free) + 1 + t.nodes[x.right].weight;
-                n = x.left;
-            } else {
-                n = x.right;
-            }
-        }
-    }
-
-    /// Σ (free + 1) over the agents ordered before (free, id).
-    function weightBefore(Tree storage t, uint24 id, uint96 free) internal view returns (uint256 sum) {
-        uint24 n = t.root;
-        while (n != 0) {
-            Node storage x = t.nodes[n];
-            if (_less(x.free, n, free, id)) {
-                sum += uint256(t.nodes[x.left].weight) + x.free + 1;
+            if (_less(x.stake, n, stake, id)) {
+                sum += uint256(t.nodes[x.left].weight) + x.stake + 1;
                 n = x.right;
             } else {
                 n = x.left;
@@ -77,7 +62,7 @@ library VerifierIndex {
         }
     }
 
-    /// The agent whose weight interval [before, before + free + 1) holds `unit` (unit < total).
+    /// The agent whose weight interval [before, before + stake + 1) holds `unit` (unit < total).
     function agentAtUnit(Tree storage t, uint256 unit) internal view returns (uint24) {
         uint24 n = t.root;
         while (n != 0) {
@@ -88,7 +73,7 @@ library VerifierIndex {
                 continue;
             }
             unit -= leftWeight;
-            uint256 own = uint256(x.free) + 1;
+            uint256 own = uint256(x.stake) + 1;
             if (unit < own) return n;
             unit -= own;
             n = x.right;
@@ -98,8 +83,8 @@ library VerifierIndex {
 
     // ---- AVL internals (recursion depth is the tree height) ----
 
-    function _less(uint96 aFree, uint24 aId, uint96 bFree, uint24 bId) private pure returns (bool) {
-        return aFree < bFree || (aFree == bFree && aId < bId);
+    function _less(uint96 aStake, uint24 aId, uint96 bStake, uint24 bId) private pure returns (bool) {
+        return aStake < bStake || (aStake == bStake && aId < bId);
     }
 
     function _max(uint8 a, uint8 b) private pure returns (uint8) {
@@ -107,22 +92,22 @@ library VerifierIndex {
     }
 
     /// Inserts under n; returns the new subtree root and its height.
-    function _insert(Tree storage t, uint24 n, uint24 id, uint96 free) private returns (uint24, uint8) {
+    function _insert(Tree storage t, uint24 n, uint24 id, uint96 stake) private returns (uint24, uint8) {
         if (n == 0) {
-            // free + 1 < 2^96 because the registry caps stake at 2^96 - 2.
-            t.nodes[id] = Node({left: 0, right: 0, leftHeight: 0, rightHeight: 0, free: free, weight: free + 1});
+            // stake + 1 < 2^96 because the registry caps stake at 2^96 - 2.
+            t.nodes[id] = Node({left: 0, right: 0, leftHeight: 0, rightHeight: 0, stake: stake, weight: stake + 1});
             return (id, 1);
         }
         Node memory x = t.nodes[n];
         // The subtree weight stays below Σ (stake + 1) over all agents < 2^96 (ether supply).
-        x.weight += free + 1;
-        if (_less(free, id, x.free, n)) (x.left, x.leftHeight) = _insert(t, x.left, id, free);
-        else (x.right, x.rightHeight) = _insert(t, x.right, id, free);
+        x.weight += stake + 1;
+        if (_less(stake, id, x.stake, n)) (x.left, x.leftHeight) = _insert(t, x.left, id, stake);
+        else (x.right, x.rightHeight) = _insert(t, x.right, id, stake);
         return _balance(t, n, x);
     }
 
-    /// Removes (free, id) from under n; returns the new subtree root and its height.
-    function _remove(Tree storage t, uint24 n, uint24 id, uint96 free) private returns (uint24, uint8) {
+    /// Removes (stake, id) from under n; returns the new subtree root and its height.
+    function _remove(Tree storage t, uint24 n, uint24 id, uint96 stake) private returns (uint24, uint8) {
         if (n == 0) revert AgentRegistryIndexMissingAgent(id);
         Node memory x = t.nodes[n];
         if (n == id) {
@@ -135,12 +120,12 @@ library VerifierIndex {
             s.leftHeight = x.leftHeight;
             s.right = rest;
             s.rightHeight = restHeight;
-            s.weight = x.weight - x.free - 1;
+            s.weight = x.weight - x.stake - 1;
             return _balance(t, successor, s);
         }
-        x.weight -= free + 1;
-        if (_less(free, id, x.free, n)) (x.left, x.leftHeight) = _remove(t, x.left, id, free);
-        else (x.right, x.rightHeight) = _remove(t, x.right, id, free);
+        x.weight -= stake + 1;
+        if (_less(stake, id, x.stake, n)) (x.left, x.leftHeight) = _remove(t, x.left, id, stake);
+        else (x.right, x.rightHeight) = _remove(t, x.right, id, stake);
         return _balance(t, n, x);
     }
 
@@ -149,7 +134,7 @@ library VerifierIndex {
         Node memory x = t.nodes[n];
         if (x.left == 0) return (x.right, x.rightHeight, n);
         (x.left, x.leftHeight, min) = _removeMin(t, x.left);
-        x.weight -= t.nodes[min].free + 1;
+        x.weight -= t.nodes[min].stake + 1;
         (root, h) = _balance(t, n, x);
     }
 

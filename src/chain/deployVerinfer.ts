@@ -75,11 +75,14 @@ export interface DeployVerinferOptions {
   loadArtifact?: (name: string) => Promise<{ abi: readonly unknown[]; bytecode: Hex }>;
 }
 
+/** The defaults under `over`; the audit threshold defaults to the TaskMarket's auditStake. */
 export function mergeParams(over: DeployVerinferOptions['params'] = {}): VerinferParams {
+  const task = { ...DEFAULT_PARAMS.task, ...over.task };
   return {
     ...DEFAULT_PARAMS,
     ...over,
-    task: { ...DEFAULT_PARAMS.task, ...over.task },
+    auditThreshold: over.auditThreshold ?? task.auditStake,
+    task,
     batch: { ...DEFAULT_PARAMS.batch, ...over.batch },
   };
 }
@@ -129,7 +132,12 @@ export async function deployVerinfer(
   };
   const dataRegistry = await deploy('DataRegistry');
   const modelRegistry = await deployWithAbi('ModelRegistry', [dataRegistry]);
-  const agentRegistry = await deployWithAbi('AgentRegistry', [params.minStake, params.unbondingDelay]);
+  const agentRegistry = await deployWithAbi('AgentRegistry', [
+    modelRegistry,
+    params.minStake,
+    params.unbondingDelay,
+    params.auditThreshold,
+  ]);
   const verifier = await deploy('OneStepVerifier');
   const disputeGame = await deployWithAbi('DisputeGame', [
     modelRegistry,

@@ -10,6 +10,11 @@ import { selectAuditor } from './selection.ts';
 export interface LedgerConfig {
   task: TaskMarketParams;
   minStake: bigint;
+  /**
+   * AgentRegistry.auditThreshold: the free stake an agent needs to be drawn as an auditor
+   * (default: the task's auditStake, as deployVerinfer sets it).
+   */
+  auditThreshold?: bigint;
   /** DisputeGame.workerShareBps: share of a losing challenger's bond paid to the worker. */
   gameWorkerShareBps: number;
   rules: Readonly<Rules>;
@@ -240,14 +245,14 @@ export class Ledger {
     return 'assigned';
   }
 
+  /** AgentRegistry.selectVerifier: the auditors are active, serve the model, have the threshold free. */
   selectVerifier(seed: bigint, exclude: number): number {
-    const minFree = this.config.task.auditStake;
+    const threshold = this.config.auditThreshold ?? this.config.task.auditStake;
     const candidates = this.agentList.map((id, order) => ({
       id,
       order,
-      eligible: id !== exclude && this.isActive(id) && this.serves[id] && this.freeStake(id) >= minFree,
+      eligible: id !== exclude && this.isActive(id) && this.serves[id] && this.freeStake(id) >= threshold,
       stake: this.stake[id],
-      free: this.freeStake(id),
     }));
     return selectAuditor(this.config.rules.auditorSelection, seed, candidates);
   }

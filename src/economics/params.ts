@@ -8,7 +8,7 @@ import { DEFAULT_RULES, type Rules } from './rules.ts';
 export interface GasFigures {
   /** The requester's createTask. */
   create: number;
-  /** The worker's take+post in one transaction and its finalize (bench honestTask 211,311 − create). */
+  /** The worker's take+post in one transaction and its finalize (measured before locks stopped re-keying the sampler; an upper bound now). */
   workerTask: number;
   attest: number;
   /** A reverted attestation with a guessed root. */
@@ -27,7 +27,7 @@ export const BENCH_GAS: Readonly<GasFigures> = Object.freeze({
   workerTask: 151_311,
   attest: 60_000,
   failedAttest: 40_000,
-  slashSilent: 120_000,
+  slashSilent: 160_000,
   challenge: 350_000,
   endGame: 120_000,
   disputeSide: 997_656,

@@ -24,8 +24,9 @@ export interface Rules {
    * How the auditor of a selected result is chosen among eligible agents (active, serving the
    * model, enough free stake, not the worker).
    * - `firstEligibleScan` (today): the first eligible agent from seed mod n, at most 64 examined.
-   * - `stakeWeighted` (the registry now): sampled from the eligible set, each agent weighing its
-   *   free stake + 1 wei, in (free stake, id) order (AgentRegistry's VerifierIndex).
+   * - `stakeWeighted` (the registry now): sampled from the eligible set (at least the registry's
+   *   auditThreshold free), each agent weighing its bonded stake + 1 wei, in (stake, id) order
+   *   (AgentRegistry's VerifierIndex).
    */
   auditorSelection: 'firstEligibleScan' | 'stakeWeighted';
 }

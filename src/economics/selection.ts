@@ -5,10 +5,9 @@ import type { Rules } from './rules.ts';
 export interface Candidate {
   id: number;
   eligible: boolean;
+  /** Bonded stake (locked part included): the sampler's key and weight. */
   stake: bigint;
-  /** Stake not locked by any market: the sampler's key and weight. */
-  free: bigint;
-  /** Registration order: the registry's agent id breaks ties of free stake. */
+  /** Registration order: the registry's agent id breaks ties of stake. */
   order: number;
 }
 
@@ -17,7 +16,8 @@ export const MAX_SCAN = 64;
 
 /**
  * The auditor for `seed` (a 256-bit word), or -1 if none. `candidates` is the registry's agent
- * list in registration order; `eligible` already includes "not the worker".
+ * list in registration order; `eligible` already includes "not the worker" and, for
+ * `stakeWeighted`, "at least the registry's auditThreshold free".
  */
 export function selectAuditor(
   rule: Rules['auditorSelection'],
@@ -35,18 +35,18 @@ export function selectAuditor(
     }
     return -1;
   }
-  // AgentRegistry's VerifierIndex: the eligible agents in (free stake, id) order, each weighing
-  // free + 1 wei, and the unit seed mod total.
+  // AgentRegistry's VerifierIndex: the eligible agents in (bonded stake, id) order, each weighing
+  // stake + 1 wei, and the unit seed mod total.
   const eligible = candidates
     .filter((c) => c.eligible)
-    .sort((x, y) => (x.free === y.free ? x.order - y.order : x.free < y.free ? -1 : 1));
+    .sort((x, y) => (x.stake === y.stake ? x.order - y.order : x.stake < y.stake ? -1 : 1));
   let total = 0n;
-  for (const c of eligible) total += c.free + 1n;
+  for (const c of eligible) total += c.stake + 1n;
   if (total === 0n) return -1;
   let u = seed % total;
   for (const c of eligible) {
-    if (u < c.free + 1n) return c.id;
-    u -= c.free + 1n;
+    if (u < c.stake + 1n) return c.id;
+    u -= c.stake + 1n;
   }
   return -1;
 }

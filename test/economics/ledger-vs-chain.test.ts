@@ -50,6 +50,7 @@ before(async () => {
   ledger = new Ledger({
     task: p.task,
     minStake: p.minStake,
+    auditThreshold: p.auditThreshold,
     gameWorkerShareBps: p.gameWorkerShareBps,
     rules: PLANNED_RULES,
     minFee: p.feeTokens.find((f) => f.token === NATIVE)?.minFee ?? 0n,

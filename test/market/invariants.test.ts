@@ -479,7 +479,8 @@ async function runSequence(w: World, r: ReturnType<typeof mulberry>, seed: numbe
 /** Per-market locks add up, and the verifier index and its draws match the agents' state. */
 async function checkLocksAndSampling(w: World, seed: number, step: number, draw: number) {
   const reg = w.v.agentRegistry.read;
-  const minFree = w.v.params.task.auditStake;
+  const threshold = w.v.params.auditThreshold;
+  assert.equal(await reg.auditThreshold(), threshold);
   let weight = 0n;
   const eligible: string[] = [];
   for (const i of AGENTS) {
@@ -488,21 +489,16 @@ async function checkLocksAndSampling(w: World, seed: number, step: number, draw:
     const byTask = await reg.lockedBy([a, w.v.addresses.taskMarket]);
     const byBatch = await reg.lockedBy([a, w.v.addresses.batchMarket]);
     assert.equal(info.locked, byTask + byBatch, `seed ${seed} step ${step}: locks of agent ${i}`);
-    if (!(await reg.isActive([a]))) continue;
-    const free = info.stake - info.locked;
-    weight += free + 1n;
-    if (free >= minFree) eligible.push(a.toLowerCase());
+    // The index holds the auditors: active, at least the threshold free, weighing stake + 1.
+    if (!(await reg.isActive([a])) || info.stake - info.locked < threshold) continue;
+    weight += info.stake + 1n;
+    eligible.push(a.toLowerCase());
   }
   const [indexWeight] = await reg.verifierIndex([w.modelRoot]);
   assert.equal(indexWeight, weight, `seed ${seed} step ${step}: verifier index weight`);
   const exclude = w.accounts[AGENTS[draw % AGENTS.length]];
   const candidates = eligible.filter((a) => a !== exclude.toLowerCase());
-  const picked = await reg.selectVerifier([
-    `0x${draw.toString(16).padStart(64, '0')}`,
-    exclude,
-    w.modelRoot,
-    minFree,
-  ]);
+  const picked = await reg.selectVerifier([`0x${draw.toString(16).padStart(64, '0')}`, exclude, w.modelRoot]);
   if (candidates.length)
     assert.ok(candidates.includes(picked.toLowerCase()), `seed ${seed} step ${step}: ineligible draw`);
   else

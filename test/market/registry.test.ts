@@ -2,7 +2,7 @@
 // DataRegistry (duplicates linked, contributors recorded). ModelRegistry: test/registry/.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { keccak256, parseEther, toHex, zeroAddress } from 'viem';
+import { encodeAbiParameters, type Hex, keccak256, numberToHex, parseEther, toHex, zeroAddress } from 'viem';
 import { modelDescriptorOf } from '../../src/chain/bindings/commitments.ts';
 import { NATIVE, ZERO_BYTES32 } from '../../src/chain/bindings/types.ts';
 import { extraWallets, send, standaloneRegistry } from './registrySupport.ts';
@@ -37,7 +37,13 @@ test('agents: register, add stake, unbond free stake only, withdraw after the de
   await receiptOf(w, reg(5).addStake({ value: parseEther('1') }));
   assert.ok(await w.v.agentRegistry.read.isActive([w.accounts[5]]));
   assert.ok(await w.v.agentRegistry.read.serves([w.accounts[5], w.modelRoot]));
-  await receiptOf(w, reg(5).setModels([[ZERO_BYTES32]]));
+  // Only registered models can be served (so serving a model proves it is registered).
+  await expectRevert(() => reg(5).setModels([[w.modelRoot, ZERO_BYTES32]]), 'AgentRegistryUnknownModel');
+  await expectRevert(
+    () => reg(6).register(['https://a', [keccak256('0x07')]], { value: parseEther('2') }),
+    'AgentRegistryUnknownModel',
+  );
+  await receiptOf(w, reg(5).setModels([[]]));
   assert.equal(await w.v.agentRegistry.read.serves([w.accounts[5], w.modelRoot]), false);
   await receiptOf(w, reg(5).setModels([[w.modelRoot]]));
   await receiptOf(w, reg(5).setEndpoint(['https://b']));
@@ -159,25 +165,48 @@ test('attack: unpaid or bulk results do not inflate reputation', async () => {
   await expectRevert(() => batches.write.postBatch([header, '0x']), 'BatchMarketZeroFee');
 });
 
+test('the accepted-results counter moves from the agent word to the reputation record without losing a count', async () => {
+  const r = await standaloneRegistry(w.chain);
+  const [agent] = await extraWallets(w.chain, 1, 12);
+  const who = agent.account.address;
+  await send(w.chain, r.as(agent).write.register(['', [w.modelRoot]], { value: parseEther('2') }));
+  await send(w.chain, r.market.write.recordOutcome([who, 0, 3n]));
+  // The agent's first word (mapping slot 2: owner, authorized, _agents): stake | locked << 96 |
+  // id << 192 | inIndex << 216 | resultsAccepted << 224. Put its counter just below 2^32.
+  const slot = keccak256(encodeAbiParameters([{ type: 'address' }, { type: 'uint256' }], [who, 2n]));
+  const word = BigInt((await w.chain.publicClient.getStorageAt({ address: r.address, slot })) as Hex);
+  assert.equal(word & ((1n << 96n) - 1n), parseEther('2'), 'the slot is the agent word');
+  assert.equal(word >> 224n, 3n);
+  const nearFull = 2n ** 32n - 2n;
+  const moved = (word & ((1n << 224n) - 1n)) | (nearFull << 224n);
+  await w.chain.testClient.setStorageAt({
+    address: r.address,
+    index: slot,
+    value: numberToHex(moved, { size: 32 }),
+  });
+  assert.equal((await r.market.read.reputation([who])).resultsAccepted, nearFull);
+  await send(w.chain, r.market.write.recordOutcome([who, 0, 5n]));
+  assert.equal((await r.market.read.reputation([who])).resultsAccepted, nearFull + 5n);
+  await send(w.chain, r.market.write.lockStake([who, parseEther('1')]));
+  await send(w.chain, r.market.write.release([who, parseEther('1'), 0, 1n]));
+  assert.equal((await r.market.read.reputation([who])).resultsAccepted, nearFull + 6n);
+  const after = BigInt((await w.chain.publicClient.getStorageAt({ address: r.address, slot })) as Hex);
+  assert.equal(after >> 224n, 1n, 'the counter restarted after moving its count');
+});
+
 test('verifier selection is seeded, skips the excluded agent and agents that do not serve the model', async () => {
   await registerAgent(w, 6, [w.modelRoot]);
-  await registerAgent(w, 7, [ZERO_BYTES32]);
-  const stake = w.v.params.task.auditStake;
+  await registerAgent(w, 7, []);
   const picks = new Set<string>();
   for (let s = 0; s < 12; s++) {
     const seed = keccak256(toHex(s));
-    const v = await w.v.agentRegistry.read.selectVerifier([seed, w.accounts[6], w.modelRoot, stake]);
+    const v = await w.v.agentRegistry.read.selectVerifier([seed, w.accounts[6], w.modelRoot]);
     assert.notEqual(v.toLowerCase(), w.accounts[6].toLowerCase());
     assert.notEqual(v.toLowerCase(), w.accounts[7].toLowerCase());
     picks.add(v);
   }
   assert.ok(picks.size >= 1);
-  const none = await w.v.agentRegistry.read.selectVerifier([
-    ZERO_BYTES32,
-    w.accounts[6],
-    keccak256('0x01'),
-    stake,
-  ]);
+  const none = await w.v.agentRegistry.read.selectVerifier([ZERO_BYTES32, w.accounts[6], keccak256('0x01')]);
   assert.equal(none, '0x0000000000000000000000000000000000000000');
 });
 

@@ -16,6 +16,8 @@ import { deployArtifact } from '../../src/chain/deploy.ts';
 import type { EmbeddedChain } from '../../src/chain/embedded.ts';
 
 export const MIN_STAKE = parseEther('1');
+/** The standalone registry's auditThreshold (DEFAULT_PARAMS' auditStake). */
+export const AUDIT_THRESHOLD = parseEther('0.2');
 
 /** `n` fresh funded addresses that the node signs for (impersonated), beyond the built-in accounts. */
 export async function extraWallets(chain: EmbeddedChain, n: number, tag: number) {
@@ -39,9 +41,18 @@ export async function extraWallets(chain: EmbeddedChain, n: number, tag: number)
 
 export type Wallet = Awaited<ReturnType<typeof extraWallets>>[number];
 
-/** A registry of its own (the test account 0 owns it), with accounts 1 and 2 authorized as markets. */
+/**
+ * A registry of its own (the test account 0 owns it), with accounts 1 and 2 authorized as markets.
+ * Its model registry (contracts/mocks/TestModelRegistry.sol) has every root registered.
+ */
 export async function standaloneRegistry(chain: EmbeddedChain) {
-  const { address } = await deployArtifact(chain, 'AgentRegistry', [MIN_STAKE, 3600n]);
+  const models = await deployArtifact(chain, 'TestModelRegistry');
+  const { address } = await deployArtifact(chain, 'AgentRegistry', [
+    models.address,
+    MIN_STAKE,
+    3600n,
+    AUDIT_THRESHOLD,
+  ]);
   const as = (wallet: Wallet | EmbeddedChain['walletClient']) =>
     getContract({ address, abi: agentRegistryAbi, client: { public: chain.publicClient, wallet } });
   const owner = as(chain.wallet(0));

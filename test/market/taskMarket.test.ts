@@ -409,3 +409,33 @@ test('a market refuses a beneficiary share above the registry cap of 50%', async
     await chain.close();
   }
 });
+
+test('a market refuses an audit stake above the registry threshold, and another registry of models', async () => {
+  const { startEmbeddedChain } = await import('../../src/chain/embedded.ts');
+  const { deployVerinfer } = await import('../../src/chain/deployVerinfer.ts');
+  const { deployArtifact } = await import('../../src/chain/deploy.ts');
+  const chain = await startEmbeddedChain();
+  try {
+    // Every drawn auditor has the threshold free, so a larger audit lock could fail on it.
+    await assert.rejects(
+      () => deployVerinfer(chain, { params: { auditThreshold: parseEther('0.1') } }),
+      /MarketParamsAuditStakeAboveThreshold/,
+    );
+    // postSigned relies on the agent registry admitting only the market's registered models.
+    const v = await deployVerinfer(chain);
+    const p = v.params;
+    await assert.rejects(
+      () =>
+        deployArtifact(chain, 'TaskMarket', [
+          v.addresses.agentRegistry,
+          v.addresses.dataRegistry,
+          v.addresses.disputeGame,
+          p.task,
+          p.feeTokens,
+        ]),
+      /TaskMarketModelRegistryMismatch/,
+    );
+  } finally {
+    await chain.close();
+  }
+});

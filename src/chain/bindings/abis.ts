@@ -3,8 +3,10 @@
 export const agentRegistryAbi = [
   {
     inputs: [
+      { internalType: 'contract IModelRegistry', name: 'modelRegistry_', type: 'address' },
       { internalType: 'uint256', name: 'minStake_', type: 'uint256' },
       { internalType: 'uint256', name: 'unbondingDelay_', type: 'uint256' },
+      { internalType: 'uint256', name: 'auditThreshold_', type: 'uint256' },
     ],
     stateMutability: 'nonpayable',
     type: 'constructor',
@@ -111,6 +113,11 @@ export const agentRegistryAbi = [
       { internalType: 'uint256', name: 'max', type: 'uint256' },
     ],
     name: 'AgentRegistryTooManyModels',
+    type: 'error',
+  },
+  {
+    inputs: [{ internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' }],
+    name: 'AgentRegistryUnknownModel',
     type: 'error',
   },
   { inputs: [], name: 'AgentRegistryZeroAddress', type: 'error' },
@@ -322,6 +329,13 @@ export const agentRegistryAbi = [
     type: 'function',
   },
   {
+    inputs: [],
+    name: 'auditThreshold',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
     inputs: [{ internalType: 'address', name: 'caller', type: 'address' }],
     name: 'authorized',
     outputs: [{ internalType: 'bool', name: '', type: 'bool' }],
@@ -346,7 +360,6 @@ export const agentRegistryAbi = [
     inputs: [
       { internalType: 'address', name: 'exclude', type: 'address' },
       { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
-      { internalType: 'uint256', name: 'minFreeStake', type: 'uint256' },
     ],
     name: 'eligibleWeight',
     outputs: [{ internalType: 'uint256', name: 'weight', type: 'uint256' }],
@@ -363,6 +376,16 @@ export const agentRegistryAbi = [
   {
     inputs: [{ internalType: 'address', name: 'agent', type: 'address' }],
     name: 'isActive',
+    outputs: [{ internalType: 'bool', name: '', type: 'bool' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'agent', type: 'address' },
+      { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+    ],
+    name: 'isAuditor',
     outputs: [{ internalType: 'bool', name: '', type: 'bool' }],
     stateMutability: 'view',
     type: 'function',
@@ -402,6 +425,13 @@ export const agentRegistryAbi = [
     inputs: [],
     name: 'minStake',
     outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'modelRegistry',
+    outputs: [{ internalType: 'contract IModelRegistry', name: '', type: 'address' }],
     stateMutability: 'view',
     type: 'function',
   },
@@ -459,7 +489,7 @@ export const agentRegistryAbi = [
           { internalType: 'uint64', name: 'slashes', type: 'uint64' },
         ],
         internalType: 'struct IAgentRegistry.Reputation',
-        name: '',
+        name: 'r',
         type: 'tuple',
       },
     ],
@@ -478,7 +508,6 @@ export const agentRegistryAbi = [
       { internalType: 'bytes32', name: 'seed', type: 'bytes32' },
       { internalType: 'address', name: 'exclude', type: 'address' },
       { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
-      { internalType: 'uint256', name: 'minFreeStake', type: 'uint256' },
     ],
     name: 'selectVerifier',
     outputs: [{ internalType: 'address', name: '', type: 'address' }],
@@ -1284,6 +1313,14 @@ export const taskMarketAbi = [
     type: 'error',
   },
   {
+    inputs: [
+      { internalType: 'uint256', name: 'auditStake', type: 'uint256' },
+      { internalType: 'uint256', name: 'auditThreshold', type: 'uint256' },
+    ],
+    name: 'MarketParamsAuditStakeAboveThreshold',
+    type: 'error',
+  },
+  {
     inputs: [{ internalType: 'uint256', name: 'bps', type: 'uint256' }],
     name: 'MarketParamsBadShare',
     type: 'error',
@@ -1481,6 +1518,14 @@ export const taskMarketAbi = [
       { internalType: 'bytes32', name: 'inputRoot', type: 'bytes32' },
     ],
     name: 'TaskMarketInputRootMismatch',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'agentModels', type: 'address' },
+      { internalType: 'address', name: 'models', type: 'address' },
+    ],
+    name: 'TaskMarketModelRegistryMismatch',
     type: 'error',
   },
   {
@@ -4678,4 +4723,203 @@ export const reentrantConsumerAbi = [
     type: 'function',
   },
   { stateMutability: 'payable', type: 'receive' },
+] as const;
+
+export const messageBoardAbi = [
+  {
+    inputs: [
+      { internalType: 'address', name: 'market_', type: 'address' },
+      { internalType: 'bytes32', name: 'spamModel_', type: 'bytes32' },
+    ],
+    stateMutability: 'nonpayable',
+    type: 'constructor',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: 'length', type: 'uint256' }],
+    name: 'MessageBoardBadOutput',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint32', name: 'limit', type: 'uint32' },
+      { internalType: 'uint32', name: 'min', type: 'uint32' },
+    ],
+    name: 'MessageBoardCallbackGasTooLow',
+    type: 'error',
+  },
+  { inputs: [], name: 'MessageBoardEmptyText', type: 'error' },
+  {
+    inputs: [{ internalType: 'address', name: 'caller', type: 'address' }],
+    name: 'MessageBoardNotMarket',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'caller', type: 'address' },
+      { internalType: 'address', name: 'requester', type: 'address' },
+    ],
+    name: 'MessageBoardNotRequester',
+    type: 'error',
+  },
+  {
+    inputs: [{ internalType: 'bytes32', name: 'taskId', type: 'bytes32' }],
+    name: 'MessageBoardPostExists',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'length', type: 'uint256' },
+      { internalType: 'uint256', name: 'max', type: 'uint256' },
+    ],
+    name: 'MessageBoardTextTooLong',
+    type: 'error',
+  },
+  {
+    inputs: [{ internalType: 'bytes32', name: 'taskId', type: 'bytes32' }],
+    name: 'MessageBoardUnknownTask',
+    type: 'error',
+  },
+  {
+    inputs: [{ internalType: 'address', name: 'consumer', type: 'address' }],
+    name: 'MessageBoardWrongConsumer',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+      { internalType: 'bytes32', name: 'spamModel', type: 'bytes32' },
+    ],
+    name: 'MessageBoardWrongModel',
+    type: 'error',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
+      { indexed: true, internalType: 'address', name: 'author', type: 'address' },
+      { indexed: false, internalType: 'uint8', name: 'hamScore', type: 'uint8' },
+      { indexed: false, internalType: 'uint8', name: 'spamScore', type: 'uint8' },
+    ],
+    name: 'PostAccepted',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
+      { indexed: true, internalType: 'address', name: 'author', type: 'address' },
+      { indexed: false, internalType: 'uint8', name: 'hamScore', type: 'uint8' },
+      { indexed: false, internalType: 'uint8', name: 'spamScore', type: 'uint8' },
+    ],
+    name: 'PostRejected',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
+      { indexed: true, internalType: 'address', name: 'author', type: 'address' },
+      { indexed: false, internalType: 'bytes32', name: 'inputRoot', type: 'bytes32' },
+      { indexed: false, internalType: 'string', name: 'text', type: 'string' },
+    ],
+    name: 'PostSubmitted',
+    type: 'event',
+  },
+  {
+    inputs: [],
+    name: 'MAX_TEXT_BYTES',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'MIN_CALLBACK_GAS',
+    outputs: [{ internalType: 'uint32', name: '', type: 'uint32' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: 'index', type: 'uint256' }],
+    name: 'feedAt',
+    outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'feedLength',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'market',
+    outputs: [{ internalType: 'address', name: '', type: 'address' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'taskId', type: 'bytes32' },
+      { internalType: 'bytes32', name: '', type: 'bytes32' },
+      { internalType: 'bytes', name: 'output', type: 'bytes' },
+    ],
+    name: 'onVerinferResult',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'bytes32', name: 'taskId', type: 'bytes32' }],
+    name: 'post',
+    outputs: [
+      {
+        components: [
+          { internalType: 'address', name: 'author', type: 'address' },
+          { internalType: 'enum MessageBoard.Status', name: 'status', type: 'uint8' },
+          { internalType: 'bytes32', name: 'inputRoot', type: 'bytes32' },
+          { internalType: 'string', name: 'text', type: 'string' },
+        ],
+        internalType: 'struct MessageBoard.Post',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'spamModel',
+    outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'string', name: 'text', type: 'string' },
+      {
+        components: [
+          { internalType: 'address', name: 'requester', type: 'address' },
+          { internalType: 'bytes32', name: 'modelRoot', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'inputRoot', type: 'bytes32' },
+          { internalType: 'address', name: 'feeToken', type: 'address' },
+          { internalType: 'uint256', name: 'fee', type: 'uint256' },
+          { internalType: 'uint64', name: 'takeDeadline', type: 'uint64' },
+          { internalType: 'address', name: 'consumer', type: 'address' },
+          { internalType: 'uint32', name: 'callbackGasLimit', type: 'uint32' },
+          { internalType: 'bytes32', name: 'salt', type: 'bytes32' },
+        ],
+        internalType: 'struct ITaskMarket.Task',
+        name: 'task',
+        type: 'tuple',
+      },
+    ],
+    name: 'submit',
+    outputs: [{ internalType: 'bytes32', name: 'taskId', type: 'bytes32' }],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
 ] as const;

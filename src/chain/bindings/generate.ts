@@ -22,6 +22,7 @@ export const BOUND_CONTRACTS: Record<string, string> = {
   RevertingConsumer: 'revertingConsumerAbi',
   GasBurningConsumer: 'gasBurningConsumerAbi',
   ReentrantConsumer: 'reentrantConsumerAbi',
+  MessageBoard: 'messageBoardAbi',
 };
 
 export const ABIS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'abis.ts');

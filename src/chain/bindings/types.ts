@@ -94,6 +94,11 @@ export interface BatchMarketParams {
 
 export interface VerinferParams {
   minStake: bigint;
+  /**
+   * AgentRegistry.auditThreshold: the free stake an active agent needs to be drawn as an auditor.
+   * The TaskMarket's auditStake must not exceed it (deployVerinfer defaults it to that auditStake).
+   */
+  auditThreshold: bigint;
   unbondingDelay: bigint;
   /** Seconds each party of a dispute game may spend on its moves. */
   clockBudget: bigint;
@@ -114,6 +119,7 @@ export const NATIVE: Address = '0x0000000000000000000000000000000000000000';
 /** The parameters of docs/protocol.md. */
 export const DEFAULT_PARAMS: VerinferParams = {
   minStake: parseEther('1'),
+  auditThreshold: parseEther('0.2'),
   unbondingDelay: 7n * DAY,
   clockBudget: DAY,
   gameWorkerShareBps: 5_000,
