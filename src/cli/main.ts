@@ -1,31 +1,43 @@
 // The `verinfer` command line. Only this module may end the process.
 import { Command, CommanderError } from 'commander';
 import { VerinferError } from '../errors/base.ts';
+import { registerAgent } from './commands/agent.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDevnet } from './commands/devnet.ts';
+import { registerInfer } from './commands/infer.ts';
 import { registerKey } from './commands/key.ts';
+import { registerMcp } from './commands/mcp.ts';
 import { registerModelImport } from './commands/modelImport.ts';
 import { registerModelInspect } from './commands/modelInspect.ts';
 import { registerModelRun } from './commands/modelRun.ts';
 import { registerNode } from './commands/node.ts';
+import { registerData, registerModelRegistry } from './commands/registry.ts';
 import { registerStatus } from './commands/status.ts';
+import { registerVerify } from './commands/verify.ts';
 
 const program = new Command()
   .name('verinfer')
   .description('Verifiable AI inference: exact integer models, Merkle commitments, on-chain disputes.')
   .version('0.1.0')
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 
-const model = program.command('model').description('Import, inspect and run quantized models');
+const model = program.command('model').description('Import, inspect, run and register quantized models');
 registerModelImport(model);
 registerModelRun(model);
 registerModelInspect(model);
+registerModelRegistry(model);
 registerDemo(program);
 registerDevnet(program);
 registerStatus(program);
 registerNode(program);
 registerKey(program);
+registerInfer(program);
+registerVerify(program);
+registerData(program);
+registerAgent(program);
+registerMcp(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -11,7 +11,11 @@ import {
   deploymentToJson,
   writeDeploymentFile,
 } from '../chain/deploymentFile.ts';
-import { type DeployVerinferOptions, deployVerinfer, type VerinferDeployment } from '../chain/deployVerinfer.ts';
+import {
+  type DeployVerinferOptions,
+  deployVerinfer,
+  type VerinferDeployment,
+} from '../chain/deployVerinfer.ts';
 import { type EmbeddedChain, startEmbeddedChain } from '../chain/embedded.ts';
 import { type RpcServer, serveRpc } from '../chain/rpcServer.ts';
 import { toHex } from '../commit/keccak.ts';

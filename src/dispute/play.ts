@@ -20,6 +20,8 @@ import { RevealedTree } from './tree.ts';
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 type GameStruct = Awaited<ReturnType<VerinferDeployment['disputeGame']['read']['game']>>;
+/** What playing a game needs of a deployment: the game contract and its address. */
+export type GameClient = Pick<VerinferDeployment, 'disputeGame' | 'addresses'>;
 
 /** What a party sees before it moves: the game's storage and what the worker has revealed. */
 export interface GameView {
@@ -166,7 +168,7 @@ const openedAtByClient = new WeakMap<object, Map<string, Hex>>();
 
 /** Reads the game and the worker's reveals back from the chain. */
 export async function readGameView(
-  v: VerinferDeployment,
+  v: GameClient,
   client: PublicClient<Transport, Chain>,
   gameId: bigint,
 ): Promise<GameView> {
@@ -219,7 +221,7 @@ export async function readGameView(
 
 /** Plays game `gameId` until it resolves or the party to move does not move. */
 export async function playDispute(
-  v: VerinferDeployment,
+  v: GameClient,
   client: PublicClient<Transport, Chain>,
   gameId: bigint,
   worker: Player,
@@ -269,7 +271,7 @@ export async function playDispute(
 }
 
 async function send(
-  v: VerinferDeployment,
+  v: GameClient,
   client: PublicClient<Transport, Chain>,
   gameId: bigint,
   wallet: Wallet,
@@ -308,7 +310,7 @@ function revertName(err: unknown): string {
 }
 
 async function finish(
-  v: VerinferDeployment,
+  v: GameClient,
   gameId: bigint,
   moves: PlayedMove[],
   state: DisputeState,

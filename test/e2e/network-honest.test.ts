@@ -90,7 +90,11 @@ describe('scenario 3: a dishonest challenger against an honest worker', { timeou
     assert.equal(resolved.args.outcome, 2, 'the worker wins the game');
     assert.equal(resolved.args.toChallenger, 0n, 'the challenger gets nothing back');
     const bond = net.chain.deployment.params.task.challengeBond;
-    assert.equal(resolved.args.toWorker! + resolved.args.burnt!, bond, 'its whole bond goes to the worker or is burnt');
+    assert.equal(
+      resolved.args.toWorker! + resolved.args.burnt!,
+      bond,
+      'its whole bond goes to the worker or is burnt',
+    );
     assert.ok(resolved.args.toWorker! > 0n);
     const fin = await finalizedEvent(net, id);
     assert.equal(fin.args.workerPay! + fin.args.auditReward!, task.fee);

@@ -106,7 +106,13 @@ export async function startTestNetwork(
       await new Promise((r) => setTimeout(r, 250));
     }
     const tails = [...nodes.values()]
-      .map((n) => `${n.spec.name}: ${n.logs.slice(-6).map((l) => JSON.stringify(l)).join('\n  ')}`)
+      .map(
+        (n) =>
+          `${n.spec.name}: ${n.logs
+            .slice(-6)
+            .map((l) => JSON.stringify(l))
+            .join('\n  ')}`,
+      )
       .join('\n');
     throw new Error(`Timed out waiting for ${what}.\n${tails}`);
   };

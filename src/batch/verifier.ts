@@ -1,0 +1,292 @@
+// A batch verifier: watches BatchPosted, fetches each batch's contents from its worker (checked
+// against the on-chain root), re-executes every leaf (or a share of them) with the exact engine,
+// and challenges the first wrong leaf alone, then plays the game to the end. When the worker
+// withholds the contents, a verifier that is the batch's requester forces the leaves on chain with
+// demandLeaves and checks them against its own requests; an unanswered demand convicts the batch.
+import {
+  type Account,
+  type Address,
+  type Chain,
+  getAddress,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from 'viem';
+import { buildBatchTree, PAGE_SIZE, requestHashOf } from '../chain/bindings/commitments.ts';
+import type { LeafArgs } from '../chain/bindings/types.ts';
+import { abis, bindVerinfer, type VerinferAddresses } from '../chain/deployVerinfer.ts';
+import { traceProvider } from '../dispute/party.ts';
+import { type GameClient, gameIdFromLogs } from '../dispute/play.ts';
+import type { Model } from '../engine/graph.ts';
+import type { Backend } from '../engine/interpreter.ts';
+import type { PeerHost } from '../p2p/host.ts';
+import { parseEndpoint } from '../p2p/identity.ts';
+import type { PeerTarget } from '../p2p/rpc.ts';
+import { type BatchItem, fetchBatchContents, type PostedBatch } from './contents.ts';
+import { type GameSide, playTurn } from './game.ts';
+import { inputTensorOf, runLeaf } from './run.ts';
+
+type Wallet = WalletClient<Transport, Chain, Account>;
+
+export interface BatchVerifierOptions {
+  host: PeerHost;
+  publicClient: PublicClient<Transport, Chain>;
+  wallet: Wallet;
+  addresses: VerinferAddresses;
+  models: ReadonlyMap<Hex, Model>;
+  backend: Backend;
+  /** Share of each batch's leaves re-executed, in (0, 1] (default 1: all). */
+  share?: number;
+  /** Seed of the leaf sample when share < 1. */
+  seed?: number;
+  /** Where a worker's contents are fetched; default: its AgentRegistry endpoint. */
+  workerPeer?: (worker: Address) => PeerTarget | Promise<PeerTarget>;
+  /** The requests and inputs this node holds itself (a requester's), for leaves forced on chain. */
+  knownContents?: (batchId: bigint) => readonly Omit<BatchItem, 'leaf'>['request'][] | undefined;
+  /** Only batches posted by these workers are checked (default: all). */
+  workers?: readonly Address[];
+  pollIntervalMs?: number;
+  fromBlock?: bigint;
+  onEvent?: (event: BatchVerifierEvent) => void;
+}
+
+export type BatchVerifierEvent =
+  | { type: 'checked'; batchId: bigint; checked: number; wrong: number[] }
+  | { type: 'challenged'; batchId: bigint; index: number; gameId: bigint }
+  | { type: 'game-over'; gameId: bigint; outcome: number }
+  | { type: 'withheld'; batchId: bigint; error: unknown }
+  | { type: 'demanded'; batchId: bigint; queryId: bigint }
+  | { type: 'expired'; batchId: bigint; queryId: bigint }
+  | { type: 'error'; error: unknown };
+
+interface Watched {
+  batchId: bigint;
+  batch: PostedBatch;
+  state: 'new' | 'demanded' | 'done';
+  queryId?: bigint;
+  pages: Map<number, LeafArgs[]>;
+}
+
+export interface BatchVerifier {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  poll(): Promise<void>;
+}
+
+/** mulberry32: a small seeded generator for the leaf sample (not for anything secret). */
+function sampler(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+export function createBatchVerifier(options: BatchVerifierOptions): BatchVerifier {
+  const { host, publicClient, wallet, addresses, models, backend } = options;
+  const me = getAddress(wallet.account.address);
+  const chainId = wallet.chain.id;
+  const market = addresses.batchMarket;
+  const c = bindVerinfer(addresses, publicClient, wallet);
+  const gameClient: GameClient = { disputeGame: c.disputeGame, addresses };
+  const share = options.share ?? 1;
+  if (!(share > 0 && share <= 1)) throw new RangeError(`share must be in (0, 1], not ${share}.`);
+  const random = sampler(options.seed ?? 1);
+  const onlyWorkers = options.workers && new Set(options.workers.map((w) => w.toLowerCase()));
+  const watched = new Map<bigint, Watched>();
+  const games = new Map<bigint, GameSide>();
+  const emit = (e: BatchVerifierEvent) => options.onEvent?.(e);
+  let nextBlock = options.fromBlock;
+  let timer: NodeJS.Timeout | undefined;
+  let polling: Promise<void> | undefined;
+  let stopped = true;
+
+  async function send(hash: Promise<Hex>) {
+    const r = await publicClient.waitForTransactionReceipt({ hash: await hash });
+    if (r.status !== 'success') throw new Error(`Transaction ${r.transactionHash} reverted.`);
+    return r;
+  }
+
+  async function peerOf(worker: Address): Promise<PeerTarget> {
+    if (options.workerPeer) return options.workerPeer(worker);
+    const info = await c.agentRegistry.read.agentInfo([worker]);
+    return parseEndpoint(info.endpoint).multiaddr;
+  }
+
+  async function scanEvents(): Promise<void> {
+    const latest = await publicClient.getBlockNumber();
+    const fromBlock = nextBlock ?? latest;
+    if (fromBlock > latest) return;
+    const logs = await publicClient.getContractEvents({
+      address: market,
+      abi: abis.batchMarket,
+      fromBlock,
+      toBlock: latest,
+    });
+    nextBlock = latest + 1n;
+    for (const log of logs) {
+      if (log.eventName === 'BatchPosted') {
+        const h = log.args.header!;
+        if (onlyWorkers && !onlyWorkers.has(h.worker.toLowerCase())) continue;
+        const batch = {
+          requester: h.requester,
+          worker: h.worker,
+          feeToken: h.feeToken,
+          root: h.root,
+          count: h.count,
+        };
+        watched.set(log.args.batchId!, { batchId: log.args.batchId!, batch, state: 'new', pages: new Map() });
+      } else if (log.eventName === 'LeavesPublished') {
+        const w = watched.get(log.args.batchId!);
+        if (w?.state === 'demanded') w.pages.set(Number(log.args.page), [...log.args.leaves!]);
+      }
+    }
+  }
+
+  /** Re-executes the chosen leaves; challenges the first wrong one while the window is open. */
+  async function check(w: Watched, items: readonly BatchItem[]): Promise<void> {
+    const wrong: number[] = [];
+    let checked = 0;
+    let first: { index: number; run: Awaited<ReturnType<typeof runLeaf>>; model: Model } | undefined;
+    for (const [i, item] of items.entries()) {
+      if (share < 1 && random() >= share) continue;
+      const model = models.get(item.request.request.modelRoot);
+      if (!model) continue;
+      let input: ReturnType<typeof inputTensorOf>;
+      try {
+        input = inputTensorOf(model, item.request.input);
+      } catch {
+        // No game can settle a result for an input the model cannot take.
+        continue;
+      }
+      checked += 1;
+      const run = await runLeaf(backend, model, input, item.leaf.requestHash, item.leaf.fee);
+      if (run.leaf.outputRoot === item.leaf.outputRoot) continue;
+      wrong.push(i);
+      first ??= { index: i, run, model };
+    }
+    emit({ type: 'checked', batchId: w.batchId, checked, wrong });
+    w.state = 'done';
+    if (!first) return;
+    const b = await c.batchMarket.read.batch([w.batchId]);
+    const now = (await publicClient.getBlock()).timestamp;
+    if (b.status !== 1 || now >= BigInt(b.deadline)) return;
+    const { index, run, model } = first;
+    const tree = buildBatchTree(items.map((x) => x.leaf));
+    const bond = await c.batchMarket.read.challengeBond();
+    const receipt = await send(
+      c.batchMarket.write.challengeResult(
+        [w.batchId, items[index].leaf, BigInt(index), tree.proof(index), items[index].request.request],
+        { value: bond },
+      ),
+    );
+    const gameId = gameIdFromLogs(receipt.logs, addresses.disputeGame);
+    const input = inputTensorOf(model, items[index].request.input);
+    games.set(gameId, {
+      gameId,
+      role: 'challenger',
+      player: { wallet, trace: traceProvider(model, input, run.trace) },
+    });
+    emit({ type: 'challenged', batchId: w.batchId, index, gameId });
+  }
+
+  async function fetchOrDemand(w: Watched): Promise<void> {
+    try {
+      const target = await peerOf(w.batch.worker);
+      const items = await fetchBatchContents(host, target, {
+        chainId,
+        market,
+        batchId: w.batchId,
+        batch: w.batch,
+      });
+      return check(w, items);
+    } catch (error) {
+      const own = options.knownContents?.(w.batchId);
+      if (getAddress(w.batch.requester) !== me || !own) {
+        emit({ type: 'withheld', batchId: w.batchId, error });
+        w.state = 'done';
+        return;
+      }
+      const bond = await c.batchMarket.read.queryBond();
+      await send(c.batchMarket.write.demandLeaves([w.batchId], { value: bond }));
+      w.queryId = await c.batchMarket.read.openDemand([w.batchId]);
+      w.state = 'demanded';
+      emit({ type: 'demanded', batchId: w.batchId, queryId: w.queryId });
+    }
+  }
+
+  /** A demand: once every page is on chain (checked there against the root), check them; if the
+   * worker lets the response window pass, expire the query, which convicts the batch. */
+  async function followDemand(w: Watched): Promise<void> {
+    const pageCount = Math.ceil(w.batch.count / PAGE_SIZE);
+    if (w.pages.size === pageCount) {
+      const leaves = Array.from({ length: pageCount }, (_, p) => w.pages.get(p)!).flat();
+      const own = new Map(
+        (options.knownContents?.(w.batchId) ?? []).map((r) => [requestHashOf(chainId, market, r.request), r]),
+      );
+      const items: BatchItem[] = [];
+      for (const leaf of leaves) {
+        const request = own.get(leaf.requestHash);
+        // A leaf for a request this requester never signed could not have been posted with its consent.
+        if (request) items.push({ leaf, request });
+      }
+      return check(w, items.length === leaves.length ? items : []);
+    }
+    const q = await c.batchMarket.read.query([w.queryId!]);
+    if (q.status !== 1) return;
+    const now = (await publicClient.getBlock()).timestamp;
+    if (now <= BigInt(q.deadline)) return;
+    await send(c.batchMarket.write.expireQuery([w.queryId!]));
+    w.state = 'done';
+    emit({ type: 'expired', batchId: w.batchId, queryId: w.queryId! });
+  }
+
+  async function poll(): Promise<void> {
+    if (polling) return polling;
+    polling = (async () => {
+      try {
+        await scanEvents();
+        for (const w of watched.values()) {
+          if (w.state === 'new') await fetchOrDemand(w);
+          else if (w.state === 'demanded') await followDemand(w);
+        }
+        for (const side of games.values()) {
+          const { resolved, outcome } = await playTurn(gameClient, publicClient, side);
+          if (!resolved) continue;
+          games.delete(side.gameId);
+          emit({ type: 'game-over', gameId: side.gameId, outcome });
+        }
+      } catch (error) {
+        emit({ type: 'error', error });
+      } finally {
+        polling = undefined;
+      }
+    })();
+    return polling;
+  }
+
+  return {
+    poll,
+    async start() {
+      if (!stopped) return;
+      stopped = false;
+      nextBlock ??= await publicClient.getBlockNumber();
+      const tick = () => {
+        if (stopped) return;
+        void poll().finally(() => {
+          if (!stopped) timer = setTimeout(tick, options.pollIntervalMs ?? 200);
+        });
+      };
+      tick();
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await polling;
+    },
+  };
+}
