@@ -3,9 +3,9 @@
 // and build the SDK client. Every check here runs before anything is sent.
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { createPublicClient, defineChain, type Hex, http, parseEther } from 'viem';
+import { type Account, type Chain, createPublicClient, defineChain, type Hex, type HttpTransport, http, parseEther } from 'viem';
 import { type Deployment, type DeploymentModel, resolveDeployment } from '../chain/deploymentFile.ts';
-import { createVerinferClient } from '../client/createVerinferClient.ts';
+import { createVerinferClient, type VerinferClient } from '../client/createVerinferClient.ts';
 import { RpcUnreachableError } from '../client/errors.ts';
 import { InputError, VerinferError } from '../errors/base.ts';
 import { loadInput } from '../sdk/loadInput.ts';
@@ -49,12 +49,15 @@ export interface Network {
   deployment: Deployment;
   chainId: number;
   /** A read-only client (no account). */
-  reader: ReturnType<typeof makeClient>;
+  reader: NetworkClient;
   /** The signing client; loads the key on first use. */
-  writer(): Promise<{ client: ReturnType<typeof makeClient>; key: SigningKey }>;
+  writer(): Promise<{ client: NetworkClient; key: SigningKey }>;
 }
 
-function makeClient(rpc: string, d: Deployment, key?: SigningKey) {
+/** A Verinfer client on `rpc` (its type written out so that declarations can name it). */
+export type NetworkClient = VerinferClient<HttpTransport, Chain, Account | undefined>;
+
+function makeClient(rpc: string, d: Deployment, key?: SigningKey): NetworkClient {
   const chain = defineChain({
     id: d.chainId,
     name: `chain ${d.chainId}`,
@@ -88,7 +91,7 @@ export async function connect(flags: NetworkFlags): Promise<Network> {
       `${rpc} serves chain ${chainId}, but the deployment is on chain ${deployment.chainId}.`,
       { metaMessages: ["Pass the --rpc of the deployment's chain, or the --deployment file of this one."] },
     );
-  let signer: Promise<{ client: ReturnType<typeof makeClient>; key: SigningKey }> | undefined;
+  let signer: Promise<{ client: NetworkClient; key: SigningKey }> | undefined;
   return {
     rpc,
     deployment,
