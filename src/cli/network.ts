@@ -3,7 +3,16 @@
 // and build the SDK client. Every check here runs before anything is sent.
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { type Account, type Chain, createPublicClient, defineChain, type Hex, type HttpTransport, http, parseEther } from 'viem';
+import {
+  type Account,
+  type Chain,
+  createPublicClient,
+  defineChain,
+  type Hex,
+  type HttpTransport,
+  http,
+  parseEther,
+} from 'viem';
 import { type Deployment, type DeploymentModel, resolveDeployment } from '../chain/deploymentFile.ts';
 import { createVerinferClient, type VerinferClient } from '../client/createVerinferClient.ts';
 import { RpcUnreachableError } from '../client/errors.ts';

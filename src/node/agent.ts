@@ -34,6 +34,11 @@ export async function ensureAgent(env: NodeEnv, o: AgentOptions): Promise<void> 
     );
     return;
   }
+  // The endpoint names the node's p2p address (its PeerId is stable, but its address may move).
+  if (o.endpoint && info.endpoint !== o.endpoint)
+    await sendTx(env.chain, env, 'setEndpoint', () => reg.write.setEndpoint([o.endpoint]), {
+      endpoint: o.endpoint,
+    });
   const have = new Set(info.models.map((m) => m.toLowerCase()));
   const missing = served.filter((m) => !have.has(m.toLowerCase()));
   if (missing.length > 0)

@@ -50,6 +50,21 @@ describe('node config', () => {
     assert.deepEqual(c.models.examples, ['digits']);
   });
 
+  it('reads the p2p section: defaults, and the key file resolved against the config', () => {
+    const c = parseConfig(
+      { ...good, p2p: { listen: ['/ip4/0.0.0.0/tcp/9000'], keyFile: 'p2p.key' } },
+      '/srv/node',
+    );
+    assert.deepEqual(c.p2p?.listen, ['/ip4/0.0.0.0/tcp/9000']);
+    assert.deepEqual(c.p2p?.bootstrap, []);
+    assert.equal(c.p2p?.heartbeatSeconds, 30);
+    assert.equal(c.p2p?.keyFile, '/srv/node/p2p.key');
+    assert.equal(parseConfig(good).p2p, undefined);
+    const env = applyEnv({ ...good }, { VERINFER_P2P_LISTEN: '/ip4/127.0.0.1/tcp/1,/ip4/127.0.0.1/tcp/2' });
+    assert.equal(parseConfig(env).p2p?.listen.length, 2);
+    assert.ok(problems(() => parseConfig({ ...good, p2p: { listen: [], heartbeatSeconds: -1 } })).length > 0);
+  });
+
   it('lists every bad field with its path', () => {
     const lines = problems(() =>
       parseConfig({

@@ -129,8 +129,20 @@ export const configSchema = z
         host: z.enum(['127.0.0.1', 'localhost', '::1']).default('127.0.0.1'),
       })
       .optional(),
-    /** Kept for the p2p layer (src/p2p), which reads it. */
-    p2p: z.strictObject({ listen: z.array(z.string().max(256)).max(16).default([]) }).optional(),
+    /** With `listen`, the node runs a libp2p host (src/node/peer.ts). */
+    p2p: z
+      .strictObject({
+        listen: z.array(z.string().max(256)).max(16).default([]),
+        /** The multiaddr to publish in the AgentRegistry (default: the first dialable listen address). */
+        announce: z.string().max(256).optional(),
+        /** Peers (multiaddrs ending in /p2p/<peerId>) dialled at start. */
+        bootstrap: z.array(z.string().max(256)).max(64).default([]),
+        /** A worker's heartbeat announcement period; 0 turns it off. */
+        heartbeatSeconds: z.number().int().min(0).max(86_400).default(30),
+        /** Where the libp2p key is kept (default: next to the database, `<database>.peer-key`). */
+        keyFile: path.optional(),
+      })
+      .optional(),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     pollIntervalMs: z.number().int().min(10).max(600_000).default(2_000),
     maxBlockRange: z.number().int().min(1).max(500).default(500),
@@ -242,6 +254,7 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): NodeConfig {
       keystore: c.key.keystore && abs(c.key.keystore),
       passwordFile: c.key.passwordFile && abs(c.key.passwordFile),
     },
+    p2p: c.p2p && { ...c.p2p, keyFile: c.p2p.keyFile && abs(c.p2p.keyFile) },
     models: {
       ...c.models,
       roots: c.models.roots.map(abs),

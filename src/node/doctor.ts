@@ -31,7 +31,12 @@ export async function runDoctor(configFile: string, env = process.env): Promise<
     config = loadConfig(configFile, env);
     add({ name: 'config', ok: true, detail: `${configFile}: roles ${config.roles.join(', ')}` });
   } catch (e) {
-    add({ name: 'config', ok: false, detail: e instanceof Error ? e.message : String(e), fix: 'Correct the fields listed above.' });
+    add({
+      name: 'config',
+      ok: false,
+      detail: e instanceof Error ? e.message : String(e),
+      fix: 'Correct the fields listed above.',
+    });
     return checks;
   }
 

@@ -1,6 +1,7 @@
 // Builds a running node from a validated config: the key (keystore, or a plain key on a devnet),
 // viem clients for the RPC URL, the deployment's addresses, the models, the database, and the
-// local HTTP endpoints. Everything that can fail is checked before the node starts.
+// local HTTP endpoints, and with p2p.listen the peer host (peer.ts; node.start() starts it).
+// Everything that can fail is checked before the node starts.
 import {
   createPublicClient,
   createWalletClient,
@@ -18,6 +19,7 @@ import { type HttpEndpoint, startHttp } from './http.ts';
 import { loadKey, readPassword } from './keystore.ts';
 import { createLogger, type Logger } from './log.ts';
 import { loadModels } from './models.ts';
+import { NodePeer } from './peer.ts';
 import { VerinferNode } from './service.ts';
 import { NodeStore } from './store.ts';
 
@@ -99,6 +101,18 @@ export async function nodeFromConfig(config: NodeConfig, env = process.env): Pro
     watchShare: 0.1,
     behaviour: 'honest' as const,
   };
+  // The peer key lives next to the database: both belong to this node, and the PeerId must
+  // survive restarts (the AgentRegistry endpoint names it).
+  const p2p = config.p2p?.listen.length ? config.p2p : undefined;
+  const peer =
+    p2p &&
+    new NodePeer({
+      listen: p2p.listen,
+      announce: p2p.announce,
+      bootstrap: p2p.bootstrap,
+      heartbeatSeconds: p2p.heartbeatSeconds,
+      keyFile: p2p.keyFile ?? (config.database === ':memory:' ? undefined : `${config.database}.peer-key`),
+    });
   let node: VerinferNode;
   try {
     node = new VerinferNode({
@@ -112,6 +126,7 @@ export async function nodeFromConfig(config: NodeConfig, env = process.env): Pro
       fromBlock: fromBlock === undefined ? undefined : BigInt(fromBlock),
       maxBlockRange: config.maxBlockRange,
       pollIntervalMs: config.pollIntervalMs,
+      peer,
     });
   } catch (err) {
     store.close();

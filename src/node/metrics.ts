@@ -18,11 +18,25 @@ export const METRIC_HELP = {
   sync_cursor_block: 'Last block whose logs were processed',
   sync_lag_blocks: 'Head minus cursor',
   open_jobs: 'Open jobs by kind',
+  p2p_peers_connected: 'Peers with an open libp2p connection',
+  p2p_requests_served_total: 'Peer requests answered with what was asked for, by protocol',
+  p2p_requests_refused_total: 'Peer requests refused or not found, by protocol and reason',
+  p2p_bad_messages_total: 'Peer offences recorded (oversized, malformed, wrong data, bad gossip)',
+  p2p_inputs_fetched_total: 'Inputs of signed tasks fetched from workers and handed to the verifier',
+  p2p_input_fetch_failures_total: 'Input fetches that failed, by error',
+  p2p_announcements_published_total: 'Gossip announcements published, by topic',
+  p2p_announcements_received_total: 'Gossip announcements received, by topic',
 } as const;
 
 export type MetricName = keyof typeof METRIC_HELP;
 
-const GAUGES = new Set<MetricName>(['sync_head_block', 'sync_cursor_block', 'sync_lag_blocks', 'open_jobs']);
+const GAUGES = new Set<MetricName>([
+  'sync_head_block',
+  'sync_cursor_block',
+  'sync_lag_blocks',
+  'open_jobs',
+  'p2p_peers_connected',
+]);
 
 export class Metrics {
   private readonly values = new Map<MetricName, Map<string, bigint>>();

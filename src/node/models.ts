@@ -22,19 +22,27 @@ import type { NodeStore } from './store.ts';
 /** Served models by model root (lower-case hex). */
 export class ModelSet {
   private readonly byRoot = new Map<string, Model>();
+  private readonly files = new Map<string, string>();
 
   constructor(models: Iterable<Model> = []) {
     for (const m of models) this.add(m);
   }
 
-  add(model: Model): Hex {
+  /** Adds a model; `file` is the .vrnf it was loaded from (served to peers as it is). */
+  add(model: Model, file?: string): Hex {
     const root = toHex(modelRoot(model));
     this.byRoot.set(root.toLowerCase(), model);
+    if (file) this.files.set(root.toLowerCase(), file);
     return root;
   }
 
   get(root: Hex): Model | undefined {
     return this.byRoot.get(root.toLowerCase());
+  }
+
+  /** The package file a model was loaded from, if it came from disk. */
+  fileOf(root: Hex): string | undefined {
+    return this.files.get(root.toLowerCase());
   }
 
   roots(): Hex[] {
@@ -61,11 +69,12 @@ export async function loadModels(config: NodeConfig['models']): Promise<ModelSet
     }
     for (const e of entries.sort()) if (existsSync(join(root, e, MODEL_FILE))) dirs.push(join(root, e));
   }
-  for (const dir of dirs) set.add((await loadModelDir(dir)).model);
+  for (const dir of dirs) set.add((await loadModelDir(dir)).model, join(dir, MODEL_FILE));
   for (const name of config.examples) {
     const example = EXAMPLES.find((e) => e.name === name);
     if (!example) throw new VerinferError(`Unknown example model "${name}". Use digits or spam.`);
-    set.add((await loadOrImportExample(example, join(config.cacheDir, name))).model);
+    const dir = join(config.cacheDir, name);
+    set.add((await loadOrImportExample(example, dir)).model, join(dir, MODEL_FILE));
   }
   return set;
 }

@@ -18,6 +18,7 @@ import {
 } from './machines/dispute.ts';
 import { Metrics } from './metrics.ts';
 import { type ModelSet, RunCache } from './models.ts';
+import type { NodePeer, PeerHealth } from './peer.ts';
 import type { NodeStore } from './store.ts';
 import { LogSync, type RetryOptions, withRetry } from './sync.ts';
 import { type VerifierOptions, VerifierService } from './verifier.ts';
@@ -36,6 +37,8 @@ export interface NodeOptions {
   pollIntervalMs?: number;
   retry?: RetryOptions;
   metrics?: Metrics;
+  /** The node's libp2p side (peer.ts): started by setup(), stopped by stop(). */
+  peer?: NodePeer;
 }
 
 export interface NodeHealth {
@@ -47,6 +50,7 @@ export interface NodeHealth {
   lag: string;
   openJobs: Record<string, number>;
   lastError?: string;
+  p2p?: PeerHealth;
 }
 
 export class VerinferNode {
@@ -54,6 +58,7 @@ export class VerinferNode {
   readonly worker?: WorkerService;
   readonly verifier?: VerifierService;
   readonly metrics: Metrics;
+  readonly peer?: NodePeer;
   private readonly o: NodeOptions;
   private readonly sync: LogSync;
   private readonly providers = new TraceProviders();
@@ -91,6 +96,7 @@ export class VerinferNode {
         { ...this.env, log: options.log.child('verifier') },
         options.verifier,
       );
+    this.peer = options.peer;
     const providers = this.providers;
     this.disputeMachine = {
       name: 'dispute',
@@ -120,7 +126,9 @@ export class VerinferNode {
     const stake = [this.o.worker?.stake ?? 0n, this.o.verifier?.stake ?? 0n].reduce((a, b) =>
       a > b ? a : b,
     );
-    const endpoint = this.o.worker?.endpoint || this.o.verifier?.endpoint || '';
+    // With p2p, the registry endpoint is the host's multiaddr: it is how peers find this node.
+    if (this.peer) await this.peer.start(this);
+    const endpoint = this.peer?.endpoint ?? (this.o.worker?.endpoint || this.o.verifier?.endpoint || '');
     await withRetry(
       () => ensureAgent(this.env, { stake, endpoint, models: this.o.models.roots() as Hex[] }),
       'ensureAgent',
@@ -140,8 +148,10 @@ export class VerinferNode {
       this.o.retry,
     );
     this.current = { number: block.number, timestamp: block.timestamp };
+    this.peer?.beforeWakes();
     await this.worker?.wake();
     await this.verifier?.wake();
+    this.peer?.afterWakes();
     await wakeJobs(this.env, this.disputeMachine);
     const open = this.env.store.countOpenJobs();
     for (const [kind, n] of Object.entries(open)) this.metrics.set('open_jobs', n, { kind });
@@ -173,12 +183,13 @@ export class VerinferNode {
 
   /** Finishes the round under way and stops; the database stays open (its owner closes it). */
   async stop(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running) return this.peer?.stop();
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.wakeUp?.();
     await this.loop;
     this.running = false;
+    await this.peer?.stop();
     this.env.log.info('node stopped');
   }
 
@@ -195,6 +206,7 @@ export class VerinferNode {
       lag: lag.toString(),
       openJobs: this.env.store.countOpenJobs(),
       ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(this.peer?.started ? { p2p: this.peer.health() } : {}),
     };
   }
 }

@@ -132,6 +132,8 @@ export interface SignedRequestServer {
     request: SignedRequest & { taskId: Hex; peer: PeerId },
     signal: AbortSignal,
   ): Promise<SignedRequestAnswer>;
+  /** Sees every answer, refusals of the checks above included (for metrics). */
+  onAnswer?(answer: SignedRequestAnswer, peer: PeerId): void;
 }
 
 export function serveSignedRequests(host: PeerHost, server: SignedRequestServer, options?: ServeOptions) {
@@ -140,9 +142,10 @@ export function serveSignedRequests(host: PeerHost, server: SignedRequestServer,
     signedRequestSpec,
     async ({ header, body }, { peer, signal }) => {
       const task = taskFromJson(header.task);
-      const refuse = (refusal: SignedRequestRefusal, reason: string) => ({
-        header: { accepted: false as const, refusal, reason },
-      });
+      const refuse = (refusal: SignedRequestRefusal, reason: string) => {
+        server.onAnswer?.({ accepted: false, refusal, reason }, peer);
+        return { header: { accepted: false as const, refusal, reason } };
+      };
       if (body.length > MAX_INPUT_BYTES) return refuse('input-too-large', `above ${MAX_INPUT_BYTES} bytes`);
       const signer = await recoverTypedDataAddress({
         domain: signedTaskDomain(server.chainId, server.market),
@@ -163,7 +166,9 @@ export function serveSignedRequests(host: PeerHost, server: SignedRequestServer,
         { task, signature: header.signature, input: body, taskId, peer },
         signal,
       );
-      return { header: answer.accepted ? { accepted: true as const, taskId } : answer };
+      const out: SignedRequestAnswer = answer.accepted ? { accepted: true, taskId } : answer;
+      server.onAnswer?.(out, peer);
+      return { header: out };
     },
     options,
   );

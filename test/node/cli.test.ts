@@ -1,9 +1,10 @@
 // `verinfer key` and `verinfer node` as separate OS processes: keys are created and opened from
 // files and environment variables, a bad config is a clean error, and a node started against an
-// HTTP JSON-RPC chain (anvil) serves a task, reports its health, and stops on SIGTERM.
+// HTTP JSON-RPC chain (anvil) serves a task, reports its health (its libp2p multiaddr included),
+// and stops on SIGTERM.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -97,6 +98,7 @@ describe('verinfer node', () => {
           models: { dirs: ['models/hand'] },
           backend: 'reference',
           http: { port: 0 },
+          p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
           pollIntervalMs: 100,
         }),
       );
@@ -150,6 +152,18 @@ describe('verinfer node', () => {
       assert.equal(health.account.toLowerCase(), anvil.accounts[1].address.toLowerCase());
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       assert.match(metrics, /^verinfer_tasks_posted_total 1$/m);
+      assert.match(metrics, /^verinfer_p2p_peers_connected 0$/m);
+      // With p2p.listen, the node listens on libp2p, publishes its multiaddr as its registry
+      // endpoint, and keeps its key next to its database.
+      const { p2p } = health;
+      assert.match(p2p.endpoint, new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${p2p.peerId}$`));
+      assert.ok(p2p.multiaddrs.includes(p2p.endpoint));
+      assert.equal(
+        (await v.agentRegistry.read.agentInfo([anvil.accounts[1].address])).endpoint,
+        p2p.endpoint,
+      );
+      assert.ok(existsSync(join(dir, 'worker.db.peer-key')));
+      assert.ok(parsed().some((l) => l.msg === 'p2p listening' && l.fields.endpoint === p2p.endpoint));
 
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
