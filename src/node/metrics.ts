@@ -26,6 +26,8 @@ export const METRIC_HELP = {
   p2p_input_fetch_failures_total: 'Input fetches that failed, by error',
   p2p_announcements_published_total: 'Gossip announcements published, by topic',
   p2p_announcements_received_total: 'Gossip announcements received, by topic',
+  batch_events_total:
+    'Batch settlement events (proposed, posted, checked, challenged, finalized...), by type',
 } as const;
 
 export type MetricName = keyof typeof METRIC_HELP;

@@ -4,6 +4,7 @@
 import type { Hex } from 'viem';
 import type { Backend } from '../engine/interpreter.ts';
 import { ensureAgent } from './agent.ts';
+import { type BatchServices, startBatchServices } from './batchServices.ts';
 import type { NodeChain } from './chain.ts';
 import type { BlockHead, NodeEnv } from './context.ts';
 import { type JobMachine, wakeJobs } from './jobs.ts';
@@ -59,6 +60,8 @@ export class VerinferNode {
   readonly verifier?: VerifierService;
   readonly metrics: Metrics;
   readonly peer?: NodePeer;
+  /** Batch settlement over the peer host (batchServices.ts), once setup() has started it. */
+  batches?: BatchServices;
   private readonly o: NodeOptions;
   private readonly sync: LogSync;
   private readonly providers = new TraceProviders();
@@ -127,7 +130,19 @@ export class VerinferNode {
       a > b ? a : b,
     );
     // With p2p, the registry endpoint is the host's multiaddr: it is how peers find this node.
-    if (this.peer) await this.peer.start(this);
+    if (this.peer) {
+      await this.peer.start(this);
+      const host = this.peer.host;
+      if (!host) throw new Error('the peer host did not start');
+      this.batches = await startBatchServices({
+        env: this.env,
+        host,
+        backend: this.o.backend,
+        worker: this.worker !== undefined,
+        verifier: this.verifier !== undefined,
+        pollIntervalMs: this.o.pollIntervalMs ?? 2_000,
+      });
+    }
     const endpoint = this.peer?.endpoint ?? (this.o.worker?.endpoint || this.o.verifier?.endpoint || '');
     await withRetry(
       () => ensureAgent(this.env, { stake, endpoint, models: this.o.models.roots() as Hex[] }),
@@ -183,12 +198,16 @@ export class VerinferNode {
 
   /** Finishes the round under way and stops; the database stays open (its owner closes it). */
   async stop(): Promise<void> {
-    if (!this.running) return this.peer?.stop();
+    if (!this.running) {
+      await this.batches?.stop();
+      return this.peer?.stop();
+    }
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.wakeUp?.();
     await this.loop;
     this.running = false;
+    await this.batches?.stop();
     await this.peer?.stop();
     this.env.log.info('node stopped');
   }
