@@ -1,6 +1,7 @@
 // `verinfer devnet`: a local chain with Verinfer deployed, both example models registered, and
 // worker and verifier nodes as separate OS processes. Everything it starts, it stops.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { formatEther } from 'viem';
 import {
@@ -49,9 +50,21 @@ export interface Devnet {
   stop(): Promise<void>;
 }
 
-/** Health ports: 9300 + i unless the caller's port is random (then each node picks its own). */
-function healthPort(base: number, i: number): number {
-  return base === 0 ? 0 : 9300 + i;
+/** A free TCP port on localhost, for a node's health endpoint (so that the ready line can name it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Health ports: 9300 + i by default; free ones when the chain's port is random too. */
+async function healthPort(base: number, i: number): Promise<number> {
+  return base === 0 ? freePort() : 9300 + i;
 }
 
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
@@ -81,7 +94,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       const cheater = role === 'worker' && n === workers && (options.cheatShare ?? 0) > 0;
       const dir = join(options.home, name);
       await mkdir(dir, { recursive: true });
-      const port = healthPort(options.port, i);
+      const port = await healthPort(options.port, i);
       const stake = formatEther(role === 'worker' ? DEVNET_WORKER_STAKE : DEVNET_VERIFIER_STAKE);
       const config = {
         devnet: true,
@@ -96,7 +109,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
         pollIntervalMs: 250,
         ...(role === 'worker'
-          ? { worker: { stake, cheat: cheater ? options.cheatShare : 0 } }
+          ? { worker: { stake, cheat: cheater ? options.cheatShare : 0, takeStaggerBlocks: workers } }
           : { verifier: { stake, watchShare: 1 } }),
       };
       const configFile = join(dir, 'config.json');

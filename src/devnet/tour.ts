@@ -5,12 +5,15 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createWalletClient, formatEther, type Hex, http, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { BATCH_STATUS, requestBatch, waitForBatchFinality } from '../batch/requester.ts';
 import { taskIdOf } from '../chain/bindings/commitments.ts';
 import { NATIVE, type TaskArgs } from '../chain/bindings/types.ts';
 import { abis } from '../chain/deployVerinfer.ts';
 import { toHex } from '../commit/keccak.ts';
 import { tensorBytes, tensorRoot } from '../commit/tensorRoot.ts';
 import { VerinferError } from '../errors/base.ts';
+import { createPeerHost } from '../p2p/host.ts';
+import { parseEndpoint } from '../p2p/identity.ts';
 import { EXAMPLES } from '../sdk/examples.ts';
 import { loadInput } from '../sdk/loadInput.ts';
 import type { Devnet } from './devnet.ts';
@@ -102,7 +105,10 @@ export async function runTour(devnet: Devnet, io: TourIo): Promise<void> {
   io.log(`final       after the challenge window: the answer is "${labels[top] ?? top}" (verified on chain)`);
   io.emit({ event: 'tour', step: 'honest', taskId: first.id, top, label: labels[top] });
 
-  io.log('\n── 2. A cheating worker is caught ──────────────────────────────────');
+  io.log('\n── 2. A batch of signed requests over libp2p ────────────────────────');
+  await tourBatch(devnet, io, digits);
+
+  io.log('\n── 3. A cheating worker is caught ──────────────────────────────────');
   const cheater = devnet.nodes.find((n) => n.cheater);
   if (!cheater) {
     io.log('(no cheater on this devnet: start it with --with-cheater)');
@@ -148,4 +154,54 @@ export async function runTour(devnet: Devnet, io: TourIo): Promise<void> {
     `  npx verinfer infer --rpc ${devnet.rpcUrl} --model spam --input models/spam/samples/spam.txt --json`,
   );
   io.log(`  npx verinfer status --rpc ${devnet.rpcUrl}`);
+}
+
+/** 16 requests signed off chain, sent to one worker over libp2p, settled in one batch. */
+async function tourBatch(devnet: Devnet, io: TourIo, samples: string[]): Promise<void> {
+  const { chain } = devnet;
+  const d = chain.deployment;
+  const worker = devnet.nodes.find((n) => n.role === 'worker' && !n.cheater)!;
+  const info = await chain.contracts.agentRegistry.read.agentInfo([worker.address]);
+  const pkg = chain.packages.get('digits')!;
+  const example = EXAMPLES[0];
+  const requests: { modelRoot: Hex; input: Uint8Array }[] = [];
+  for (let i = 0; i < 16; i++) {
+    const input = await loadInput(pkg, join(example.samples, samples[i % samples.length]));
+    requests.push({
+      modelRoot: d.models.find((m) => m.name === 'digits')!.root,
+      input: tensorBytes(input.dtype, input.data),
+    });
+  }
+  const account = privateKeyToAccount(devnet.requester.privateKey);
+  const wallet = createWalletClient({ account, chain: chain.chain.chain, transport: http(devnet.rpcUrl) });
+  const host = await createPeerHost({ listen: [] });
+  try {
+    const posted = await requestBatch({
+      host,
+      worker: parseEndpoint(info.endpoint).multiaddr,
+      workerAddress: worker.address,
+      wallet,
+      publicClient: chain.chain.publicClient,
+      addresses: d.addresses,
+      requests,
+      fee: parseEther('0.001'),
+    });
+    const receipt = await chain.chain.publicClient.getTransactionReceipt({ hash: posted.transactionHash });
+    io.log(
+      `posted      ${worker.name} checked 16 signed requests, ran them, and posted batch ${posted.batchId}\n` +
+        `            in one transaction: ${receipt.gasUsed} gas, ${receipt.gasUsed / 16n} per result`,
+    );
+    const status = await waitForBatchFinality({
+      publicClient: chain.chain.publicClient,
+      addresses: d.addresses,
+      batchId: posted.batchId,
+      timeoutMs: WAIT_MS,
+    });
+    if (status !== BATCH_STATUS.finalized)
+      throw new VerinferError(`Batch ${posted.batchId} was not finalized.`);
+    io.log('final       every verifier re-ran the batch; its challenge window closed; fees paid');
+    io.emit({ event: 'tour', step: 'batch', batchId: posted.batchId.toString(), results: 16 });
+  } finally {
+    await host.stop();
+  }
 }

@@ -102,6 +102,19 @@ export async function connectNodeChain(opts: {
   return { chainId, account: walletClient.account.address, publicClient, walletClient, addresses, v, market };
 }
 
+/**
+ * Reverts that mean another node got there first (several workers race for an open task, several
+ * verifiers for an audit draw): the next wake re-reads the chain and moves on, so they are routine.
+ */
+export const LOST_RACES = new Set([
+  'TaskMarketWrongStatus',
+  'TaskMarketNotWorker',
+  'TaskMarketTaskExists',
+  'TaskMarketAuditAlreadyDrawn',
+]);
+
+export const isLostRace = (err: unknown) => err instanceof TxError && LOST_RACES.has(err.revert ?? '');
+
 /** Sends one transaction, waits for its receipt, and counts and logs it. */
 export async function sendTx(
   chain: NodeChain,
@@ -117,7 +130,8 @@ export async function sendTx(
   } catch (err) {
     deps.metrics.inc('txs_reverted_total');
     const revert = revertErrorName(err);
-    deps.log.warn(`tx ${label} failed`, { ...fields, revert, error: err });
+    if (revert && LOST_RACES.has(revert)) deps.log.debug(`tx ${label} lost a race`, { ...fields, revert });
+    else deps.log.warn(`tx ${label} failed`, { ...fields, revert, error: err });
     throw new TxError(label, revert, err);
   }
   deps.metrics.inc('txs_sent_total');

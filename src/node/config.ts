@@ -85,6 +85,8 @@ const workerSchema = z.strictObject({
   withdrawThreshold: ether.default(parseEther('0.05')),
   /** Devnet only: the share of results to corrupt (0..1). */
   cheat: z.number().min(0).max(1).default(0),
+  /** Several workers on one model: try open tasks in turns of this many blocks (0: always try). */
+  takeStaggerBlocks: z.number().int().min(0).max(64).default(0),
   /** Devnet only: never move in a dispute (the worker then loses on time). */
   silentInDisputes: z.boolean().default(false),
 });

@@ -93,6 +93,7 @@ export async function nodeFromConfig(config: NodeConfig, env = process.env): Pro
     withdrawThreshold: 5n * 10n ** 16n,
     cheat: 0,
     silentInDisputes: false,
+    takeStaggerBlocks: 0,
   };
   const verifier = config.verifier ?? {
     stake: 2n * 10n ** 18n,

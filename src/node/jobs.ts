@@ -1,6 +1,7 @@
 // Wakes open jobs of one kind through their machine: each wake's event goes through the
 // transition table and is stored (with any jobs it spawns) in one transaction. A wake that
 // throws is logged and counted; the job stays as it was and is woken again on the next block.
+import { isLostRace } from './chain.ts';
 import type { NodeEnv } from './context.ts';
 import { isTerminal, nextState, type TransitionTable, type WakeResult } from './machines/machine.ts';
 import type { Job, JobKind } from './store.ts';
@@ -51,7 +52,10 @@ export async function wakeJobs<S extends string, E extends string, P>(
         r = await machine.wake(env, job);
       } catch (err) {
         env.metrics.inc('job_errors_total');
-        env.log.warn(`${machine.name} wake failed`, { id: job.id, state: job.state, error: err });
+        // A lost race is re-read from the chain on the next wake; anything else is worth a warning.
+        if (isLostRace(err))
+          env.log.debug(`${machine.name} wake lost a race`, { id: job.id, state: job.state });
+        else env.log.warn(`${machine.name} wake failed`, { id: job.id, state: job.state, error: err });
         break;
       }
       if (!r) break;

@@ -25,6 +25,11 @@ export interface WorkerOptions {
   cheat?: number;
   /** Devnet only: never move in a dispute. */
   silentInDisputes?: boolean;
+  /**
+   * With several workers on one model, each tries to take an open task only in its own phase of a
+   * cycle of this many blocks, so that they rarely race for the same task (0 or 1: always try).
+   */
+  takeStaggerBlocks?: number;
 }
 
 /** A signed request refused before it costs gas. */
@@ -79,6 +84,7 @@ export class WorkerService implements EventSink {
             task,
             ...(inline !== '0x' ? { input: inline } : {}),
             variant: this.variantFor(id, task.modelRoot),
+            ...(this.o.takeStaggerBlocks ? { stagger: this.o.takeStaggerBlocks } : {}),
           } satisfies TaskJob,
         });
       } else if (e.eventName === 'TaskChallenged') {

@@ -172,7 +172,7 @@ describe('bad input through the CLI: one clear error, exit 1, nothing sent', () 
     [
       '--batch',
       async () => ['--model', 'digits', '--input', DIGIT_7, '--batch'],
-      /^error: --batch is not available on this network yet/,
+      /^error: No registered worker serves this model with a peer endpoint/,
     ],
   ];
   for (const [name, args, expected] of cases) {

@@ -10,6 +10,7 @@ import { toHex } from '../../commit/keccak.ts';
 import { tensorBytes, tensorRoot } from '../../commit/tensorRoot.ts';
 import { InputError, VerinferError } from '../../errors/base.ts';
 import { answerOf, describeRow } from '../answer.ts';
+import { inferBatch } from '../inferBatch.ts';
 import {
   connect,
   etherOption,
@@ -33,10 +34,6 @@ interface InferFlags extends NetworkFlags {
   check: boolean;
 }
 
-export class BatchUnavailableError extends VerinferError {
-  override name = 'BatchUnavailableError' as const;
-}
-
 /** Progress lines on stderr, so that --json stdout holds only the result. */
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const short = (h: string) => `${h.slice(0, 10)}…${h.slice(-4)}`;
@@ -50,15 +47,11 @@ export function registerInfer(program: Command): void {
     .option('--model-dir <dir>', "the model's local package (default: the deployment's)")
     .option('--fee <eth>', 'fee in ETH, escrowed until the task settles', '0.01')
     .option('--timeout <seconds>', 'stop waiting after this long (the task goes on)', '600')
-    .option('--batch', 'settle through the batch market (not available yet)', false)
+    .option('--batch', 'send it to a worker over libp2p as a signed request, settled in a batch', false)
     .option('--no-finalize', 'do not send the finalize transaction once the challenge window has passed')
     .option('--no-check', 'do not re-run the model locally against the posted result')
     .option('--json', 'the last stdout line is one JSON object', false);
   networkOptions(cmd, true).action(async (flags: InferFlags) => {
-    if (flags.batch)
-      throw new BatchUnavailableError('--batch is not available on this network yet.', {
-        metaMessages: ['Request the inference as a single task: leave out --batch.'],
-      });
     const fee = etherOption(flags.fee, '--fee');
     const timeoutS = Number(flags.timeout);
     if (!Number.isInteger(timeoutS) || timeoutS <= 0 || timeoutS > 86_400)
@@ -70,6 +63,41 @@ export function registerInfer(program: Command): void {
     say(
       `… model ${name} ${short(root)}, input ${flags.input} -> ${input.dtype} [${input.shape}] root ${short(inputRoot)}`,
     );
+    if (flags.batch) {
+      const b = await inferBatch(net, { modelRoot: root, input, fee, timeoutMs: timeoutS * 1000, say });
+      say(`✓ final: batch ${b.batchId} settled without a successful challenge`);
+      const answer = answerOf(pkg.model, b.output);
+      const top = answer.top.length === 1 ? answer.top[0] : answer.top;
+      const label = answer.labels.length === 1 ? answer.labels[0] : answer.labels;
+      if (flags.json) {
+        process.stdout.write(
+          jsonLine({
+            status: 'final',
+            taskId: b.taskId,
+            output: answer.bytes,
+            top,
+            label,
+            outputRoot: b.outputRoot,
+            inputRoot,
+            modelRoot: root,
+            model: name,
+            worker: b.worker,
+            batchId: b.batchId,
+            txs: { posted: b.txHash },
+          }),
+        );
+        return;
+      }
+      console.log(`answer      ${label ?? top}   (${describeRow(pkg.model, answer, 0)})`);
+      console.log(`output      [${answer.values.join(', ')}]`);
+      console.log('receipt');
+      console.log(`  request     ${b.taskId}`);
+      console.log(`  batch       ${b.batchId} (tx ${b.txHash})`);
+      console.log(`  output root ${b.outputRoot}`);
+      console.log(`  worker      ${b.worker}`);
+      console.log('  status      final');
+      return;
+    }
     const { client, key } = await net.writer();
     say(
       `… signing as ${key.account.address}${key.source === 'local-test-key' ? " (the local test chain's first test account)" : ''}`,

@@ -20,7 +20,7 @@ import { fromHex, toHex } from '../../commit/keccak.ts';
 import { tensorBytes } from '../../commit/tensorRoot.ts';
 import { commitResult, resultCommitment } from '../../commit/traceRoot.ts';
 import { sendTx } from '../chain.ts';
-import { AUDIT, DISPUTED, type NodeEnv, STATUS } from '../context.ts';
+import { AUDIT, DISPUTED, drawBps, type NodeEnv, STATUS } from '../context.ts';
 import { inputFromBytes, type RunVariant } from '../models.ts';
 import type { Job } from '../store.ts';
 import type { DisputeJob } from './dispute.ts';
@@ -66,6 +66,8 @@ export interface TaskJob {
   output?: Hex;
   /** The head block when the result was posted (where searches for its games start). */
   postedBlock?: bigint;
+  /** Blocks of the take cycle among competing workers (WorkerOptions.takeStaggerBlocks). */
+  stagger?: number;
 }
 
 /** The result this node would post for the task: deterministic, so a restart recomputes the same. */
@@ -158,6 +160,15 @@ export async function wakeTask(
     if (job.state === 'open' && st.status !== STATUS.Open) return { event: 'takenByOther' };
     if (job.state === 'signed' && st.status !== STATUS.None) return { event: 'takenByOther' };
     if (now >= p.task.takeDeadline) return { event: 'expired' };
+    // Workers race for an open task: with a stagger of n blocks each tries in its own phase of an
+    // n-block cycle (a deterministic draw per task and worker), so most tasks see one post.
+    const n = BigInt(p.stagger ?? 0);
+    if (
+      job.state === 'open' &&
+      n > 1n &&
+      (env.head().number + BigInt(drawBps(id, env.chain.account, 'take'))) % n !== 0n
+    )
+      return undefined;
     // Posting locks the task stake: without enough free stake the post would revert. Wait (the
     // stake of finalized tasks comes back) rather than pay for a failing transaction.
     const free = await env.chain.v.agentRegistry.read.freeStake([env.chain.account]);
