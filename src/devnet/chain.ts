@@ -131,7 +131,11 @@ export async function startDevnetChain(options: StartDevnetChainOptions): Promis
     deployment.rpcUrl = rpc.url;
     const deploymentFile = join(options.home, 'deployment.json');
     await writeDeploymentFile(deploymentFile, deployment);
-    // Blocks every second from now on: windows are in seconds, and nodes wake on each block.
+    // From now on a block every second, holding every transaction sent since the last one, as on
+    // a real chain: block times then follow the wall clock (a block per transaction would push
+    // chain time ahead of it by a second each), windows last what they say, and nodes wake on
+    // each block.
+    await chain.provider.request({ method: 'evm_setAutomine', params: [false] } as never);
     await chain.provider.request({ method: 'evm_setIntervalMining', params: [DEVNET_BLOCK_MS] } as never);
     const served = rpc;
     return {

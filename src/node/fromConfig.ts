@@ -8,6 +8,7 @@ import {
   defineChain,
   type Hex,
   http,
+  nonceManager,
   type Transport,
   webSocket,
 } from 'viem';
@@ -43,7 +44,9 @@ export async function nodeFromConfig(config: NodeConfig, env = process.env): Pro
     privateKey = loadKey(config.key.keystore as string, password).privateKey;
   }
   log.addSecret(privateKey);
-  const account = privateKeyToAccount(privateKey);
+  // The worker, verifier and batch services send from this one account at once: the nonce
+  // manager hands out consecutive nonces instead of letting concurrent sends collide.
+  const account = privateKeyToAccount(privateKey, { nonceManager });
 
   let addresses = config.addresses;
   let fromBlock = config.fromBlock;
