@@ -21,6 +21,8 @@ export interface BatchServicesOptions {
   backend: Backend;
   worker: boolean;
   verifier: boolean;
+  /** Devnet only: corrupt this position of every batch (and defend the corrupted trace). */
+  batchCheatIndex?: number;
   pollIntervalMs: number;
 }
 
@@ -50,6 +52,7 @@ export async function startBatchServices(o: BatchServicesOptions): Promise<Batch
   if (o.worker) {
     worker = createBatchWorker({
       ...common,
+      ...(o.batchCheatIndex !== undefined ? { cheat: { indices: [o.batchCheatIndex] } } : {}),
       onEvent: (e) => {
         if (e.type === 'posted' || e.type === 'finalized')
           log.info(`batch ${e.type}`, { batchId: e.batchId.toString() });

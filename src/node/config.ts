@@ -89,6 +89,8 @@ const workerSchema = z.strictObject({
   takeStaggerBlocks: z.number().int().min(0).max(64).default(0),
   /** Devnet only: never move in a dispute (the worker then loses on time). */
   silentInDisputes: z.boolean().default(false),
+  /** Devnet only: in every batch, commit a wrong output at this request's position (and defend it). */
+  batchCheatIndex: z.number().int().min(0).max(4095).optional(),
 });
 
 const verifierSchema = z.strictObject({
@@ -161,6 +163,8 @@ export const configSchema = z
       issue(['key', 'keystore'], 'give a keystore path (create one with `verinfer key new`)');
     if ((c.worker?.cheat ?? 0) > 0 && !c.devnet)
       issue(['worker', 'cheat'], 'cheating is a devnet demo: set "devnet": true or "cheat": 0');
+    if (c.worker?.batchCheatIndex !== undefined && !c.devnet)
+      issue(['worker', 'batchCheatIndex'], 'a cheating batch is a devnet demo: set "devnet": true');
     if (c.worker?.silentInDisputes && !c.devnet)
       issue(['worker', 'silentInDisputes'], 'a silent worker is a devnet demo: set "devnet": true');
     if ((c.verifier?.behaviour ?? 'honest') !== 'honest' && !c.devnet)

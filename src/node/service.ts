@@ -139,6 +139,7 @@ export class VerinferNode {
         host,
         backend: this.o.backend,
         worker: this.worker !== undefined,
+        batchCheatIndex: this.o.worker?.batchCheatIndex,
         verifier: this.verifier !== undefined,
         pollIntervalMs: this.o.pollIntervalMs ?? 2_000,
       });

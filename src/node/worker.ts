@@ -25,6 +25,8 @@ export interface WorkerOptions {
   cheat?: number;
   /** Devnet only: never move in a dispute. */
   silentInDisputes?: boolean;
+  /** Devnet only: the batch position whose result is corrupted in every batch (batchServices.ts). */
+  batchCheatIndex?: number;
   /**
    * With several workers on one model, each tries to take an open task only in its own phase of a
    * cycle of this many blocks, so that they rarely race for the same task (0 or 1: always try).

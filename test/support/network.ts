@@ -18,7 +18,7 @@ import { MODEL_CACHE } from './devnetProcess.ts';
 export interface NodeSpec {
   name: string;
   role: 'worker' | 'verifier';
-  worker?: { cheat?: number; silentInDisputes?: boolean };
+  worker?: { cheat?: number; silentInDisputes?: boolean; batchCheatIndex?: number };
   verifier?: { watchShare?: number; behaviour?: 'honest' | 'challenge-honest' | 'collude' };
   /** Route this node's JSON-RPC through another URL (a fault-injecting proxy). */
   rpcUrl?: string;
@@ -82,6 +82,7 @@ export async function startTestNetwork(
         models: { dirs: chain.deployment.models.flatMap((m) => (m.dir ? [m.dir] : [])) },
         pollIntervalMs: 250,
         logLevel: 'debug',
+        p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
         ...(spec.role === 'worker'
           ? { worker: { stake, ...spec.worker } }
           : { verifier: { stake, watchShare: 1, ...spec.verifier } }),
