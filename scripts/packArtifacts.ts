@@ -13,6 +13,8 @@ export const DEPLOYED_CONTRACTS = [
   'DisputeGame',
   'TaskMarket',
   'BatchMarket',
+  // The example application the devnet deploys beside the system.
+  'MessageBoard',
 ] as const;
 
 const out = path.join(PROJECT_ROOT, 'dist', 'artifacts');

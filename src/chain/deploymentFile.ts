@@ -2,7 +2,7 @@
 // the models registered there. Nodes, the CLI and the SDK read it; the devnet writes it and also
 // serves it over JSON-RPC (`verinfer_deployment`), so that `--rpc <url>` alone finds the contracts.
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { createPublicClient, type Hex, http, isAddress } from 'viem';
+import { type Address, createPublicClient, type Hex, http, isAddress } from 'viem';
 import { z } from 'zod';
 import { VerinferError } from '../errors/base.ts';
 import type { VerinferParams } from './bindings/types.ts';
@@ -35,6 +35,8 @@ const schema = z.object({
   }),
   /** VerinferParams with every integer as a decimal string. */
   params: z.record(z.string(), z.unknown()),
+  /** Example applications deployed beside the system (the devnet's MessageBoard). */
+  apps: z.record(z.string().max(64), address).optional(),
   models: z
     .array(z.object({ name: z.string().max(64), root: hex32, dir: z.string().optional() }))
     .max(1024)
@@ -55,6 +57,7 @@ export interface Deployment {
   addresses: VerinferAddresses;
   params: VerinferParams;
   models: DeploymentModel[];
+  apps?: Record<string, Address>;
 }
 
 function toJsonValue(value: unknown): unknown {
@@ -112,6 +115,7 @@ export function parseDeployment(value: unknown, source: string): Deployment {
     addresses: d.addresses as VerinferAddresses,
     params: paramsFromJson(d.params) as VerinferParams,
     models: d.models.map((m) => ({ name: m.name, root: m.root as Hex, dir: m.dir })),
+    ...(d.apps ? { apps: d.apps as Record<string, Address> } : {}),
   };
 }
 

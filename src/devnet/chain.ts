@@ -1,10 +1,11 @@
 // The devnet's chain: the in-process EDR chain, mining a block every second, served as JSON-RPC
 // on localhost, with Verinfer deployed on short windows and both example models registered.
 import { join, resolve } from 'node:path';
-import { type Hex, parseEther } from 'viem';
+import { type Abi, type Hex, parseEther } from 'viem';
 import { anvilAccounts } from '../chain/anvil.ts';
 import { modelDescriptorOf } from '../chain/bindings/commitments.ts';
 import { ZERO_BYTES32 } from '../chain/bindings/types.ts';
+import { deployContract } from '../chain/deploy.ts';
 import {
   DEPLOYMENT_RPC_METHOD,
   type Deployment,
@@ -17,6 +18,7 @@ import {
   type VerinferDeployment,
 } from '../chain/deployVerinfer.ts';
 import { type EmbeddedChain, startEmbeddedChain } from '../chain/embedded.ts';
+import { readArtifact } from '../chain/hardhat.ts';
 import { type RpcServer, serveRpc } from '../chain/rpcServer.ts';
 import { toHex } from '../commit/keccak.ts';
 import { modelRoot } from '../commit/modelRoot.ts';
@@ -108,12 +110,21 @@ export async function startDevnetChain(options: StartDevnetChainOptions): Promis
       await mined(chain, contracts.modelRegistry.write.register([modelDescriptorOf(pkg.model), info]), name);
       models.push({ name, root, dir: resolve(options.modelCache, name) });
     }
+    step('deploying the example app MessageBoard (posts the spam model calls ham)');
+    const board = await readArtifact('MessageBoard');
+    const spamRoot = models.find((m) => m.name === 'spam')?.root ?? ZERO_BYTES32;
+    const { address: messageBoard } = await deployContract(
+      chain,
+      { abi: board.abi as Abi, bytecode: board.bytecode },
+      [contracts.addresses.taskMarket, spamRoot] as never,
+    );
     const deployment: Deployment = {
       version: 1,
       chainId: chain.chain.id,
       addresses: contracts.addresses,
       params: contracts.params,
       models,
+      apps: { messageBoard },
     };
     const json = deploymentToJson(deployment);
     try {

@@ -149,6 +149,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       rpcUrl: chain.rpc.url,
       chainId: chain.deployment.chainId,
       contracts: chain.deployment.addresses,
+      apps: chain.deployment.apps,
       deploymentFile: chain.deploymentFile,
       models: chain.deployment.models.map((m) => ({ name: m.name, root: m.root })),
       requester: { address: requester.address, privateKey: requester.privateKey },

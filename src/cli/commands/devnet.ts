@@ -85,6 +85,8 @@ export function registerDevnet(program: Command): void {
   deployment ${devnet.chain.deploymentFile}`);
       for (const [name, address] of Object.entries(devnet.chain.deployment.addresses))
         say(`  ${name.padEnd(14)} ${address}`);
+      for (const [name, address] of Object.entries(devnet.chain.deployment.apps ?? {}))
+        say(`  ${name.padEnd(14)} ${address}   (example app)`);
       for (const m of devnet.chain.deployment.models) say(`  model ${m.name.padEnd(8)} ${m.root}`);
       for (const n of devnet.nodes)
         say(
