@@ -19,10 +19,12 @@ import { type NodeConfig, readDeploymentFile } from './config.ts';
 import { type HttpEndpoint, startHttp } from './http.ts';
 import { loadKey, readPassword } from './keystore.ts';
 import { createLogger, type Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
 import { loadModels } from './models.ts';
 import { NodePeer } from './peer.ts';
 import { VerinferNode } from './service.ts';
 import { NodeStore } from './store.ts';
+import { isTransportError, withRetry } from './sync.ts';
 
 export interface RunningNode {
   node: VerinferNode;
@@ -55,14 +57,23 @@ export async function nodeFromConfig(config: NodeConfig, env = process.env): Pro
     addresses = d.addresses;
     fromBlock ??= d.blockNumber;
   }
-  // No transport retries: the sync path retries with its own backoff and counts the failures.
+  // A few quick transport retries of a dropped call (a reset, a timeout, a 5xx): a job's wake
+  // makes several calls and fails on the first lost one, so without them a provider that drops
+  // 10% of calls fails most wakes, and a game's clock runs while they are retried block after
+  // block. Resending is safe for every call the node makes: reads, and eth_sendRawTransaction
+  // of the same signed transaction (one nonce: it lands once). Errors the provider answers
+  // (a revert) are not retried by the transport; longer outages are the sync path's backoff.
   const transport: Transport = /^wss?:/.test(config.rpcUrl)
-    ? webSocket(config.rpcUrl, { retryCount: 0 })
-    : http(config.rpcUrl, { retryCount: 0, timeout: 30_000 });
+    ? webSocket(config.rpcUrl, { retryCount: 3, retryDelay: 150 })
+    : http(config.rpcUrl, { retryCount: 3, retryDelay: 150, timeout: 30_000 });
   const probe = createPublicClient({ transport });
+  // A provider that drops a call now and then must not stop the node at start: the start-up
+  // reads retry dropped calls (only those) with the sync path's backoff.
+  const metrics = new Metrics();
+  const startRetry = { attempts: (err: unknown) => (isTransportError(err) ? 8 : 1), maxDelayMs: 5_000 };
   let id: number;
   try {
-    id = await probe.getChainId();
+    id = await withRetry(() => probe.getChainId(), 'eth_chainId', { log, metrics }, startRetry);
   } catch (cause) {
     throw new ChainSetupError(
       `Cannot reach the chain at rpcUrl ${config.rpcUrl}. Check the URL and that the node is up.`,
@@ -80,12 +91,12 @@ export async function nodeFromConfig(config: NodeConfig, env = process.env): Pro
   const pollingInterval = Math.min(config.pollIntervalMs, 1_000);
   const publicClient = createPublicClient({ chain, transport, pollingInterval }) as NodePublicClient;
   const walletClient = createWalletClient({ account, chain, transport, pollingInterval });
-  const nodeChain = await connectNodeChain({
-    publicClient,
-    walletClient,
-    addresses,
-    chainId: config.chainId,
-  });
+  const nodeChain = await withRetry(
+    () => connectNodeChain({ publicClient, walletClient, addresses, chainId: config.chainId }),
+    'connect',
+    { log, metrics },
+    startRetry,
+  );
   const models = await loadModels(config.models);
   const backend = await getBackend(config.backend);
   const store = new NodeStore(config.database);
@@ -127,6 +138,7 @@ export async function nodeFromConfig(config: NodeConfig, env = process.env): Pro
       backend,
       ...(roles.has('worker') ? { worker } : {}),
       ...(roles.has('verifier') ? { verifier } : {}),
+      metrics,
       fromBlock: fromBlock === undefined ? undefined : BigInt(fromBlock),
       maxBlockRange: config.maxBlockRange,
       pollIntervalMs: config.pollIntervalMs,

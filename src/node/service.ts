@@ -21,7 +21,7 @@ import { Metrics } from './metrics.ts';
 import { type ModelSet, RunCache } from './models.ts';
 import type { NodePeer, PeerHealth } from './peer.ts';
 import type { NodeStore } from './store.ts';
-import { LogSync, type RetryOptions, withRetry } from './sync.ts';
+import { isTransportError, LogSync, type RetryOptions, withRetry } from './sync.ts';
 import { type VerifierOptions, VerifierService } from './verifier.ts';
 import { type WorkerOptions, WorkerService } from './worker.ts';
 
@@ -149,7 +149,15 @@ export class VerinferNode {
       () => ensureAgent(this.env, { stake, endpoint, models: this.o.models.roots() as Hex[] }),
       'ensureAgent',
       this.env,
-      { ...this.o.retry, attempts: 3 },
+      // Registering takes several calls: behind a provider that drops some, an attempt fails
+      // often, so dropped calls are retried longer than errors of the call itself (a revert).
+      // ensureAgent reads the registry first, so a register that landed unseen is not resent.
+      {
+        maxDelayMs: 5_000,
+        ...this.o.retry,
+        attempts: (err) => (isTransportError(err) ? 20 : 3),
+        aborted: () => this.stopping,
+      },
     );
     this.setUp = true;
   }

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { HttpRequestError } from 'viem';
 import type { NodeChain } from './chain.ts';
+import { TxError } from './chain.ts';
 import { silentLogger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { NodeStore } from './store.ts';
-import { type ChainEvent, LogSync, withRetry } from './sync.ts';
+import { type ChainEvent, isTransportError, LogSync, withRetry } from './sync.ts';
 
 const A = '0x00000000000000000000000000000000000000a1';
 const B = '0x00000000000000000000000000000000000000b2';
@@ -138,5 +140,49 @@ describe('log sync', () => {
       /no/,
     );
     assert.equal(n, 4);
+  });
+
+  it('withRetry retries dropped calls longer than failing ones when attempts depend on the error', async () => {
+    const deps = { log: silentLogger(), metrics: new Metrics() };
+    const dropped = new HttpRequestError({ url: 'http://127.0.0.1:1', details: 'fetch failed' });
+    const attempts = (err: unknown) => (isTransportError(err) ? 5 : 1);
+    let n = 0;
+    const value = await withRetry(
+      async () => {
+        n += 1;
+        // A lost answer of a sent transaction arrives wrapped, as sendTx wraps it.
+        if (n < 5) throw new TxError('register', undefined, dropped);
+        return 'up';
+      },
+      'x',
+      deps,
+      { ...noSleep, attempts },
+    );
+    assert.equal(value, 'up');
+    assert.equal(n, 5);
+    n = 0;
+    await assert.rejects(
+      withRetry(
+        async () => {
+          n += 1;
+          throw new TxError('register', 'AgentRegistryStakeTooLow', undefined);
+        },
+        'x',
+        deps,
+        { ...noSleep, attempts },
+      ),
+      /AgentRegistryStakeTooLow/,
+    );
+    assert.equal(n, 1, 'a revert is not retried');
+    assert.equal(deps.metrics.get('rpc_errors_total'), 5n);
+  });
+
+  it('isTransportError looks through causes and tells dropped calls from the rest', () => {
+    const dropped = new HttpRequestError({ url: 'http://127.0.0.1:1', status: 503 });
+    assert.ok(isTransportError(dropped));
+    assert.ok(isTransportError(new Error('outer', { cause: new TxError('x', undefined, dropped) })));
+    assert.ok(!isTransportError(new TxError('x', 'reverted', undefined)));
+    assert.ok(!isTransportError(new Error('no')));
+    assert.ok(!isTransportError(undefined));
   });
 });

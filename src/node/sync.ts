@@ -38,7 +38,8 @@ export interface SyncOptions {
 }
 
 export interface RetryOptions {
-  attempts?: number;
+  /** Tries in all; a function picks them by the error (e.g. more for a dropped connection). */
+  attempts?: number | ((err: unknown) => number);
   baseDelayMs?: number;
   maxDelayMs?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -66,13 +67,34 @@ export async function withRetry<T>(
       return await fn();
     } catch (err) {
       deps.metrics.inc('rpc_errors_total');
-      if (i >= attempts || options.aborted?.()) throw err;
+      const limit = typeof attempts === 'function' ? attempts(err) : attempts;
+      if (i >= limit || options.aborted?.()) throw err;
       const delay = Math.min(max, base * 2 ** (i - 1));
       deps.log.warn(`rpc ${what} failed; retrying`, { attempt: i, delayMs: delay, error: err });
       await sleep(delay);
       if (options.aborted?.()) throw new SyncAbortedError(`${what} aborted`);
     }
   }
+}
+
+/** viem's names for a request that never got an answer (the provider, not the call, failed). */
+const TRANSPORT_ERRORS = new Set([
+  'HttpRequestError',
+  'TimeoutError',
+  'WebSocketRequestError',
+  'SocketClosedError',
+]);
+
+/**
+ * Whether `err` (or any error in its cause chain) is a transport failure: a dropped connection, a
+ * timeout or an HTTP error status. Such a call may be retried; a revert or a bad argument may not.
+ */
+export function isTransportError(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 16; depth++) {
+    if (TRANSPORT_ERRORS.has((e as { name?: string }).name ?? '')) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 export interface SyncResult {

@@ -20,8 +20,11 @@ export interface NodeSpec {
   role: 'worker' | 'verifier';
   worker?: { cheat?: number; silentInDisputes?: boolean; batchCheatIndex?: number };
   verifier?: { watchShare?: number; behaviour?: 'honest' | 'challenge-honest' | 'collude' };
-  /** Route this node's JSON-RPC through another URL (a fault-injecting proxy). */
-  rpcUrl?: string;
+  /**
+   * Route this node's JSON-RPC through another URL (a fault-injecting proxy); a function is
+   * given the chain's URL once the chain is up and returns the node's.
+   */
+  rpcUrl?: string | ((chainRpcUrl: string) => string | Promise<string>);
 }
 
 export interface TestNode {
@@ -73,7 +76,10 @@ export async function startTestNetwork(
       const stake = formatEther(parseEther(spec.role === 'worker' ? '10' : '5'));
       const config = {
         devnet: true,
-        rpcUrl: spec.rpcUrl ?? chain.rpc.url,
+        rpcUrl:
+          typeof spec.rpcUrl === 'function'
+            ? await spec.rpcUrl(chain.rpc.url)
+            : (spec.rpcUrl ?? chain.rpc.url),
         deployment: chain.deploymentFile,
         fromBlock: 0,
         roles: [spec.role],
@@ -118,14 +124,21 @@ export async function startTestNetwork(
     throw new Error(`Timed out waiting for ${what}.\n${tails}`);
   };
   // Every node registers before the first request, so no task waits for a late joiner.
-  await until('every node to register', async () => {
-    const n = await pc.readContract({
-      address: chain.deployment.addresses.agentRegistry,
-      abi: chain.contracts.agentRegistry.abi,
-      functionName: 'agentCount',
+  try {
+    await until('every node to register', async () => {
+      const n = await pc.readContract({
+        address: chain.deployment.addresses.agentRegistry,
+        abi: chain.contracts.agentRegistry.abi,
+        functionName: 'agentCount',
+      });
+      return n >= BigInt(specs.length) ? true : undefined;
     });
-    return n >= BigInt(specs.length) ? true : undefined;
-  });
+  } catch (error) {
+    // Nothing outlives a failed start: a chain left running would keep the test process alive.
+    await Promise.all([...nodes.values()].map((n) => n.process.stop()));
+    await chain.close();
+    throw error;
+  }
   let salt = 0n;
   const wallet = chain.chain.wallet(accounts.length - 1);
   return {

@@ -132,6 +132,10 @@ export async function wakeAudit(
   const drawn = (st.flags & AUDIT_DRAWN) !== 0;
   const mine = drawn && a.state === AUDIT.Assigned && sameAddress(a.auditor, me);
   if (job.state === 'watching' && mine) return { event: 'assigned' };
+  // An attestation that landed while its answer was lost (or before a crash) is on chain, not
+  // in the DB: adopt it, rather than send it again (it would revert, block after block).
+  const attestedOnChain = a.state === AUDIT.Attested || a.state === AUDIT.AttestedUnpaid;
+  if (job.state === 'assigned' && attestedOnChain && sameAddress(a.auditor, me)) return { event: 'attested' };
   const now = env.head().timestamp;
   if ((p.watched || job.state === 'assigned') && !p.verdict) {
     const model = env.models.get(p.task.modelRoot);
@@ -161,8 +165,10 @@ export async function wakeAudit(
     p.behaviour === 'challenge-honest'
       ? p.verdict !== undefined
       : p.behaviour !== 'collude' && p.verdict === 'wrong';
-  if (p.behaviour === 'collude' && p.verdict === 'wrong') {
-    if (job.state !== 'assigned') return undefined;
+  // A colluder not (yet) assigned falls through to the draw below: it is the one verifier that
+  // wants the audit drawn (to be named auditor and vouch for the cheat), and with honest
+  // verifiers that challenge at once, nobody else would draw it before the conviction.
+  if (p.behaviour === 'collude' && p.verdict === 'wrong' && job.state === 'assigned') {
     const checkpoint = await colludingCheckpoint(env, id, p);
     if (!checkpoint || now > BigInt(a.deadline)) return { event: 'closed' };
     await sendTx(env.chain, env, 'attestAudit', () => tm.write.attestAudit([p.task, result, checkpoint]), {
