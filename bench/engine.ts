@@ -1,24 +1,37 @@
+// npm run bench:engine [-- --json] [-- --seconds S] [-- --rounds R]
+//
+// Throughput (samples/s, single thread) of every exact engine against onnxruntime float32 on the
+// float model. Every column runs in each of R interleaved rounds and the median round counts, so
+// drift on a shared machine affects all columns alike.
+// - honestPath: exact inference plus what the honest path commits (output and checkpoint roots);
+// - fullTrace: inference on the fast backend plus the full trace root (disputes and audits);
+// - reference: the reference interpreter.
 import { resolve } from 'node:path';
-import { checkpointIndex, commitTrace, rootOfTensor } from '../src/commit/traceRoot.ts';
-import { type Backend, referenceBackend } from '../src/engine/interpreter.ts';
+import { commitTrace, rootOfTensor } from '../src/commit/traceRoot.ts';
+import { type Backend, referenceBackend, runHonest } from '../src/engine/interpreter.ts';
 import { getBackend } from '../src/sdk/backends.ts';
 import { floatSession, heldOutBatches } from '../src/sdk/evaluate.ts';
 import { EXAMPLES, loadOrImportExample } from '../src/sdk/examples.ts';
 
 const json = process.argv.includes('--json');
-const secondsArg = process.argv.indexOf('--seconds');
-const budgetMs = 1000 * (secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 1.5);
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const rounds = arg('--rounds', 5);
+/** Time per column and round. */
+const sliceMs = (1000 * arg('--seconds', 1.5)) / rounds;
 const log = (s: string) => {
   if (!json) process.stderr.write(`${s}\n`);
 };
 
-/** Runs `fn` repeatedly for about `budgetMs` after a warm-up; returns the mean seconds per call. */
-async function timeIt(fn: () => Promise<unknown> | unknown): Promise<number> {
-  for (let i = 0; i < 3; i++) await fn();
+/** Runs `fn` for about `sliceMs` (at least twice); returns the mean seconds per call. */
+async function timeSlice(fn: () => Promise<unknown> | unknown): Promise<number> {
+  await fn();
   let calls = 0;
   const start = performance.now();
   let now = start;
-  while (now - start < budgetMs || calls < 5) {
+  while (now - start < sliceMs || calls < 2) {
     await fn();
     calls += 1;
     now = performance.now();
@@ -26,20 +39,33 @@ async function timeIt(fn: () => Promise<unknown> | unknown): Promise<number> {
   return (now - start) / 1000 / calls;
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
 interface Row {
   model: string;
   batch: number;
   onnxruntimeFloat32: number;
-  fast: number;
-  /** The honest path: the output and checkpoint roots of the result commitment. */
-  fastWithCommitment: number;
-  /** The full trace root, built when a result is disputed or audited. */
-  fastWithTrace: number;
+  honestPath: { wasm: number; native: number | null; fast: number; ort: number };
+  fullTrace: number;
   reference: number;
+  peakRssMB: number;
 }
 
+const honest =
+  (backend: Backend) =>
+  async (model: Parameters<typeof runHonest>[1], input: Parameters<typeof runHonest>[2]) => {
+    // The worker hashes the output and the checkpoint; the input root is the task's.
+    const r = await runHonest(backend, model, input);
+    return [rootOfTensor(r.output), rootOfTensor(r.checkpoint)];
+  };
+
 async function main(): Promise<void> {
-  const fast: Backend = await getBackend('fast');
+  const wasm = await getBackend('wasm');
+  const fast = await getBackend('fast');
+  const ort = await getBackend('ort');
   const rows: Row[] = [];
   for (const example of EXAMPLES) {
     const dir = resolve('.tmp/bench', example.name);
@@ -50,58 +76,52 @@ async function main(): Promise<void> {
     const session = await floatSession(example);
     for (const batch of [1, 32]) {
       const [inputs] = heldOutBatches(example, model, batch, batch);
+      const q = inputs.quantized;
       const feeds = { [session.inputNames[0]]: inputs.float };
-      log(`${example.name} batch ${batch}: onnxruntime float32…`);
-      const base = await timeIt(() => session.run(feeds));
-      log(`${example.name} batch ${batch}: fast…`);
-      const tFast = await timeIt(() => fast.run(model, inputs.quantized));
-      // The worker hashes the output and the checkpoint; the input root is the task's, checked
-      // once when the input is fetched (and computed by the requester in the first place).
-      const tCommit = await timeIt(async () => {
-        const r = await fast.run(model, inputs.quantized);
-        return [
-          rootOfTensor(r.trace[r.trace.length - 1]),
-          rootOfTensor(r.trace[checkpointIndex(r.trace.length)]),
-        ];
-      });
-      const tTrace = await timeIt(async () => {
-        const r = await fast.run(model, inputs.quantized);
-        return commitTrace(inputs.quantized, r.trace);
-      });
-      log(`${example.name} batch ${batch}: reference…`);
-      const tRef = await timeIt(() => referenceBackend.run(model, inputs.quantized));
-      const perSec = (t: number) => batch / t;
+      const columns: Record<string, () => Promise<unknown> | unknown> = {
+        onnxruntimeFloat32: () => session.run(feeds),
+        wasm: () => honest(wasm)(model, q),
+        fast: () => honest(fast)(model, q),
+        ort: () => honest(ort)(model, q),
+        fullTrace: async () => commitTrace(q, (await fast.run(model, q)).trace),
+        reference: () => referenceBackend.run(model, q),
+      };
+      const times: Record<string, number[]> = Object.fromEntries(Object.keys(columns).map((k) => [k, []]));
+      for (let r = 0; r < rounds; r++) {
+        log(`${example.name} batch ${batch}: round ${r + 1}/${rounds}`);
+        for (const [name, fn] of Object.entries(columns)) times[name].push(await timeSlice(fn));
+      }
+      const perSec = (name: string) => batch / median(times[name]);
       rows.push({
         model: example.name,
         batch,
-        onnxruntimeFloat32: perSec(base),
-        fast: perSec(tFast),
-        fastWithCommitment: perSec(tCommit),
-        fastWithTrace: perSec(tTrace),
-        reference: perSec(tRef),
+        onnxruntimeFloat32: perSec('onnxruntimeFloat32'),
+        honestPath: { wasm: perSec('wasm'), native: null, fast: perSec('fast'), ort: perSec('ort') },
+        fullTrace: perSec('fullTrace'),
+        reference: perSec('reference'),
+        peakRssMB: process.resourceUsage().maxRSS / 1024,
       });
     }
     await session.release();
   }
   if (json) {
-    console.log(JSON.stringify({ unit: 'samples/s', threads: 1, rows }, null, 2));
+    console.log(JSON.stringify({ unit: 'samples/s', threads: 1, rounds, rows }, null, 2));
     return;
   }
-  const fmt = (v: number, base: number) => `${v.toFixed(0).padStart(8)} (${(v / base).toFixed(2)}×)`;
+  const fmt = (v: number | null, base: number) =>
+    v === null ? 'n/a' : `${v.toFixed(0)} (${(v / base).toFixed(2)}×)`;
   console.log(
-    '\nThroughput in samples/s, single thread; ratio against onnxruntime float32 on the float model.\n',
+    `\nThroughput in samples/s, single thread, median of ${rounds} interleaved rounds; ratio against onnxruntime float32 on the float model.\n`,
   );
   console.log(
-    '| model | batch | onnxruntime float32 | fast | fast + output & checkpoint roots | fast + full trace (on dispute) | reference | commitment overhead | trace overhead |',
+    '| model | batch | onnxruntime float32 | honestPath wasm | honestPath native | honestPath fast | honestPath ort (old) | fullTrace | reference | peak RSS MB |',
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
-    const overhead = (r.fast / r.fastWithCommitment - 1) * 100;
-    const traceOverhead = (r.fast / r.fastWithTrace - 1) * 100;
+    const b = r.onnxruntimeFloat32;
     console.log(
-      `| ${r.model} | ${r.batch} | ${r.onnxruntimeFloat32.toFixed(0)} (1.00×) | ${fmt(r.fast, r.onnxruntimeFloat32)} | ` +
-        `${fmt(r.fastWithCommitment, r.onnxruntimeFloat32)} | ${fmt(r.fastWithTrace, r.onnxruntimeFloat32)} | ` +
-        `${fmt(r.reference, r.onnxruntimeFloat32)} | ${overhead.toFixed(1)}% | ${traceOverhead.toFixed(1)}% |`,
+      `| ${r.model} | ${r.batch} | ${b.toFixed(0)} (1.00×) | ${fmt(r.honestPath.wasm, b)} | ${fmt(r.honestPath.native, b)} | ` +
+        `${fmt(r.honestPath.fast, b)} | ${fmt(r.honestPath.ort, b)} | ${fmt(r.fullTrace, b)} | ${fmt(r.reference, b)} | ${r.peakRssMB.toFixed(0)} |`,
     );
   }
 }

@@ -16,10 +16,28 @@ export interface RunResult {
   trace: Tensor[];
 }
 
+/** What the honest path needs: the output and the checkpoint the result commitment hashes. */
+export interface HonestRunResult {
+  output: Tensor;
+  /** The output of op `checkpointIndex` (src/commit/traceRoot.ts). */
+  checkpoint: Tensor;
+  checkpointIndex: number;
+}
+
 /** A backend runs a validated model on a quantized input and returns every op's output. */
 export interface Backend {
   readonly name: string;
   run(model: Model, input: Tensor): Promise<RunResult>;
+  /** The honest path without materialising the other op outputs (falls back to `run`). */
+  runHonest?(model: Model, input: Tensor): Promise<HonestRunResult>;
+}
+
+/** The output and the checkpoint of a run, from `runHonest` where the backend has it. */
+export async function runHonest(backend: Backend, model: Model, input: Tensor): Promise<HonestRunResult> {
+  if (backend.runHonest) return backend.runHonest(model, input);
+  const { trace } = await backend.run(model, input);
+  const k = trace.length >= 2 ? trace.length - 2 : 0;
+  return { output: trace[trace.length - 1], checkpoint: trace[k], checkpointIndex: k };
 }
 
 /** Runs op `op` on its resolved inputs; the output shape and zero point come from the model. */

@@ -1,0 +1,70 @@
+// The whole-graph engine: one call runs a compiled plan, a sequence of op records in linear
+// memory laid out by src/engine/wasm/plan.ts. Each record is [words, opcode, op index, params...].
+// Integer arithmetic only, except double estimates that exact integer comparisons then correct.
+import { P } from './arith';
+import { conv, matmul, matmulDirect } from './gemm';
+import { binary, copyRows, gather, layernorm, lut, pool, reducemean, softmax, transpose } from './ops';
+
+/** First free byte after the module's own data: plans and tensors live above it. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+/**
+ * Runs `count` records starting at `plan`. Returns -1 when every op ran, else the op index of
+ * the record that failed (a token id out of range; the position is in its error word).
+ */
+export function run(plan: usize, count: i32): i32 {
+  let rec = plan;
+  for (let i = 0; i < count; i++) {
+    const words = P(rec, 0);
+    const code = P(rec, 1);
+    const r = rec + 12;
+    switch (code) {
+      case 1:
+        conv(r);
+        break;
+      case 2:
+        if (P(r, 27)) matmulDirect(r);
+        else matmul(r);
+        break;
+      case 3:
+        binary(r, false);
+        break;
+      case 14:
+        binary(r, true);
+        break;
+      case 4:
+        lut(r);
+        break;
+      case 5:
+        pool(r, false);
+        break;
+      case 6:
+        pool(r, true);
+        break;
+      case 7:
+        reducemean(r);
+        break;
+      case 8:
+        softmax(r);
+        break;
+      case 9:
+        layernorm(r);
+        break;
+      case 10:
+        if (gather(r)) return P(rec, 2);
+        break;
+      case 12:
+        transpose(r);
+        break;
+      case 20:
+        copyRows(r);
+        break;
+      default:
+        unreachable();
+    }
+    rec += (<usize>words) << 2;
+  }
+  return -1;
+}

@@ -1,0 +1,388 @@
+// Every op other than conv and matmul. Shapes arrive collapsed to six axes (leading axes of 1
+// where the tensor has fewer), with per-axis element strides, so broadcasting and transposes are
+// plain nested loops.
+import { A, divRound, floorDiv, isqrt, P, rqClamp } from './arith';
+import { rq4 } from './gemm';
+
+@inline
+function store8(y: usize, r0: v128, r1: v128): void {
+  const n = i16x8.narrow_i32x4_s(r0, r1);
+  v128.store64_lane(y, i8x16.narrow_i16x8_u(n, n), 0);
+}
+
+/** add: y = clamp(zy + rshift((a - za) * mA + (b - zb) * mB, s), qmin, qmax); |sum| < 2^25. */
+function addRun(
+  a: usize,
+  b: usize,
+  y: usize,
+  n: i32,
+  sa: i32,
+  sb: i32,
+  za: i32,
+  zb: i32,
+  zy: i32,
+  qmin: i32,
+  qmax: i32,
+  mA: i32,
+  mB: i32,
+  s: i32,
+): void {
+  // For s >= 31 every rshift of |v| < 2^25 is 0; below, v + 2^(s-1) fits in i32.
+  const big = s >= 31;
+  const sh = big ? 0 : s;
+  const rnd = !big && s > 0 ? 1 << (s - 1) : 0;
+  const mAe = big ? 0 : mA;
+  const mBe = big ? 0 : mB;
+  let i = 0;
+  if (sa === 1 && sb <= 1) {
+    const zav = i16x8.splat(<i16>za);
+    const zbv = i16x8.splat(<i16>zb);
+    const mav = i32x4.splat(mAe);
+    const mbv = i32x4.splat(mBe);
+    const rv = i32x4.splat(rnd);
+    const zyv = i32x4.splat(zy);
+    const lo = i32x4.splat(qmin);
+    const hi = i32x4.splat(qmax);
+    const bconst = i32x4.splat((<i32>load<u8>(b) - zb) * mBe);
+    for (; i + 8 <= n; i += 8) {
+      const av = i16x8.sub(v128.load8x8_u(a + <usize>i), zav);
+      let v0 = i32x4.mul(i32x4.extend_low_i16x8_s(av), mav);
+      let v1 = i32x4.mul(i32x4.extend_high_i16x8_s(av), mav);
+      if (sb === 1) {
+        const bv = i16x8.sub(v128.load8x8_u(b + <usize>i), zbv);
+        v0 = i32x4.add(v0, i32x4.mul(i32x4.extend_low_i16x8_s(bv), mbv));
+        v1 = i32x4.add(v1, i32x4.mul(i32x4.extend_high_i16x8_s(bv), mbv));
+      } else {
+        v0 = i32x4.add(v0, bconst);
+        v1 = i32x4.add(v1, bconst);
+      }
+      v0 = i32x4.min_s(i32x4.max_s(i32x4.add(i32x4.shr_s(i32x4.add(v0, rv), sh), zyv), lo), hi);
+      v1 = i32x4.min_s(i32x4.max_s(i32x4.add(i32x4.shr_s(i32x4.add(v1, rv), sh), zyv), lo), hi);
+      store8(y + <usize>i, v0, v1);
+    }
+  }
+  for (; i < n; i++) {
+    const v =
+      (<i32>load<u8>(a + <usize>(i * sa)) - za) * mAe + (<i32>load<u8>(b + <usize>(i * sb)) - zb) * mBe;
+    let t = zy + ((v + rnd) >> sh);
+    if (t < qmin) t = qmin;
+    if (t > qmax) t = qmax;
+    store<u8>(y + <usize>i, <u8>t);
+  }
+}
+
+/** mul: y = clamp(zy + rshift((a - za)(b - zb) * m, s), qmin, qmax), in i64 lanes. */
+function mulRun(
+  a: usize,
+  b: usize,
+  y: usize,
+  n: i32,
+  sa: i32,
+  sb: i32,
+  za: i32,
+  zb: i32,
+  zy: i32,
+  qmin: i32,
+  qmax: i32,
+  m: i32,
+  s: i32,
+): void {
+  let i = 0;
+  if (sa === 1 && sb <= 1) {
+    const zav = i16x8.splat(<i16>za);
+    const zbv = i16x8.splat(<i16>zb);
+    const mv = i32x4.splat(m);
+    const rnd = i64x2.splat(s > 0 ? (<i64>1) << (<i64>(s - 1)) : 0);
+    const lo = i64x2.splat(<i64>(qmin - zy));
+    const hi = i64x2.splat(<i64>(qmax - zy));
+    const zyv = i32x4.splat(zy);
+    const bconst = i32x4.splat(<i32>load<u8>(b) - zb);
+    for (; i + 8 <= n; i += 8) {
+      const av = i16x8.sub(v128.load8x8_u(a + <usize>i), zav);
+      let b0 = bconst;
+      let b1 = bconst;
+      if (sb === 1) {
+        const bv = i16x8.sub(v128.load8x8_u(b + <usize>i), zbv);
+        b0 = i32x4.extend_low_i16x8_s(bv);
+        b1 = i32x4.extend_high_i16x8_s(bv);
+      }
+      const p0 = i32x4.mul(i32x4.extend_low_i16x8_s(av), b0);
+      const p1 = i32x4.mul(i32x4.extend_high_i16x8_s(av), b1);
+      store8(y + <usize>i, rq4(p0, mv, rnd, s, lo, hi, zyv), rq4(p1, mv, rnd, s, lo, hi, zyv));
+    }
+  }
+  for (; i < n; i++) {
+    const p = (<i32>load<u8>(a + <usize>(i * sa)) - za) * (<i32>load<u8>(b + <usize>(i * sb)) - zb);
+    store<u8>(y + <usize>i, rqClamp(<i64>p, m, s, zy, qmin, qmax));
+  }
+}
+
+/**
+ * add (3) and mul (14) with broadcasting. Record: a, b, y, za, zb, zy, qmin, qmax, multA|mult,
+ * multB, shift, dims[6], strideA[6], strideB[6].
+ */
+export function binary(r: usize, isMul: bool): void {
+  const a = A(r, 0);
+  const b = A(r, 1);
+  const y = A(r, 2);
+  const za = P(r, 3);
+  const zb = P(r, 4);
+  const zy = P(r, 5);
+  const qmin = P(r, 6);
+  const qmax = P(r, 7);
+  const m1 = P(r, 8);
+  const m2 = P(r, 9);
+  const s = P(r, 10);
+  const d0 = P(r, 11);
+  const d1 = P(r, 12);
+  const d2 = P(r, 13);
+  const d3 = P(r, 14);
+  const d4 = P(r, 15);
+  const n = P(r, 16);
+  const sa5 = P(r, 22);
+  const sb5 = P(r, 28);
+  let yo = y;
+  for (let i0 = 0; i0 < d0; i0++) {
+    for (let i1 = 0; i1 < d1; i1++) {
+      for (let i2 = 0; i2 < d2; i2++) {
+        for (let i3 = 0; i3 < d3; i3++) {
+          for (let i4 = 0; i4 < d4; i4++) {
+            const ao =
+              i0 * P(r, 17) + i1 * P(r, 18) + i2 * P(r, 19) + i3 * P(r, 20) + i4 * P(r, 21);
+            const bo =
+              i0 * P(r, 23) + i1 * P(r, 24) + i2 * P(r, 25) + i3 * P(r, 26) + i4 * P(r, 27);
+            if (isMul) mulRun(a + <usize>ao, b + <usize>bo, yo, n, sa5, sb5, za, zb, zy, qmin, qmax, m1, s);
+            else addRun(a + <usize>ao, b + <usize>bo, yo, n, sa5, sb5, za, zb, zy, qmin, qmax, m1, m2, s);
+            yo += <usize>n;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** lut (4): y = table[x]. Record: x, table, y, n. */
+export function lut(r: usize): void {
+  const x = A(r, 0);
+  const table = A(r, 1);
+  const y = A(r, 2);
+  const n = P(r, 3);
+  for (let i = 0; i < n; i++) store<u8>(y + <usize>i, load<u8>(table + <usize>load<u8>(x + <usize>i)));
+}
+
+/**
+ * maxpool (5) and avgpool (6). Record: x, y, planes, H, W, OH, OW, kh, kw, sh, sw, pt, pl,
+ * zx, zy, countIncludePad, mult, shift.
+ */
+export function pool(r: usize, isAvg: bool): void {
+  const x = A(r, 0);
+  const y = A(r, 1);
+  const planes = P(r, 2);
+  const H = P(r, 3);
+  const W = P(r, 4);
+  const OH = P(r, 5);
+  const OW = P(r, 6);
+  const kh = P(r, 7);
+  const kw = P(r, 8);
+  const sh = P(r, 9);
+  const sw = P(r, 10);
+  const pt = P(r, 11);
+  const pl = P(r, 12);
+  const zx = P(r, 13);
+  const zy = P(r, 14);
+  const includePad = P(r, 15);
+  const mult = P(r, 16);
+  const shift = P(r, 17);
+  let out = y;
+  for (let p = 0; p < planes; p++) {
+    const plane = x + <usize>(p * H * W);
+    for (let oy = 0; oy < OH; oy++) {
+      const y0 = max(0, oy * sh - pt);
+      const y1 = min(H, oy * sh - pt + kh);
+      for (let ox = 0; ox < OW; ox++) {
+        const x0 = max(0, ox * sw - pl);
+        const x1 = min(W, ox * sw - pl + kw);
+        if (!isAvg) {
+          let m: u32 = 0;
+          for (let iy = y0; iy < y1; iy++) {
+            const row = plane + <usize>(iy * W);
+            for (let ix = x0; ix < x1; ix++) m = max(m, <u32>load<u8>(row + <usize>ix));
+          }
+          store<u8>(out, <u8>m);
+        } else {
+          let sum = 0;
+          for (let iy = y0; iy < y1; iy++) {
+            const row = plane + <usize>(iy * W);
+            for (let ix = x0; ix < x1; ix++) sum += <i32>load<u8>(row + <usize>ix) - zx;
+          }
+          const count = includePad ? kh * kw : (y1 - y0) * (x1 - x0);
+          store<u8>(out, meanClamp(<i64>sum * <i64>mult, count, shift, zy));
+        }
+        out += 1;
+      }
+    }
+  }
+}
+
+/** clamp(zy + divRound(p, count * 2^shift), 0, 255) for |p| < 2^49 and count < 2^26. */
+@inline
+function meanClamp(p: i64, count: i32, shift: i32, zy: i32): u8 {
+  const qf = <f64>count * <f64>((<i64>1) << (<i64>shift));
+  // With q >= 2^51 > |2p| the rounded quotient is 0 (the reference's doubles agree: no rounding
+  // of 2p + q can cross 0 or 2q at these magnitudes).
+  const d = qf >= 2251799813685248.0 ? 0 : divRound(p, <i64>qf);
+  let t = <i64>zy + d;
+  if (t < 0) t = 0;
+  if (t > 255) t = 255;
+  return <u8>t;
+}
+
+/** reducemean (7). Record: x, y, outer, len, inner, zx, zy, mult, shift. */
+export function reducemean(r: usize): void {
+  const x = A(r, 0);
+  const y = A(r, 1);
+  const outer = P(r, 2);
+  const len = P(r, 3);
+  const inner = P(r, 4);
+  const zx = P(r, 5);
+  const zy = P(r, 6);
+  const mult = P(r, 7);
+  const shift = P(r, 8);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let sum = 0;
+      for (let k = 0; k < len; k++) sum += <i32>load<u8>(x + <usize>((o * len + k) * inner + i)) - zx;
+      store<u8>(y + <usize>(o * inner + i), meanClamp(<i64>sum * <i64>mult, len, shift, zy));
+    }
+  }
+}
+
+/** softmax (8) over the last axis. Record: x, expTable (i32 [256]), y, rows, L, e (scratch i32 [L]). */
+export function softmax(r: usize): void {
+  const x = A(r, 0);
+  const table = A(r, 1);
+  const y = A(r, 2);
+  const rows = P(r, 3);
+  const L = P(r, 4);
+  const e = A(r, 5);
+  for (let row = 0; row < rows; row++) {
+    const xr = x + <usize>(row * L);
+    const yr = y + <usize>(row * L);
+    let m: u32 = 0;
+    for (let i = 0; i < L; i++) m = max(m, <u32>load<u8>(xr + <usize>i));
+    let S: i64 = 0;
+    for (let i = 0; i < L; i++) {
+      const v = load<i32>(table + ((<usize>(m - <u32>load<u8>(xr + <usize>i))) << 2));
+      store<i32>(e + ((<usize>i) << 2), v);
+      S += <i64>v;
+    }
+    const twoS = 2 * S;
+    const inv = 1.0 / <f64>twoS;
+    for (let i = 0; i < L; i++) {
+      // divRound(255 e, S) = floor((510 e + S) / 2S); the estimate is corrected exactly.
+      const num = 510 * <i64>load<i32>(e + ((<usize>i) << 2)) + S;
+      let q = <i64>(<f64>num * inv);
+      if (q * twoS > num) q -= 1;
+      else if ((q + 1) * twoS <= num) q += 1;
+      store<u8>(yr + <usize>i, <u8>q);
+    }
+  }
+}
+
+/**
+ * layernorm (9) over the last axis. Record: x, gamma, beta, y, rows, D, zx, zy, eps (lo, hi
+ * words), mult, shift, qmin, qmax, c (scratch i32 [D]).
+ */
+export function layernorm(r: usize): void {
+  const x = A(r, 0);
+  const gamma = A(r, 1);
+  const beta = A(r, 2);
+  const y = A(r, 3);
+  const rows = P(r, 4);
+  const D = P(r, 5);
+  const zx = P(r, 6);
+  const zy = P(r, 7);
+  const eps = ((<i64>P(r, 8)) & 0xffffffff) | ((<i64>P(r, 9)) << 32);
+  const mult = P(r, 10);
+  const shift = P(r, 11);
+  const qmin = P(r, 12);
+  const qmax = P(r, 13);
+  const c = A(r, 14);
+  for (let row = 0; row < rows; row++) {
+    const xr = x + <usize>(row * D);
+    const yr = y + <usize>(row * D);
+    let S = 0;
+    for (let i = 0; i < D; i++) S += <i32>load<u8>(xr + <usize>i) - zx;
+    let Q: i64 = 0;
+    for (let i = 0; i < D; i++) {
+      const ci = D * (<i32>load<u8>(xr + <usize>i) - zx) - S;
+      store<i32>(c + ((<usize>i) << 2), ci);
+      Q += <i64>ci * <i64>ci;
+    }
+    const sigma = isqrt(Q / <i64>D + eps);
+    for (let i = 0; i < D; i++) {
+      const o = (<usize>i) << 2;
+      const n: i64 = sigma > 0 ? divRound((<i64>load<i32>(c + o)) << 10, sigma) : 0;
+      const v = n * <i64>load<i32>(gamma + o) + <i64>load<i32>(beta + o);
+      store<u8>(yr + <usize>i, rqClamp(v, mult, shift, zy, qmin, qmax));
+    }
+  }
+}
+
+/** gather (10). Record: table, ids, y, count, V, D, err. Returns 1 (and the position) for a bad id. */
+export function gather(r: usize): i32 {
+  const table = A(r, 0);
+  const ids = A(r, 1);
+  const y = A(r, 2);
+  const count = P(r, 3);
+  const V = P(r, 4);
+  const D = P(r, 5);
+  const err = A(r, 6);
+  for (let p = 0; p < count; p++) {
+    const id = load<i32>(ids + ((<usize>p) << 2));
+    if (id < 0 || id >= V) {
+      store<i32>(err, p);
+      return 1;
+    }
+    memory.copy(y + <usize>(p * D), table + <usize>(id * D), <usize>D);
+  }
+  return 0;
+}
+
+/** transpose (12). Record: x, y, dims[6], inStrides[6] (elements). */
+export function transpose(r: usize): void {
+  const x = A(r, 0);
+  let y = A(r, 1);
+  const d0 = P(r, 2);
+  const d1 = P(r, 3);
+  const d2 = P(r, 4);
+  const d3 = P(r, 5);
+  const d4 = P(r, 6);
+  const n = P(r, 7);
+  const s5 = P(r, 13);
+  for (let i0 = 0; i0 < d0; i0++) {
+    for (let i1 = 0; i1 < d1; i1++) {
+      for (let i2 = 0; i2 < d2; i2++) {
+        for (let i3 = 0; i3 < d3; i3++) {
+          for (let i4 = 0; i4 < d4; i4++) {
+            const src = x + <usize>(i0 * P(r, 8) + i1 * P(r, 9) + i2 * P(r, 10) + i3 * P(r, 11) + i4 * P(r, 12));
+            if (s5 === 1) memory.copy(y, src, <usize>n);
+            else for (let i = 0; i < n; i++) store<u8>(y + <usize>i, load<u8>(src + <usize>(i * s5)));
+            y += <usize>n;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** copy (20), one input of a concat. Record: src, dst, count, len, srcStride, dstStride. */
+export function copyRows(r: usize): void {
+  const src = A(r, 0);
+  const dst = A(r, 1);
+  const count = P(r, 2);
+  const len = P(r, 3);
+  const ss = P(r, 4);
+  const ds = P(r, 5);
+  for (let o = 0; o < count; o++) memory.copy(dst + <usize>(o * ds), src + <usize>(o * ss), <usize>len);
+}

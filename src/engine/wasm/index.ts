@@ -1,0 +1,2 @@
+// The whole-graph WebAssembly engine (see backend.ts).
+export { createWasmBackend, engineBytes, engineModule, type WasmBackend, wasmBackend } from './backend.ts';

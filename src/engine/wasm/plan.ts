@@ -1,0 +1,379 @@
+// Compiles a model into the WebAssembly engine's memory: constants (and weights packed for the
+// GEMM) once per model, then per batch size a flat plan of op records, the op outputs and one
+// scratch area shared by all ops. See assembly/index.ts for the record format.
+import { ModelFormatError } from '../../errors/base.ts';
+import { batchedShape, elementCount, type Model, type Op, type TensorData } from '../graph.ts';
+import { broadcastIndexMap, stridesOf } from '../tensor.ts';
+
+/** Record opcode of one input of a concat (block copies); the others are OP_CODES. */
+const COPY = 20;
+const RANK = 6;
+
+/** A bump allocator over the engine's linear memory (16-byte aligned, so SIMD loads are aligned). */
+export class Arena {
+  top: number;
+  constructor(base: number) {
+    this.top = align(base);
+  }
+  alloc(bytes: number): number {
+    const at = this.top;
+    this.top = align(at + Math.max(bytes, 1));
+    return at;
+  }
+}
+
+const align = (n: number) => Math.ceil(n / 16) * 16;
+const ceil8 = (n: number) => Math.ceil(n / 8) * 8;
+
+/** Bytes to write into memory at an offset. */
+export interface Blob {
+  at: number;
+  bytes: Uint8Array;
+}
+
+function blobOf(data: TensorData | Int16Array): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** The per-model constants in memory: raw data by tensor id, plus derived arrays by op index. */
+export interface ConstLayout {
+  offsets: Map<number, number>;
+  derived: Map<number, Record<string, number>>;
+  blobs: Blob[];
+  end: number;
+}
+
+/** Per-channel (or per-column) values of an i32 constant of length 1 or n, as n values. */
+function expand(data: TensorData, n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = data[data.length === 1 ? 0 : i];
+  return out;
+}
+
+export function layoutConstants(model: Model, base: number): ConstLayout {
+  const arena = new Arena(base);
+  const offsets = new Map<number, number>();
+  const blobs: Blob[] = [];
+  const put = (bytes: Uint8Array) => {
+    const at = arena.alloc(bytes.length);
+    blobs.push({ at, bytes });
+    return at;
+  };
+  for (const [id, data] of model.consts) offsets.set(id, put(blobOf(data)));
+  const derived = new Map<number, Record<string, number>>();
+  model.ops.forEach((op, i) => {
+    const c = (k: number) => model.consts.get(op.inputs[k])!;
+    if (op.type === 'conv') {
+      const [M, Cg, KH, KW] = model.tensors[op.inputs[1]].shape;
+      const K = Cg * KH * KW;
+      const Kp = K + (K & 1);
+      const w = c(1);
+      const packed = new Int16Array(M * Kp);
+      for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) packed[m * Kp + k] = w[m * K + k];
+      derived.set(i, {
+        w: put(blobOf(packed)),
+        mult: put(blobOf(expand(c(3), M))),
+        shift: put(blobOf(expand(c(4), M))),
+      });
+    } else if (op.type === 'matmul') {
+      const bInfo = model.tensors[op.inputs[1]];
+      const N = bInfo.shape[bInfo.shape.length - 1];
+      const K = bInfo.shape[bInfo.shape.length - 2];
+      const mult = expand(c(3), N);
+      const shift = expand(c(4), N);
+      const S = Math.max(...shift);
+      const spread = S - Math.min(...shift);
+      // A common shift S keeps every rshift exact while mult * 2^(S - shift) < 2^31.
+      const multN = new Int32Array(N);
+      for (let j = 0; j < N; j++) multN[j] = spread <= 16 ? mult[j] * 2 ** (S - shift[j]) : 0;
+      const d: Record<string, number> = {
+        mult: put(blobOf(mult)),
+        shift: put(blobOf(shift)),
+        multN: put(blobOf(multN)),
+        S,
+        mode: spread <= 16 ? 0 : 1,
+      };
+      if (bInfo.kind === 'const') {
+        const Kp = K + (K & 1);
+        const Np = ceil8(N);
+        const w = c(1);
+        const slices = w.length / (K * N);
+        const packed = new Int16Array(slices * Kp * Np);
+        for (let s = 0; s < slices; s++) {
+          for (let k = 0; k < K; k++) {
+            for (let j = 0; j < N; j++) {
+              packed[s * Kp * Np + ((k >> 1) * Np + j) * 2 + (k & 1)] = w[s * K * N + k * N + j];
+            }
+          }
+        }
+        d.packed = put(blobOf(packed));
+        d.slice = Kp * Np * 2;
+      }
+      derived.set(i, d);
+    }
+  });
+  return { offsets, derived, blobs, end: arena.top };
+}
+
+/** The compiled run of one batch size. */
+export interface BatchLayout {
+  batch: number;
+  /** Offset of every activation (the input and each op output) by tensor id. */
+  tensorAt: Map<number, number>;
+  /** Byte length of every op output, by op index. */
+  outBytes: number[];
+  shapes: number[][];
+  plan: number;
+  records: number;
+  blobs: Blob[];
+  /** Where a failing gather leaves the position of the bad id. */
+  err: number;
+  end: number;
+}
+
+/** Drops axes of size 1 and merges axes that are contiguous in every operand; pads to RANK axes. */
+function collapse(dims: number[], strides: number[][]): { dims: number[]; strides: number[][] } {
+  const d: number[] = [];
+  const s: number[][] = strides.map(() => []);
+  for (let ax = 0; ax < dims.length; ax++) {
+    if (dims[ax] === 1) continue;
+    const last = d.length - 1;
+    if (last >= 0 && strides.every((st, k) => s[k][last] === st[ax] * dims[ax])) {
+      d[last] *= dims[ax];
+      strides.forEach((st, k) => {
+        s[k][last] = st[ax];
+      });
+    } else {
+      d.push(dims[ax]);
+      strides.forEach((st, k) => {
+        s[k].push(st[ax]);
+      });
+    }
+  }
+  if (d.length > RANK)
+    throw new ModelFormatError(`An op needs ${d.length} axes; the engine handles ${RANK}.`);
+  while (d.length < RANK) {
+    d.unshift(1);
+    for (const st of s) st.unshift(0);
+  }
+  return { dims: d, strides: s };
+}
+
+/** Element strides of `shape` broadcast to `outShape` (0 on broadcast axes). */
+function broadcastStrides(shape: number[], outShape: number[]): number[] {
+  const st = stridesOf(shape);
+  return outShape.map((_, i) => {
+    const j = shape.length - outShape.length + i;
+    return j >= 0 && shape[j] !== 1 ? st[j] : 0;
+  });
+}
+
+export function layoutBatch(model: Model, consts: ConstLayout, batch: number): BatchLayout {
+  const arena = new Arena(consts.end);
+  const shapes = model.tensors.map((t) => batchedShape(t, batch));
+  const tensorAt = new Map<number, number>();
+  const bytesOf = (id: number) => elementCount(shapes[id]) * (model.tensors[id].dtype === 'i32' ? 4 : 1);
+  tensorAt.set(model.input, arena.alloc(bytesOf(model.input)));
+  const outBytes: number[] = [];
+  for (const op of model.ops) {
+    outBytes.push(bytesOf(op.output));
+    // A reshape is the same bytes under a new shape.
+    tensorAt.set(
+      op.output,
+      op.type === 'reshape' ? tensorAt.get(op.inputs[0])! : arena.alloc(bytesOf(op.output)),
+    );
+  }
+  const err = arena.alloc(16);
+  const words: number[] = [];
+  const blobs: Blob[] = [];
+  let scratch = 0;
+  const scratchUses: { index: number; offset: number }[] = [];
+  /** A pointer into the shared scratch area, patched once its base is known. */
+  const pushScratch = (offset: number, bytes: number) => {
+    scratch = Math.max(scratch, align(offset) + bytes);
+    scratchUses.push({ index: words.length, offset: align(offset) });
+    words.push(0);
+  };
+  const addr = (id: number) => {
+    const at = tensorAt.get(id) ?? consts.offsets.get(id);
+    if (at === undefined) throw new ModelFormatError(`Tensor ${id} has no place in memory.`);
+    return at;
+  };
+  const i32Blob = (values: Int32Array) => {
+    const at = arena.alloc(values.byteLength);
+    blobs.push({ at, bytes: blobOf(values) });
+    return at;
+  };
+  let records = 0;
+  const record = (code: number, opIndex: number, params: () => void) => {
+    const start = words.length;
+    words.push(0, code, opIndex);
+    params();
+    words[start] = words.length - start;
+    records += 1;
+  };
+  const zp = (id: number) => model.tensors[id].zeroPoint | 0;
+  model.ops.forEach((op: Op, i) => {
+    const ins = op.inputs.map((id) => shapes[id]);
+    const out = shapes[op.output];
+    const y = addr(op.output);
+    const zy = zp(op.output);
+    switch (op.type) {
+      case 'conv': {
+        const [N, C, H, W] = ins[0];
+        const [M, Cg, KH, KW] = ins[1];
+        const [, , OH, OW] = out;
+        const K = Cg * KH * KW;
+        const Kp = K + (K & 1);
+        const Pp = ceil8(OH * OW);
+        const d = consts.derived.get(i)!;
+        record(1, i, () => {
+          words.push(addr(op.inputs[0]), d.w, addr(op.inputs[2]), d.mult, d.shift, y);
+          words.push(N, C, H, W, M, OH, OW, Cg, KH, KW, ...op.strides, op.pads[0], op.pads[1]);
+          words.push(...op.dilations, op.group, zp(op.inputs[0]), zy, op.qmin, op.qmax);
+          pushScratch(0, Kp * Pp * 2);
+          pushScratch(Kp * Pp * 2, (M / op.group) * Pp * 4);
+          words.push(Kp, Pp);
+        });
+        return;
+      }
+      case 'matmul': {
+        const [a, b] = ins;
+        const rank = out.length;
+        let M = out[rank - 2];
+        const N = out[rank - 1];
+        const K = a[a.length - 1];
+        const lead = out.slice(0, rank - 2);
+        let aMap = broadcastIndexMap(a.slice(0, -2), lead);
+        let bMap = broadcastIndexMap(b.slice(0, -2), lead);
+        const bConst = model.tensors[op.inputs[1]].kind === 'const';
+        // A constant b shared by every slice of a contiguous a: one GEMM over all rows.
+        if (bConst && bMap.every((v) => v === 0) && aMap.every((v, t) => v === t)) {
+          M *= aMap.length;
+          aMap = new Int32Array(1);
+          bMap = new Int32Array(1);
+        }
+        const Kp = K + (K & 1);
+        const Np = ceil8(N);
+        const d = consts.derived.get(i)!;
+        const direct = K * N <= 32 ? 1 : 0;
+        record(2, i, () => {
+          const bAt = bConst && !direct ? d.packed : addr(op.inputs[1]);
+          words.push(addr(op.inputs[0]), bAt, addr(op.inputs[2]), d.multN, d.S, d.mode, d.mult, d.shift, y);
+          words.push(aMap.length, i32Blob(aMap), i32Blob(bMap), M, K, N, Kp, Np);
+          words.push(zp(op.inputs[0]), bConst ? 0 : zp(op.inputs[1]), bConst ? 1 : 0);
+          const aBytes = direct ? 0 : M * Kp * 2;
+          const bBytes = direct || bConst ? 0 : Kp * Np * 2;
+          pushScratch(0, aBytes);
+          pushScratch(aBytes, bBytes);
+          pushScratch(align(aBytes) + align(bBytes), direct ? 0 : M * Np * 4);
+          words.push(zy, op.qmin, op.qmax, bConst && !direct ? d.slice : 0, direct);
+        });
+        return;
+      }
+      case 'add':
+      case 'mul': {
+        let [ia, ib] = [0, 1];
+        let sa = broadcastStrides(ins[0], out);
+        let sb = broadcastStrides(ins[1], out);
+        let c = collapse(out, [sa, sb]);
+        // Both ops are symmetric: put the contiguous operand first so the vector path applies.
+        if (c.strides[0][RANK - 1] === 0 && c.strides[1][RANK - 1] === 1) {
+          [ia, ib] = [1, 0];
+          [sa, sb] = [sb, sa];
+          c = collapse(out, [sa, sb]);
+        }
+        const m1 = op.type === 'add' ? (ia === 0 ? op.multA : op.multB) : op.mult;
+        const m2 = op.type === 'add' ? (ia === 0 ? op.multB : op.multA) : 0;
+        record(op.type === 'add' ? 3 : 14, i, () => {
+          words.push(addr(op.inputs[ia]), addr(op.inputs[ib]), y, zp(op.inputs[ia]), zp(op.inputs[ib]));
+          words.push(zy, op.qmin, op.qmax, m1, m2, op.shift, ...c.dims, ...c.strides[0], ...c.strides[1]);
+        });
+        return;
+      }
+      case 'lut':
+        record(4, i, () => words.push(addr(op.inputs[0]), addr(op.inputs[1]), y, elementCount(out)));
+        return;
+      case 'maxpool':
+      case 'avgpool': {
+        const [N, C, H, W] = ins[0];
+        const avg = op.type === 'avgpool';
+        record(avg ? 6 : 5, i, () => {
+          words.push(addr(op.inputs[0]), y, N * C, H, W, out[2], out[3], ...op.kernel, ...op.strides);
+          words.push(op.pads[0], op.pads[1], zp(op.inputs[0]), zy);
+          words.push(avg && op.countIncludePad ? 1 : 0, avg ? op.mult : 0, avg ? op.shift : 0);
+        });
+        return;
+      }
+      case 'reducemean': {
+        const x = ins[0];
+        const outer = elementCount(x.slice(0, op.axis));
+        const inner = elementCount(x.slice(op.axis + 1));
+        record(7, i, () => {
+          words.push(
+            addr(op.inputs[0]),
+            y,
+            outer,
+            x[op.axis],
+            inner,
+            zp(op.inputs[0]),
+            zy,
+            op.mult,
+            op.shift,
+          );
+        });
+        return;
+      }
+      case 'softmax': {
+        const L = ins[0][ins[0].length - 1];
+        record(8, i, () => {
+          words.push(addr(op.inputs[0]), addr(op.inputs[1]), y, elementCount(out) / L, L);
+          pushScratch(0, L * 4);
+        });
+        return;
+      }
+      case 'layernorm': {
+        const D = ins[0][ins[0].length - 1];
+        record(9, i, () => {
+          words.push(addr(op.inputs[0]), addr(op.inputs[1]), addr(op.inputs[2]), y, elementCount(out) / D, D);
+          words.push(zp(op.inputs[0]), zy, (op.eps % 2 ** 32) | 0, Math.floor(op.eps / 2 ** 32));
+          words.push(op.mult, op.shift, op.qmin, op.qmax);
+          pushScratch(0, D * 4);
+        });
+        return;
+      }
+      case 'gather': {
+        const [V, D] = ins[0];
+        record(10, i, () => {
+          words.push(addr(op.inputs[0]), addr(op.inputs[1]), y, elementCount(ins[1]), V, D, err);
+        });
+        return;
+      }
+      case 'reshape':
+        return;
+      case 'transpose': {
+        const st = stridesOf(ins[0]);
+        const c = collapse(out, [op.perm.map((p) => st[p]), stridesOf(out)]);
+        record(12, i, () => words.push(addr(op.inputs[0]), y, ...c.dims, ...c.strides[0]));
+        return;
+      }
+      case 'concat': {
+        const outer = elementCount(out.slice(0, op.axis));
+        const inner = elementCount(out.slice(op.axis + 1));
+        const rowLen = out[op.axis] * inner;
+        let offset = 0;
+        op.inputs.forEach((id, k) => {
+          const len = ins[k][op.axis] * inner;
+          record(COPY, i, () => words.push(addr(id), y + offset, outer, len, len, rowLen));
+          offset += len;
+        });
+        return;
+      }
+    }
+  });
+  const scratchAt = arena.alloc(scratch);
+  for (const u of scratchUses) words[u.index] = scratchAt + u.offset;
+  const plan = arena.alloc(words.length * 4);
+  blobs.push({ at: plan, bytes: blobOf(Int32Array.from(words)) });
+  return { batch, tensorAt, outBytes, shapes, plan, records, blobs, err, end: arena.top };
+}
