@@ -29,7 +29,7 @@ export const BENCH_GAS: Readonly<GasFigures> = Object.freeze({
   failedAttest: 40_000,
   slashSilent: 160_000,
   challenge: 350_000,
-  endGame: 120_000,
+  endGame: 150_000,
   disputeSide: 997_656,
 });
 
