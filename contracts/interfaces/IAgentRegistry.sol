@@ -56,6 +56,10 @@ interface IAgentRegistry {
     function release(address agent, uint256 amount, Outcome outcome, uint256 count) external;
     function slash(address agent, uint256 amount, address beneficiary, uint256 beneficiaryBps) external;
     function recordOutcome(address agent, Outcome outcome, uint256 count) external;
+    /// Slash proceeds that `account` may claim (a market that slashes to itself escrows them).
+    function claimable(address account) external view returns (uint256);
+    /// Pays out the caller's slash proceeds to `to`.
+    function claim(address to) external;
 
     /// The part of the agent's locked stake that `market` locked (and alone can unlock or slash).
     function lockedBy(address agent, address market) external view returns (uint256);

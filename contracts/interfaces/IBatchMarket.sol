@@ -24,7 +24,7 @@ interface IBatchMarket {
     error BatchMarketWrongStatus(uint256 batchId, Status status);
     error BatchMarketWindowOpen(uint256 batchId, uint256 endsAt);
     error BatchMarketWindowClosed(uint256 batchId, uint256 closedAt);
-    error BatchMarketClaimsOpen(uint256 batchId, uint256 openQueries, uint256 openGames);
+    error BatchMarketClaimsOpen(uint256 batchId, uint256 openClaims);
     error BatchMarketBadProof(uint256 batchId, uint256 index);
     error BatchMarketSelfChallenge(uint256 batchId);
     error BatchMarketNotRequester(uint256 batchId, address caller);
@@ -47,6 +47,9 @@ interface IBatchMarket {
     error BatchMarketNotGame(address caller);
     error BatchMarketNothingOwed(address token, address account);
     error BatchMarketZeroAddress();
+    error BatchMarketBountyNotSettled(uint256 batchId, uint256 openClaims);
+    error BatchMarketNoBounty(uint256 batchId, address caller);
+    error BatchMarketUnexpectedValue(address sender);
 
     struct Request {
         address requester;
@@ -93,20 +96,14 @@ interface IBatchMarket {
         uint40 postedAt;
         address requester;
         uint32 count;
-        uint32 openQueries;
-        uint32 openGames;
         address feeToken;
-        /// Claims opened on the batch so far; the next claim's seq is claims + 1.
+        /// Claims made on the batch so far (queries, games, a duplicate); the next claim's seq is
+        /// claims + 1. The open ones are counted in the batch's ConvictionBounty.Pool (`disputes`).
         uint32 claims;
-        /// After conviction: the seq of the earliest claim that proved a fault.
-        uint32 bestClaim;
         bool demanded;
-        bool slashed;
         bytes32 root;
         uint128 totalFee;
         uint128 stake;
-        /// After conviction: who made the claim `bestClaim`, paid the beneficiary share of the slash.
-        address beneficiary;
     }
 
     enum QueryKind {
@@ -156,8 +153,11 @@ interface IBatchMarket {
     );
     event BatchFinalized(uint256 indexed batchId, address indexed worker, uint256 totalFee);
     event BatchConvicted(uint256 indexed batchId, address indexed worker, uint256 seq, address claimant);
-    event BeneficiaryImproved(uint256 indexed batchId, uint256 seq, address claimant);
-    event ConvictionSettled(uint256 indexed batchId, address indexed beneficiary, uint256 stake);
+    /// Claim `seq` proved the batch's fault (the convicting claim, or one open at the conviction):
+    /// `claimant` is owed one equal part of the escrowed beneficiary share.
+    event ClaimWon(uint256 indexed batchId, uint256 seq, address indexed claimant);
+    event BountySettled(uint256 indexed batchId, uint256 winners, uint256 sharePerWin, uint256 burnt);
+    event BountyClaimed(uint256 indexed batchId, address indexed claimant, uint256 amount);
     event QueryOpened(uint256 indexed queryId, uint256 indexed batchId, QueryKind kind, address challenger, uint256 index);
     event QueryClosed(uint256 indexed queryId, QueryStatus status);
     event RequestRevealed(uint256 indexed queryId, uint256 indexed batchId, Request request);

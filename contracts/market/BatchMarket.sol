@@ -8,6 +8,7 @@ import {IDisputeArena} from "../interfaces/IDisputeArena.sol";
 import {IDisputeGame} from "../interfaces/IDisputeGame.sol";
 import {MarketParams} from "./MarketParams.sol";
 import {BatchPages} from "./lib/BatchPages.sol";
+import {ConvictionBounty} from "./lib/ConvictionBounty.sol";
 import {ReentrancyGuard} from "./lib/ReentrancyGuard.sol";
 import {SafeTransfer} from "./lib/SafeTransfer.sol";
 import {SignatureCheck} from "./lib/SignatureCheck.sol";
@@ -26,11 +27,15 @@ import {SignatureCheck} from "./lib/SignatureCheck.sol";
 ///   challengeDuplicate two leaves of one worker with the same request hash
 ///   demandLeaves / publishLeaves  the requester forces the leaf list on chain in pages of 256;
 ///                      a total above the leaves' fees convicts
-/// One proven fault convicts the whole batch: the total goes back to the deposit and the stake is
-/// slashed. The slash waits until every claim opened before the convicting one has played out, and
-/// its beneficiary share goes to the earliest claim that won, so a cheater's sybil cannot moot an
-/// honest challenger's game by convicting first.
+/// One proven fault convicts the whole batch: the total goes back to the deposit, the stake is
+/// slashed and its beneficiary share escrowed by the market (ConvictionBounty, the TaskMarket's
+/// rule). Every claim open at the conviction plays on; each that proves the fault (a won game, an
+/// expired query) is a win like the convicting claim, and the escrow is split equally per win
+/// (`claimBounty`): a sybil that convicts first takes 1/n. Solvency: the balance in each token =
+/// Σ deposits + Σ reserved totals + Σ owed, and for native also + Σ open query bonds + Σ escrows.
 contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
+    using ConvictionBounty for ConvictionBounty.Pool;
+
     /// The largest batch: its 16 pages of 256 leaves publish in well under one response window.
     uint256 public constant MAX_BATCH_SIZE = 4096;
     bytes32 public constant REQUEST_TYPEHASH = keccak256(
@@ -67,6 +72,9 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
     mapping(address requester => mapping(uint256 nonce => bool)) public headerNonceUsed;
     mapping(address token => mapping(address requester => Deposit)) private _deposits;
     mapping(address token => mapping(address account => uint256)) public owed;
+    /// Open claims and the conviction escrow of each batch claimed against; wins per claimant.
+    mapping(uint256 batchId => ConvictionBounty.Pool) private _pools;
+    mapping(uint256 batchId => mapping(address claimant => uint256)) private _wins;
     uint256 public batchCount;
     uint256 public queryCount;
 
@@ -93,6 +101,11 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
         }
         _chainId = block.chainid;
         _domainSeparator = _buildDomainSeparator();
+    }
+
+    /// Only the registry's slash proceeds (escrowed for the winning claims) arrive without a call.
+    receive() external payable {
+        if (msg.sender != address(registry)) revert BatchMarketUnexpectedValue(msg.sender);
     }
 
     // ---- deposits ----
@@ -186,8 +199,10 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
     function finalizeBatch(uint256 batchId) external nonReentrant {
         Batch storage b = _posted(batchId);
         if (block.timestamp < b.deadline) revert BatchMarketWindowOpen(batchId, b.deadline);
-        if (b.openQueries != 0 || b.openGames != 0) {
-            revert BatchMarketClaimsOpen(batchId, b.openQueries, b.openGames);
+        // Only a batch that was claimed against has a pool: the honest path reads no extra word.
+        if (b.claims != 0) {
+            uint256 open = _pools[batchId].open;
+            if (open != 0) revert BatchMarketClaimsOpen(batchId, open);
         }
         b.status = Status.Finalized;
         // INVARIANT: the reserved total is paid out exactly once, to the worker, for an unconvicted batch.
@@ -213,8 +228,9 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
         requestQueryOf[batchId][index] = queryId;
     }
 
-    /// Answers a request query (anyone may). Consent was proven by the header at posting, so only
-    /// facts fixed then are checked: the hash, the parties, the fee and the request's deadline.
+    /// Answers a request query (anyone may; also after a conviction, for a query open at it).
+    /// Consent was proven by the header at posting, so only facts fixed then are checked: the hash,
+    /// the parties, the fee and the request's deadline.
     function revealRequest(uint256 queryId, Request calldata r) external nonReentrant {
         (Query storage q, Batch storage b) = _liveQuery(queryId, QueryKind.Request);
         if (block.timestamp > q.deadline) revert BatchMarketQueryExpired(queryId, q.deadline);
@@ -227,7 +243,7 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
         if (r.deadline < b.postedAt) revert BatchMarketRequestExpired(r.deadline, b.postedAt);
         emit RequestRevealed(queryId, q.batchId, r);
         _payBondToWorker(q, b);
-        _closeQuery(queryId, q, b, QueryStatus.Answered);
+        _closeQuery(queryId, q, QueryStatus.Answered);
         _settleIfDone(q.batchId, b);
     }
 
@@ -279,30 +295,27 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
         if (b.totalFee > sum) {
             // The requester proved its own case: its bond comes back, and it is the claimant.
             owed[address(0)][q.challenger] += q.bond;
-            _closeQuery(queryId, q, b, QueryStatus.Failed);
-            _claimConviction(batchId, b, q.seq, b.requester);
+            _closeQuery(queryId, q, QueryStatus.Failed);
+            _proveFault(batchId, b, q.seq, b.requester);
             return;
         }
         _payBondToWorker(q, b);
-        _closeQuery(queryId, q, b, QueryStatus.Answered);
+        _closeQuery(queryId, q, QueryStatus.Answered);
         uint256 reopened = block.timestamp + challengeWindow;
         if (reopened > b.deadline) b.deadline = uint40(reopened);
     }
 
-    /// Closes a query: an unanswered one after its deadline convicts the batch (bond returned); a
-    /// query overtaken by an earlier claim's conviction is moot (bond returned).
+    /// Closes a query left unanswered past its deadline (anyone may): a proved fault, so the bond is
+    /// returned and the query counts as a win (it convicts, or takes a part of an earlier escrow).
     function expireQuery(uint256 queryId) external nonReentrant {
         Query storage q = _queries[queryId];
         if (q.status == QueryStatus.None) revert BatchMarketUnknownQuery(queryId);
         if (q.status != QueryStatus.Open) revert BatchMarketQueryClosed(queryId);
+        if (block.timestamp <= q.deadline) revert BatchMarketQueryNotExpired(queryId, q.deadline);
         uint256 batchId = q.batchId;
-        Batch storage b = _batches[batchId];
-        bool moot = !_claimLive(b, q.seq);
-        if (!moot && block.timestamp <= q.deadline) revert BatchMarketQueryNotExpired(queryId, q.deadline);
         owed[address(0)][q.challenger] += q.bond;
-        _closeQuery(queryId, q, b, moot ? QueryStatus.Moot : QueryStatus.Failed);
-        if (!moot) _claimConviction(batchId, b, q.seq, q.challenger);
-        else _settleIfDone(batchId, b);
+        _closeQuery(queryId, q, QueryStatus.Failed);
+        _proveFault(batchId, _batches[batchId], q.seq, q.challenger);
     }
 
     // ---- faults ----
@@ -328,7 +341,7 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
         if (msg.sender == b.worker) revert BatchMarketSelfChallenge(batchB);
         _checkLeaf(batchA, a, leafA, indexA, proofA);
         _checkLeaf(batchB, b, leafB, indexB, proofB);
-        _claimConviction(batchB, b, ++b.claims, msg.sender);
+        _proveFault(batchB, b, ++b.claims, msg.sender);
     }
 
     /// Opens a dispute game on leaf `index`; `r` is the request (it gives the model and input).
@@ -346,7 +359,7 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
         _checkLeaf(batchId, b, leaf, index, proof);
         bytes32 digest = requestHash(r);
         if (digest != leaf.requestHash) revert BatchMarketRequestMismatch(digest, leaf.requestHash);
-        b.openGames += 1;
+        _pools[batchId].open += 1;
         gameId = game.open{value: msg.value}(
             IDisputeGame.OpenParams({
                 subject: subjectOf(batchId, ++b.claims),
@@ -367,11 +380,11 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
         if (msg.sender != address(game)) revert BatchMarketNotGame(msg.sender);
         (uint256 batchId, uint256 seq) = _decodeSubject(subject);
         Batch storage b = _batches[batchId];
-        b.openGames -= 1;
+        _pools[batchId].open -= 1;
         emit DisputeSettled(batchId, gameId, outcome);
         if (outcome == Outcome.ChallengerWon) {
             registry.recordOutcome(challenger, IAgentRegistry.Outcome.DisputeWon, 1);
-            _claimConviction(batchId, b, seq, challenger);
+            _proveFault(batchId, b, seq, challenger);
             return;
         }
         if (outcome == Outcome.WorkerWon) {
@@ -381,18 +394,29 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
         _settleIfDone(batchId, b);
     }
 
-    /// For one game (its subject names the batch and the game's seq): true once the batch is
-    /// convicted by a claim opened before this game, so the game can no longer change who is paid
-    /// and resolves moot. Games opened before the convicting claim play on.
+    /// Whether the batch that the game's subject names is convicted.
     function isConvicted(bytes32 subject) public view returns (bool) {
-        (uint256 batchId, uint256 seq) = _decodeSubject(subject);
-        Batch storage b = _batches[batchId];
-        return b.status == Status.Convicted && !_claimLive(b, seq);
+        (uint256 batchId,) = _decodeSubject(subject);
+        return _batches[batchId].status == Status.Convicted;
     }
 
-    /// The game's subject already names the game (isConvicted above).
-    function isMoot(bytes32 subject, uint256) external view returns (bool) {
-        return isConvicted(subject);
+    /// No game is ever moot: games cannot open on a convicted batch, and every game open at a
+    /// conviction plays on, so that the honest challengers share the reward with any sybil.
+    function isMoot(bytes32, uint256) external pure returns (bool) {
+        return false;
+    }
+
+    /// Credits the caller's part of a settled conviction escrow to its balance (`owed`, native).
+    function claimBounty(uint256 batchId) external nonReentrant {
+        ConvictionBounty.Pool storage pool = _pools[batchId];
+        if (_batches[batchId].status != Status.Convicted || pool.open != 0) {
+            revert BatchMarketBountyNotSettled(batchId, pool.open);
+        }
+        // INVARIANT: each win is paid its share of the escrow once (take zeroes the wins).
+        uint256 amount = pool.take(_wins[batchId], msg.sender);
+        if (amount == 0) revert BatchMarketNoBounty(batchId, msg.sender);
+        owed[address(0)][msg.sender] += amount;
+        emit BountyClaimed(batchId, msg.sender, amount);
     }
 
     function withdraw(address token, address to) external nonReentrant {
@@ -445,6 +469,16 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
         return _deposits[token][requester];
     }
 
+    /// The open claims of a batch and its conviction escrow (see ConvictionBounty.Pool).
+    function disputes(uint256 batchId) external view returns (ConvictionBounty.Pool memory) {
+        return _pools[batchId];
+    }
+
+    /// How many winning claims the escrow of batch `batchId` owes `claimant` a share for.
+    function bountyWins(uint256 batchId, address claimant) external view returns (uint256) {
+        return _wins[batchId][claimant];
+    }
+
     // ---- internals ----
 
     function _buildDomainSeparator() private view returns (bytes32) {
@@ -473,11 +507,6 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
         if (block.timestamp >= b.deadline) revert BatchMarketWindowClosed(batchId, b.deadline);
     }
 
-    /// Whether claim `seq` can still matter: the batch is open, or convicted by a later claim.
-    function _claimLive(Batch storage b, uint256 seq) private view returns (bool) {
-        return b.status == Status.Posted || (b.status == Status.Convicted && seq < b.bestClaim);
-    }
-
     function _checkLeaf(uint256 batchId, Batch storage b, Leaf calldata leaf, uint256 index, bytes32[] calldata proof)
         private
         view
@@ -494,7 +523,7 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
     {
         if (msg.value != queryBond) revert BatchMarketValueMismatch(msg.value, queryBond);
         if (msg.sender == b.worker) revert BatchMarketSelfChallenge(batchId);
-        b.openQueries += 1;
+        _pools[batchId].open += 1;
         queryId = ++queryCount;
         _queries[queryId] = Query({
             batchId: uint64(batchId),
@@ -510,19 +539,18 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
         emit QueryOpened(queryId, batchId, kind, msg.sender, index);
     }
 
-    /// An open query of `kind` whose batch is open, or convicted by a later claim.
+    /// An open query of `kind` (a request query open at a conviction plays on; a demand is closed).
     function _liveQuery(uint256 queryId, QueryKind kind) private view returns (Query storage q, Batch storage b) {
         q = _queries[queryId];
         if (q.status == QueryStatus.None || q.kind != kind) revert BatchMarketUnknownQuery(queryId);
         if (q.status != QueryStatus.Open) revert BatchMarketQueryClosed(queryId);
         b = _batches[q.batchId];
-        if (!_claimLive(b, q.seq)) revert BatchMarketWrongStatus(q.batchId, b.status);
     }
 
-    function _closeQuery(uint256 queryId, Query storage q, Batch storage b, QueryStatus status) private {
+    function _closeQuery(uint256 queryId, Query storage q, QueryStatus status) private {
         q.status = status;
         q.bond = 0;
-        b.openQueries -= 1;
+        _pools[q.batchId].open -= 1;
         if (q.kind == QueryKind.Leaves) delete openDemand[q.batchId];
         emit QueryClosed(queryId, status);
     }
@@ -534,39 +562,43 @@ contract BatchMarket is IBatchMarket, IDisputeArena, ReentrancyGuard {
         SafeTransfer.sendNative(SafeTransfer.BURN, q.bond - toWorker);
     }
 
-    /// Claim `seq` by `claimant` proved a fault. The first proof voids the batch: the total goes
-    /// back to the deposit. Any proof by an earlier claim (a game opened before the conviction and
-    /// won later, a query that expired later) takes over the beneficiary share.
-    function _claimConviction(uint256 batchId, Batch storage b, uint256 seq, address claimant) private {
-        if (b.status == Status.Posted) {
-            b.status = Status.Convicted;
-            b.bestClaim = uint32(seq);
-            b.beneficiary = claimant;
-            // INVARIANT: the reserved total returns to the requester's deposit exactly once.
-            _deposits[b.feeToken][b.requester].available += b.totalFee;
-            registry.recordOutcome(b.worker, IAgentRegistry.Outcome.DisputeLost, 1);
-            emit BatchConvicted(batchId, b.worker, seq, claimant);
-            uint256 demand = openDemand[batchId];
-            if (demand != 0) {
-                // A demand does not outlive the conviction: the requester has its deposit back.
-                Query storage q = _queries[demand];
-                owed[address(0)][q.challenger] += q.bond;
-                _closeQuery(demand, q, b, QueryStatus.Moot);
-            }
-        } else if (b.status == Status.Convicted && seq < b.bestClaim) {
-            b.bestClaim = uint32(seq);
-            b.beneficiary = claimant;
-            emit BeneficiaryImproved(batchId, seq, claimant);
-        }
+    /// Claim `seq` by `claimant` proved a fault: the first proof convicts the batch; every proof
+    /// (the convicting claim's, and each of a claim open at the conviction) counts one win.
+    function _proveFault(uint256 batchId, Batch storage b, uint256 seq, address claimant) private {
+        if (b.status == Status.Posted) _convict(batchId, b, seq, claimant);
+        _pools[batchId].countWinner(_wins[batchId], claimant);
+        emit ClaimWon(batchId, seq, claimant);
         _settleIfDone(batchId, b);
     }
 
-    /// Slashes a convicted batch's stake once no claim on it is open, paying the earliest winning claim.
+    /// Voids the batch: the total goes back to the deposit, the stake is slashed to the market and its
+    /// beneficiary share escrowed. An open demand is closed moot (bond returned): the data it asks for
+    /// decides nothing any more, and the requester has its total back.
+    function _convict(uint256 batchId, Batch storage b, uint256 seq, address claimant) private {
+        b.status = Status.Convicted;
+        // INVARIANT: the reserved total returns to the requester's deposit exactly once.
+        _deposits[b.feeToken][b.requester].available += b.totalFee;
+        registry.recordOutcome(b.worker, IAgentRegistry.Outcome.DisputeLost, 1);
+        // INVARIANT: the batch stake is slashed exactly once, at the conviction, and the market
+        // escrows exactly the beneficiary share that arrives.
+        registry.slash(b.worker, b.stake, address(this), slashBeneficiaryBps);
+        _pools[batchId].collect(registry);
+        emit BatchConvicted(batchId, b.worker, seq, claimant);
+        uint256 demand = openDemand[batchId];
+        if (demand != 0) {
+            Query storage q = _queries[demand];
+            owed[address(0)][q.challenger] += q.bond;
+            _closeQuery(demand, q, QueryStatus.Moot);
+        }
+    }
+
+    /// Divides the escrow of a convicted batch once no claim on it is open. Called only where a claim
+    /// closed or at the conviction, and none opens on a convicted batch: it settles once.
     function _settleIfDone(uint256 batchId, Batch storage b) private {
-        if (b.status != Status.Convicted || b.slashed || b.openQueries != 0 || b.openGames != 0) return;
-        b.slashed = true;
-        // INVARIANT: the batch stake is slashed exactly once, after every earlier claim has played out.
-        registry.slash(b.worker, b.stake, b.beneficiary, slashBeneficiaryBps);
-        emit ConvictionSettled(batchId, b.beneficiary, b.stake);
+        ConvictionBounty.Pool storage pool = _pools[batchId];
+        // INVARIANT: the escrow is divided once, when the last claim open at the conviction resolves.
+        if (b.status != Status.Convicted || pool.open != 0) return;
+        uint256 burnt = pool.settle();
+        emit BountySettled(batchId, pool.winners, pool.escrow, burnt);
     }
 }

@@ -14,12 +14,6 @@ import {ReentrancyGuard} from "./lib/ReentrancyGuard.sol";
 import {SafeTransfer} from "./lib/SafeTransfer.sol";
 import {SignatureCheck} from "./lib/SignatureCheck.sol";
 
-/// The registry's slash proceeds of an account (AgentRegistry.claimable / claim).
-interface ISlashProceeds {
-    function claimable(address account) external view returns (uint256);
-    function claim(address to) external;
-}
-
 /// @title TaskMarket: single inference tasks with optimistic settlement, random audits and disputes.
 /// @notice A task is identified by the hash of its parameters and stores one word (TaskState); every
 /// call passes the Task, and once posted the Result, back as calldata.
@@ -500,10 +494,8 @@ contract TaskMarket is ITaskMarket, IDisputeArena, ReentrancyGuard {
             }
         }
         if (s.status == Status.Convicted && pool.open == 0) {
-            uint256 winners = pool.winners;
             uint256 burnt = pool.settle();
-            SafeTransfer.sendNative(SafeTransfer.BURN, burnt);
-            emit BountySettled(id, winners, pool.escrow, burnt);
+            emit BountySettled(id, pool.winners, pool.escrow, burnt);
         }
     }
 
@@ -519,7 +511,6 @@ contract TaskMarket is ITaskMarket, IDisputeArena, ReentrancyGuard {
         delete _refunds[id];
         // INVARIANT: a convicted task's fee goes back to the requester, once.
         owed[r.feeToken][r.requester] += r.fee;
-        uint256 before = address(this).balance;
         registry.slash(worker, workerStake, address(this), slashBeneficiaryBps);
         Audit storage a = _audits[id];
         if (a.state == AuditState.Attested || a.state == AuditState.AttestedUnpaid) {
@@ -530,10 +521,7 @@ contract TaskMarket is ITaskMarket, IDisputeArena, ReentrancyGuard {
             registry.unlockStake(a.auditor, auditStake);
             a.state = AuditState.Closed;
         }
-        ISlashProceeds proceeds = ISlashProceeds(address(registry));
-        if (proceeds.claimable(address(this)) != 0) proceeds.claim(address(this));
-        // INVARIANT: the escrow is exactly the slash proceeds that arrived.
-        pool.escrow = uint128(address(this).balance - before);
+        pool.collect(registry);
         emit TaskConvicted(id, worker, challenger);
     }
 

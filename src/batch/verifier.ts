@@ -3,6 +3,9 @@
 // and challenges the first wrong leaf alone, then plays the game to the end. When the worker
 // withholds the contents, a verifier that is the batch's requester forces the leaves on chain with
 // demandLeaves and checks them against its own requests; an unanswered demand convicts the batch.
+// A conviction's beneficiary share is escrowed by the market until every claim open at the
+// conviction has resolved, then split per winning claim: the verifier claims its part
+// (claimBounty) and withdraws it, with its returned game bonds.
 import {
   type Account,
   type Address,
@@ -14,7 +17,7 @@ import {
   type WalletClient,
 } from 'viem';
 import { buildBatchTree, PAGE_SIZE, requestHashOf } from '../chain/bindings/commitments.ts';
-import type { LeafArgs } from '../chain/bindings/types.ts';
+import { type LeafArgs, NATIVE } from '../chain/bindings/types.ts';
 import { abis, bindVerinfer, type VerinferAddresses } from '../chain/deployVerinfer.ts';
 import { traceProvider } from '../dispute/party.ts';
 import { type GameClient, gameIdFromLogs } from '../dispute/play.ts';
@@ -46,6 +49,8 @@ export interface BatchVerifierOptions {
   knownContents?: (batchId: bigint) => readonly Omit<BatchItem, 'leaf'>['request'][] | undefined;
   /** Only batches posted by these workers are checked (default: all). */
   workers?: readonly Address[];
+  /** Withdraw bounties, returned bonds and game credits once claimed (default true). */
+  autoWithdraw?: boolean;
   pollIntervalMs?: number;
   fromBlock?: bigint;
   onEvent?: (event: BatchVerifierEvent) => void;
@@ -58,6 +63,8 @@ export type BatchVerifierEvent =
   | { type: 'withheld'; batchId: bigint; error: unknown }
   | { type: 'demanded'; batchId: bigint; queryId: bigint }
   | { type: 'expired'; batchId: bigint; queryId: bigint }
+  | { type: 'bounty'; batchId: bigint; amount: bigint }
+  | { type: 'withdrawn'; amount: bigint }
   | { type: 'error'; error: unknown };
 
 interface Watched {
@@ -99,6 +106,8 @@ export function createBatchVerifier(options: BatchVerifierOptions): BatchVerifie
   const onlyWorkers = options.workers && new Set(options.workers.map((w) => w.toLowerCase()));
   const watched = new Map<bigint, Watched>();
   const games = new Map<bigint, GameSide>();
+  /** Batches this node made a claim on (a game, a demand), until their escrow is settled. */
+  const claimed = new Set<bigint>();
   const emit = (e: BatchVerifierEvent) => options.onEvent?.(e);
   let nextBlock = options.fromBlock;
   let timer: NodeJS.Timeout | undefined;
@@ -185,6 +194,7 @@ export function createBatchVerifier(options: BatchVerifierOptions): BatchVerifie
       ),
     );
     const gameId = gameIdFromLogs(receipt.logs, addresses.disputeGame);
+    claimed.add(w.batchId);
     const input = inputTensorOf(model, items[index].request.input);
     games.set(gameId, {
       gameId,
@@ -213,6 +223,7 @@ export function createBatchVerifier(options: BatchVerifierOptions): BatchVerifie
       }
       const bond = await c.batchMarket.read.queryBond();
       await send(c.batchMarket.write.demandLeaves([w.batchId], { value: bond }));
+      claimed.add(w.batchId);
       w.queryId = await c.batchMarket.read.openDemand([w.batchId]);
       w.state = 'demanded';
       emit({ type: 'demanded', batchId: w.batchId, queryId: w.queryId });
@@ -245,6 +256,29 @@ export function createBatchVerifier(options: BatchVerifierOptions): BatchVerifie
     emit({ type: 'expired', batchId: w.batchId, queryId: w.queryId! });
   }
 
+  /** Claims this node's part of each settled conviction escrow; then withdraws what it is owed. */
+  async function collect(): Promise<void> {
+    let settled = false;
+    for (const batchId of claimed) {
+      const { status } = await c.batchMarket.read.batch([batchId]);
+      if (status === 1) continue;
+      // Convicted: the escrow is split once no claim on the batch is open.
+      if (status === 3 && (await c.batchMarket.read.disputes([batchId])).open !== 0n) continue;
+      claimed.delete(batchId);
+      settled = true;
+      if (status !== 3 || (await c.batchMarket.read.bountyWins([batchId, me])) === 0n) continue;
+      const before = await c.batchMarket.read.owed([NATIVE, me]);
+      await send(c.batchMarket.write.claimBounty([batchId]));
+      emit({ type: 'bounty', batchId, amount: (await c.batchMarket.read.owed([NATIVE, me])) - before });
+    }
+    if (!settled || options.autoWithdraw === false) return;
+    const owed = await c.batchMarket.read.owed([NATIVE, me]);
+    const credits = await c.disputeGame.read.credits([me]);
+    if (owed !== 0n) await send(c.batchMarket.write.withdraw([NATIVE, me]));
+    if (credits !== 0n) await send(c.disputeGame.write.claim([me]));
+    if (owed + credits !== 0n) emit({ type: 'withdrawn', amount: owed + credits });
+  }
+
   async function poll(): Promise<void> {
     if (polling) return polling;
     polling = (async () => {
@@ -260,6 +294,7 @@ export function createBatchVerifier(options: BatchVerifierOptions): BatchVerifie
           games.delete(side.gameId);
           emit({ type: 'game-over', gameId: side.gameId, outcome });
         }
+        await collect();
       } catch (error) {
         emit({ type: 'error', error });
       } finally {

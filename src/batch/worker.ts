@@ -313,7 +313,9 @@ export function createBatchWorker(options: BatchWorkerOptions): BatchWorker {
         state.done = true;
         continue;
       }
-      if (now < BigInt(b.deadline) || b.openQueries !== 0 || b.openGames !== 0) continue;
+      if (now < BigInt(b.deadline)) continue;
+      // Only a batch that was claimed against has open claims (its ConvictionBounty pool).
+      if (b.claims !== 0 && (await c.batchMarket.read.disputes([state.batchId])).open !== 0n) continue;
       const tx = await send(c.batchMarket.write.finalizeBatch([state.batchId]));
       state.done = true;
       finalized = true;

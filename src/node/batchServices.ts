@@ -74,6 +74,8 @@ export async function startBatchServices(o: BatchServicesOptions): Promise<Batch
           });
         else if (e.type === 'challenged')
           log.info('batch leaf challenged', { batchId: e.batchId.toString(), index: e.index });
+        else if (e.type === 'bounty')
+          log.info('batch bounty claimed', { batchId: e.batchId.toString(), amount: e.amount.toString() });
         else if (e.type === 'error') log.warn('batch verifier error', { error: e.error });
         env.metrics.inc('batch_events_total', 1, { type: e.type });
       },

@@ -1,7 +1,8 @@
 // Batch settlement between real libp2p peers on loopback and the BatchMarket on the embedded
 // chain: 1,000 signed digits requests settle in one postBatch and are paid after the window; then a
 // worker that corrupts one result at a random position is caught by a verifier that re-executes
-// every leaf, challenges only that leaf and wins its dispute game, and the batch is convicted.
+// every leaf, challenges only that leaf and wins its dispute game, and the batch is convicted; the
+// verifier then claims its part of the escrowed beneficiary share and withdraws it with its bond.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Address, parseEther } from 'viem';
@@ -148,7 +149,8 @@ test('one wrong result at a random position of 1,000: the verifier challenges th
   const cheater = await startWorker(CHEATER, { indices: [bad] });
   const me = w.requester.account.address;
   const stakeBefore = (await w.v.agentRegistry.read.agentInfo([cheater.address])).stake;
-  const claimableBefore = await w.v.agentRegistry.read.claimable([w.chain.accounts[VERIFIER]]);
+  const verifierAddress = w.chain.accounts[VERIFIER];
+  const walletBefore = await w.chain.publicClient.getBalance({ address: verifierAddress });
   const posted = await send(cheater);
   const total = FEE * BigInt(N);
   assert.equal((await market().deposits([NATIVE, me])).available, 0n);
@@ -181,18 +183,30 @@ test('one wrong result at a random position of 1,000: the verifier challenges th
 
   const b = await market().batch([posted.batchId]);
   assert.equal(b.status, 3, 'convicted');
-  assert.equal(b.slashed, true);
-  assert.equal(b.openGames, 0);
-  assert.equal(b.beneficiary.toLowerCase(), w.chain.accounts[VERIFIER].toLowerCase());
-  // The total is back in the deposit; the batch stake is slashed, half of it to the verifier.
+  assert.equal((await market().disputes([posted.batchId])).open, 0n);
+  // The total is back in the deposit; the batch stake is slashed, half of it escrowed for the
+  // winning claims: the verifier's game alone.
   assert.equal((await market().deposits([NATIVE, me])).available, total);
   const stakeAfter = (await w.v.agentRegistry.read.agentInfo([cheater.address])).stake;
   assert.equal(stakeBefore - stakeAfter, b.stake);
   const beneficiaryShare = (b.stake * BigInt(w.v.params.batch.slashBeneficiaryBps)) / 10_000n;
-  assert.equal(
-    (await w.v.agentRegistry.read.claimable([w.chain.accounts[VERIFIER]])) - claimableBefore,
-    beneficiaryShare,
+  const bounty = await until('the verifier to claim its bounty', () =>
+    verifierEvents.find((e) => e.type === 'bounty' && e.batchId === posted.batchId),
   );
+  assert.deepEqual(bounty, { type: 'bounty', batchId: posted.batchId, amount: beneficiaryShare });
+  const withdrawn = await until('the verifier to withdraw', () =>
+    verifierEvents.find((e) => e.type === 'withdrawn'),
+  );
+  // The bounty, and the game bond returned by the DisputeGame.
+  assert.deepEqual(withdrawn, {
+    type: 'withdrawn',
+    amount: beneficiaryShare + w.v.params.batch.challengeBond,
+  });
+  assert.equal(await market().bountyWins([posted.batchId, verifierAddress]), 0n, 'claimed once');
+  assert.equal(await market().owed([NATIVE, verifierAddress]), 0n);
+  assert.equal(await w.v.disputeGame.read.credits([verifierAddress]), 0n);
+  const walletAfter = await w.chain.publicClient.getBalance({ address: verifierAddress });
+  assert.ok(walletAfter > walletBefore, 'the verifier ends richer than it started, gas included');
   // No other leaf was challenged or queried.
   const logs = await w.chain.publicClient.getContractEvents({
     address: w.v.addresses.batchMarket,

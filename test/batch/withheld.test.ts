@@ -75,8 +75,10 @@ test('withheld contents: the requester demands the leaves, checks the published 
     assert.equal(over.type === 'game-over' && over.outcome, 1);
     const b = await w.v.batchMarket.read.batch([posted.batchId]);
     assert.equal(b.status, 3);
-    assert.equal(b.slashed, true);
-    assert.equal(getAddress(b.beneficiary), getAddress(w.requester.account.address));
+    // The requester's own game convicted: it claims the whole escrowed beneficiary share.
+    const bounty = await until('the bounty claim', () => events.find((e) => e.type === 'bounty'));
+    const share = (b.stake * BigInt(w.v.params.batch.slashBeneficiaryBps)) / 10_000n;
+    assert.deepEqual(bounty, { type: 'bounty', batchId: posted.batchId, amount: share });
     assert.deepEqual(
       events.filter((e) => e.type === 'challenged').map((e) => e.type === 'challenged' && e.index),
       [BAD],

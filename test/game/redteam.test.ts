@@ -5,11 +5,13 @@
 //      a conviction play on (none is moot), and the beneficiary share of the slash is split equally
 //      among the games their challengers win, so the sybil takes 1/n and the honest challenger is
 //      paid, whichever game was opened or resolved first.
-//   2. The same in the batch market, through an escape hatch the cheater plants in its own batch (a
-//      duplicate leaf). BatchMarket: claims opened before the convicting one play on, and the
-//      earliest that wins is paid.
+//   2. The same in the batch market: the sybil challenges first (a game the worker throws, or a
+//      duplicate leaf the cheater planted). BatchMarket uses the same rule (ConvictionBounty): every
+//      claim open at the conviction plays on, and each that proves the fault (a won game, an
+//      expired query) takes an equal part of the escrowed share, so the sybil takes 1/n.
 //   3. A capped dispute counter. TaskMarket counts games in 64 bits (3a: 256 sybil games lock nobody
-//      out); BatchMarket counts queries and games apart in 32 bits with no cap (3b).
+//      out); BatchMarket counts open queries and games in its 64-bit pool with no cap (3b), and a
+//      query flood can only dilute the honest part, at a measured cost in gas.
 //   4. A batch above MAX_BATCH: the honest worker could not make move 1. Fixed off chain: the
 //      worker software refuses to post such a result (checkSettleableInput). Checking the input's
 //      length on chain at createTask (a data root and length that open the input root) is left
@@ -60,7 +62,6 @@ after(async () => w?.close());
 
 const wallet = (i: number) => w.chain.wallet(i);
 const credits = (i: number) => w.v.disputeGame.read.credits([w.accounts[i]]);
-const claimable = (i: number) => w.v.agentRegistry.read.claimable([w.accounts[i]]);
 
 /** A worker that forges the model output (the last op's first byte), and the true run. */
 function cheatAndTruth(seed: number): { cheat: TraceProvider; truth: TraceProvider } {
@@ -123,15 +124,13 @@ for (const sybilFirst of [false, true]) {
 }
 
 // ---- 2 ----
-// Fixed in the batch market: a conviction keeps the slash until every claim opened before it has
-// played out, games opened before it play on (their subject names the game's seq on the batch,
-// and isConvicted answers per game), and the earliest winning claim is paid. An overcharge found
-// by publishLeaves pays the requester. The sybil can only take the share by challenging before
-// the honest watcher.
-test('market gap 2 (fixed): batch market: a sybil convicts through a planted duplicate; the earlier honest game plays on and is paid', async () => {
-  const bm = (i: number) => w.v.as(wallet(i)).batchMarket.write;
+// Fixed in the batch market by the task market's rule: the slash is escrowed at the conviction,
+// every claim open then plays on (no game is moot), and each claim that proves the fault takes an
+// equal part. A sybil that challenges before the honest watcher, and whose game the worker throws,
+// takes 1/n; the cheater loses the burnt half and the honest parts.
+async function postCheatingBatch(seed: number, duplicate: boolean) {
   const market = w.v.addresses.batchMarket;
-  let nonce = 1_000n;
+  let nonce = 1_000n + BigInt(seed) * 100n;
   const requestOf = (t: TraceProvider): RequestArgs => {
     nonce += 1n;
     return {
@@ -145,30 +144,103 @@ test('market gap 2 (fixed): batch market: a sybil convicts through a planted dup
       deadline: 2n ** 40n,
     };
   };
-  const { cheat, truth } = cheatAndTruth(42);
+  const { cheat, truth } = cheatAndTruth(seed);
   const list = [0, 1, 2].map((i) => {
     const t = i === 2 ? cheat : honestParty(w.model, handInput(50 + i));
     return itemOf(w.chain.chain.id, market, requestOf(t), t);
   });
   // The escape hatch: leaf 3 charges the request of leaf 0 again.
-  list.push({ ...list[0] });
+  if (duplicate) list.push({ ...list[0] });
   const tree = treeOf(list);
-  const depositBefore = (await w.v.batchMarket.read.deposits([NATIVE, w.accounts[REQ]])).available;
   const header = headerOf(list, w.accounts[REQ], w.accounts[WORKER]);
   await receiptOf(w, bm(WORKER).postBatch([header, await signHeader(wallet(REQ), market, header)]));
   const batchId = await w.v.batchMarket.read.batchCount();
   const stake = (await w.v.batchMarket.read.batch([batchId])).stake;
+  const challenge = async (i: number) =>
+    gameIdFromLogs(
+      (
+        await receiptOf(
+          w,
+          bm(i).challengeResult([batchId, list[2].leaf, 2n, tree.proof(2), list[2].request], {
+            value: w.v.params.batch.challengeBond,
+          }),
+        )
+      ).logs,
+      w.v.addresses.disputeGame,
+    );
+  return { batchId, stake, list, tree, cheat, truth, challenge };
+}
 
-  const receipt = await receiptOf(
+const bm = (i: number) => w.v.as(wallet(i)).batchMarket.write;
+
+/** Claimant i's part of a batch's settled conviction escrow. */
+async function claimBatchBounty(i: number, batchId: bigint) {
+  const before = await w.v.batchMarket.read.owed([NATIVE, w.accounts[i]]);
+  await receiptOf(w, bm(i).claimBounty([batchId]));
+  return (await w.v.batchMarket.read.owed([NATIVE, w.accounts[i]])) - before;
+}
+
+test('market gap 2 (fixed): batch market: the sybil challenges first and the worker throws its game; the honest game plays on and the sybil takes 1/2', async () => {
+  const { batchId, stake, cheat, truth, challenge } = await postCheatingBatch(42, false);
+  const beneficiary = (stake * BigInt(w.v.params.batch.slashBeneficiaryBps)) / 10_000n;
+  const depositBefore = (await w.v.batchMarket.read.deposits([NATIVE, w.accounts[REQ]])).available;
+  const workerStake = (await w.v.agentRegistry.read.agentInfo([w.accounts[WORKER]])).stake;
+  const burntBefore = await w.v.agentRegistry.read.totalBurnt();
+  const sybilCredits = await credits(SYBIL);
+  // The cheater knows its batch is wrong: its sybil challenges before anyone else.
+  const sybilGame = await challenge(SYBIL);
+  const honestGame = await challenge(HONEST);
+  // The worker throws the sybil's game (it defends its forged trace, which loses to the truth).
+  const s = await play(
     w,
-    bm(HONEST).challengeResult([batchId, list[2].leaf, 2n, tree.proof(2), list[2].request], {
-      value: w.v.params.batch.challengeBond,
-    }),
+    sybilGame,
+    { wallet: wallet(WORKER), trace: cheat },
+    { wallet: wallet(SYBIL), trace: truth },
   );
-  const honestGame = gameIdFromLogs(receipt.logs, w.v.addresses.disputeGame);
-  const sybilClaimable = await claimable(SYBIL);
-  const honestClaimable = await claimable(HONEST);
-  // The worker's sybil springs the duplicate: the batch is convicted at once.
+  assert.equal(s.outcome, 1, 'the sybil convicts first');
+  assert.equal((await w.v.batchMarket.read.batch([batchId])).status, 3, 'convicted');
+  assert.equal(workerStake - (await w.v.agentRegistry.read.agentInfo([w.accounts[WORKER]])).stake, stake);
+  assert.deepEqual(await w.v.batchMarket.read.disputes([batchId]), {
+    open: 1n,
+    winners: 1n,
+    escrow: beneficiary,
+  });
+  await expectRevert(() => claimBatchBounty(SYBIL, batchId), 'BatchMarketBountyNotSettled');
+  await expectRevert(
+    () => w.v.as(wallet(SYBIL)).disputeGame.write.resolveMoot([honestGame]),
+    'DisputeGameNotMoot',
+  );
+  const h = await play(
+    w,
+    honestGame,
+    { wallet: wallet(WORKER), trace: cheat },
+    { wallet: wallet(HONEST), trace: truth },
+  );
+  assert.equal(h.outcome, 1, 'the honest game plays on and wins');
+  const honestPart = await claimBatchBounty(HONEST, batchId);
+  const sybilPart = await claimBatchBounty(SYBIL, batchId);
+  assert.equal(honestPart, beneficiary / 2n, 'the honest challenger is paid');
+  assert.equal(sybilPart, beneficiary / 2n, 'the sybil gets 1/n, not all');
+  await expectRevert(() => claimBatchBounty(SYBIL, batchId), 'BatchMarketNoBounty');
+  assert.equal(
+    (await w.v.batchMarket.read.deposits([NATIVE, w.accounts[REQ]])).available,
+    depositBefore + (await w.v.batchMarket.read.batch([batchId])).totalFee,
+    'the requester has its total back, once',
+  );
+  // The penalty docs/protocol.md states, with k = 1 sybil win of n = 2: (1 − β)S + βS·(n − k)/n.
+  // The cheater (worker and sybil together) lost the stake and got the sybil's part back; both
+  // games' bonds came back to their challengers.
+  const burnt = (await w.v.agentRegistry.read.totalBurnt()) - burntBefore;
+  assert.equal(burnt, stake - beneficiary, 'the burnt half');
+  assert.equal(stake - sybilPart, burnt + honestPart);
+  assert.equal(stake - sybilPart, stake - beneficiary + (beneficiary * 1n) / 2n);
+  assert.equal((await credits(SYBIL)) - sybilCredits, w.v.params.batch.challengeBond);
+});
+
+test('market gap 2b (fixed): batch market: a sybil springs a planted duplicate while the honest game is open; both are paid 1/2', async () => {
+  const { batchId, stake, list, tree, cheat, truth, challenge } = await postCheatingBatch(41, true);
+  const beneficiary = (stake * BigInt(w.v.params.batch.slashBeneficiaryBps)) / 10_000n;
+  const honestGame = await challenge(HONEST);
   await receiptOf(
     w,
     bm(SYBIL).challengeDuplicate([
@@ -182,41 +254,21 @@ test('market gap 2 (fixed): batch market: a sybil convicts through a planted dup
       tree.proof(3),
     ]),
   );
-  let b = await w.v.batchMarket.read.batch([batchId]);
-  assert.equal(b.status, 3, 'convicted');
-  assert.equal(b.slashed, false, 'the slash waits for the earlier game');
-  assert.equal(
-    (await w.v.batchMarket.read.deposits([NATIVE, w.accounts[REQ]])).available,
-    depositBefore,
-    'the requester has its deposit back at once',
-  );
-  await expectRevert(
-    () => w.v.as(wallet(SYBIL)).disputeGame.write.resolveMoot([honestGame]),
-    'DisputeGameNotMoot',
-  );
-  const r = await playDispute(
-    w.v,
-    w.chain.publicClient,
+  assert.equal((await w.v.batchMarket.read.batch([batchId])).status, 3, 'convicted at once');
+  const h = await play(
+    w,
     honestGame,
     { wallet: wallet(WORKER), trace: cheat },
     { wallet: wallet(HONEST), trace: truth },
   );
-  assert.equal(r.outcome, 1, 'the honest game plays on and convicts');
-  b = await w.v.batchMarket.read.batch([batchId]);
-  assert.equal(b.slashed, true);
-  assert.equal(b.beneficiary.toLowerCase(), w.accounts[HONEST]);
-  assert.equal((await claimable(HONEST)) - honestClaimable, stake / 2n, 'the honest challenger is paid');
-  assert.equal(await claimable(SYBIL), sybilClaimable, 'the sybil gets nothing');
-  assert.equal(
-    (await w.v.batchMarket.read.deposits([NATIVE, w.accounts[REQ]])).available,
-    depositBefore,
-    'refunded once',
-  );
+  assert.equal(h.outcome, 1, 'the honest game plays on');
+  assert.equal(await claimBatchBounty(HONEST, batchId), beneficiary / 2n);
+  assert.equal(await claimBatchBounty(SYBIL, batchId), beneficiary / 2n);
 });
 
 // ---- 3 ----
 // The task market counts games in a 64-bit word of their own (each game costs a bond): 256 sybil
-// games lock nobody out. The batch market's shared counter (3b) is still the current behaviour.
+// games lock nobody out. The batch market counts open claims the same way, in its pool (3b).
 test('market gap 3a (fixed): 256 sybil games lock nobody out; the honest game convicts and takes the whole reward', async () => {
   const { cheat, truth } = cheatAndTruth(43);
   const posted = await postTask(w, REQ, WORKER, cheat);
@@ -246,8 +298,7 @@ test('market gap 3a (fixed): 256 sybil games lock nobody out; the honest game co
   await expectRevert(() => claimBounty(SYBIL, posted.id), 'TaskMarketNoBounty');
 });
 
-test('market gap 3b (fixed): batch market: 256 request queries do not lock out the dispute game', async () => {
-  const bm = (i: number) => w.v.as(wallet(i)).batchMarket.write;
+test('market gap 3b (fixed): batch market: 256 request queries do not lock out the dispute game; what their dilution costs', async () => {
   const market = w.v.addresses.batchMarket;
   const { cheat, truth } = cheatAndTruth(44);
   const n = 260;
@@ -272,13 +323,15 @@ test('market gap 3b (fixed): batch market: 256 request queries do not lock out t
   const header = headerOf(list, w.accounts[REQ], w.accounts[WORKER]);
   await receiptOf(w, bm(WORKER).postBatch([header, await signHeader(wallet(REQ), market, header)]));
   const batchId = await w.v.batchMarket.read.batchCount();
+  let sybilGas = 0n;
   for (let i = 0; i < 256; i++) {
-    await receiptOf(
+    const r = await receiptOf(
       w,
       bm(SYBIL).queryRequest([batchId, list[i].leaf, BigInt(i), tree.proof(i)], {
         value: w.v.params.batch.queryBond,
       }),
     );
+    sybilGas += r.gasUsed;
   }
   // A second query on a leaf is refused: the sybil cannot make the worker answer one leaf twice.
   await expectRevert(
@@ -294,9 +347,7 @@ test('market gap 3b (fixed): batch market: 256 request queries do not lock out t
       value: w.v.params.batch.challengeBond,
     }),
   );
-  const b = await w.v.batchMarket.read.batch([batchId]);
-  assert.equal(b.openQueries, 256);
-  assert.equal(b.openGames, 1);
+  assert.equal((await w.v.batchMarket.read.disputes([batchId])).open, 257n);
   const r = await playDispute(
     w.v,
     w.chain.publicClient,
@@ -306,6 +357,24 @@ test('market gap 3b (fixed): batch market: 256 request queries do not lock out t
   );
   assert.equal(r.outcome, 1, 'the wrong result is convicted');
   assert.equal((await w.v.batchMarket.read.batch([batchId])).status, 3);
+  // The queries were open at the conviction, so they play on. Left unanswered by the worker, each
+  // is a proved fault and takes an equal part: the cheater dilutes the honest reward (never the
+  // burnt half), paying a query and an expiry transaction per part.
+  await advance(w, w.v.params.batch.responseWindow + 1n);
+  for (let q = 0n; q < 256n; q++) {
+    const queryId = (await w.v.batchMarket.read.queryCount()) - q;
+    sybilGas += (await receiptOf(w, bm(SYBIL).expireQuery([queryId]))).gasUsed;
+  }
+  const stake = (await w.v.batchMarket.read.batch([batchId])).stake;
+  const beneficiary = (stake * BigInt(w.v.params.batch.slashBeneficiaryBps)) / 10_000n;
+  const pool = await w.v.batchMarket.read.disputes([batchId]);
+  assert.deepEqual(pool, { open: 0n, winners: 257n, escrow: beneficiary / 257n });
+  assert.equal(await claimBatchBounty(HONEST, batchId), beneficiary / 257n);
+  assert.equal(await claimBatchBounty(SYBIL, batchId), (beneficiary / 257n) * 256n);
+  console.log(
+    `# 256 diluting queries: ${sybilGas} gas (${sybilGas / 256n} per part) to take back ` +
+      `${(beneficiary / 257n) * 256n} wei of the ${beneficiary} wei share; ${stake - beneficiary} wei burnt`,
+  );
 });
 
 // ---- 4 ----

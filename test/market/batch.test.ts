@@ -3,7 +3,8 @@
 // overcharged total, paged leaf demand), with the named revert of every bad input. Each attack of
 // the market's review is played and fails: a batch charged without the requester's consent, a
 // consent revoked after the work, a batch too large to publish, a demand extended forever, empty
-// batches, unlisted fee tokens.
+// batches, unlisted fee tokens. A conviction escrows the beneficiary share of the slash and splits
+// it equally among the claims that prove the fault among those open at the conviction (claimBounty).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Address, encodeFunctionData, getContract, parseEther } from 'viem';
@@ -57,6 +58,15 @@ const read = () => w.v.batchMarket.read;
 const market = () => w.v.addresses.batchMarket;
 const available = async (who = w.accounts[REQ], feeToken: Address = NATIVE) =>
   (await read().deposits([feeToken, who])).available;
+/** The beneficiary share of slashing `stake`. */
+const shareOf = (stake: bigint) => (stake * BigInt(w.v.params.batch.slashBeneficiaryBps)) / 10_000n;
+
+/** Claims i's part of a settled conviction escrow; returns what it added to i's balance. */
+async function claimBounty(i: number, batchId: bigint): Promise<bigint> {
+  const before = await read().owed([NATIVE, w.accounts[i]]);
+  await receiptOf(w, as(i).claimBounty([batchId]));
+  return (await read().owed([NATIVE, w.accounts[i]])) - before;
+}
 
 function requestOf(seed: number, over: Partial<RequestArgs> = {}): RequestArgs {
   nonce += 1n;
@@ -214,15 +224,25 @@ test('an overcharged leaf cannot be answered: the query expires, the batch is vo
   await expectRevert(() => as(WORKER).revealRequest([queryId, list[9].request]), 'BatchMarketQueryExpired');
   const stake = (await read().batch([batchId])).stake;
   const stakeBefore = (await w.v.agentRegistry.read.agentInfo([w.accounts[WORKER]])).stake;
-  const claimableBefore = await w.v.agentRegistry.read.claimable([w.accounts[WATCHER]]);
+  const marketBefore = await balance(w, market());
+  await expectRevert(() => as(WATCHER).claimBounty([batchId]), 'BatchMarketBountyNotSettled');
   await receiptOf(w, as(WATCHER).expireQuery([queryId]));
   const b = await read().batch([batchId]);
   assert.equal(b.status, 3, 'convicted');
-  assert.equal(b.slashed, true);
   assert.equal(await available(), depositBefore);
   assert.equal(stakeBefore - (await w.v.agentRegistry.read.agentInfo([w.accounts[WORKER]])).stake, stake);
-  assert.equal((await w.v.agentRegistry.read.claimable([w.accounts[WATCHER]])) - claimableBefore, stake / 2n);
+  // The beneficiary share is escrowed by the market (its registry proceeds collected at once) and,
+  // with no other claim open, settled on the spot: one win.
+  assert.equal(await w.v.agentRegistry.read.claimable([market()]), 0n);
+  assert.equal(
+    (await balance(w, market())) - marketBefore,
+    shareOf(stake),
+    'the bond is owed, the share held',
+  );
+  assert.deepEqual(await read().disputes([batchId]), { open: 0n, winners: 1n, escrow: shareOf(stake) });
   assert.equal(await read().owed([NATIVE, w.accounts[WATCHER]]), bond, 'bond returned');
+  assert.equal(await claimBounty(WATCHER, batchId), shareOf(stake));
+  await expectRevert(() => as(WATCHER).claimBounty([batchId]), 'BatchMarketNoBounty');
   await receiptOf(w, as(WATCHER).withdraw([NATIVE, w.accounts[WATCHER]]));
 });
 
@@ -326,9 +346,12 @@ test('a wrong result in one leaf of 32: a dispute game on that leaf alone convic
   assert.equal(r.outcome, 1);
   const b = await read().batch([batchId]);
   assert.equal(b.status, 3);
-  assert.equal(b.openGames, 0);
-  assert.equal(b.beneficiary.toLowerCase(), w.accounts[WATCHER]);
-  assert.equal(b.slashed, true);
+  assert.equal((await read().disputes([batchId])).open, 0n);
+  assert.equal(await read().bountyWins([batchId, w.accounts[WATCHER]]), 1n);
+  assert.equal(await claimBounty(WATCHER, batchId), shareOf(b.stake));
+  // The game was never moot, and it resolves once.
+  assert.equal(await read().isMoot([await read().subjectOf([batchId, 1n]), gameId]), false);
+  assert.equal(await read().isConvicted([await read().subjectOf([batchId, 1n])]), true);
 });
 
 test('a request charged twice is a duplicate: the later leaf convicts its batch', async () => {
@@ -340,6 +363,8 @@ test('a request charged twice is a duplicate: the later leaf convicts its batch'
   await expectRevert(() => as(WATCHER).challengeDuplicate([...dup(3)]), 'BatchMarketNotDuplicate');
   await receiptOf(w, as(WATCHER).challengeDuplicate([...dup(6)]));
   assert.equal((await read().batch([batchId])).status, 3);
+  await expectRevert(() => as(WATCHER).challengeDuplicate([...dup(6)]), 'BatchMarketWrongStatus');
+  assert.equal(await claimBounty(WATCHER, batchId), shareOf((await read().batch([batchId])).stake));
 });
 
 test('a batch of the maximum size answers a leaf demand in pages, each well under 4M gas', async () => {
@@ -408,15 +433,14 @@ test('an overcharged total is convicted by the last page, for the requester, who
   const { batchId, tree } = await post(over, { totalFee: treeOf(over).totalFee * 2n });
   const stake = (await read().batch([batchId])).stake;
   await receiptOf(w, as(REQ).demandLeaves([batchId], { value: w.v.params.batch.queryBond }));
-  const claimable = (i: number) => w.v.agentRegistry.read.claimable([w.accounts[i]]);
-  const [req, pub] = [await claimable(REQ), await claimable(WATCHER)];
   const { leaves, proof } = tree.page(0);
   await receiptOf(w, as(WATCHER).publishLeaves([batchId, 0n, leaves, proof]));
   const b = await read().batch([batchId]);
   assert.equal(b.status, 3);
-  assert.equal(b.beneficiary.toLowerCase(), w.accounts[REQ]);
-  assert.equal((await claimable(REQ)) - req, stake / 2n, 'the wronged requester is paid');
-  assert.equal(await claimable(WATCHER), pub, 'the publisher is not');
+  // The demand is the claim that proved the overcharge: the requester wins it, like any claimant.
+  assert.equal(await read().bountyWins([batchId, w.accounts[REQ]]), 1n);
+  assert.equal(await claimBounty(REQ, batchId), shareOf(stake), 'the wronged requester is paid');
+  await expectRevert(() => as(WATCHER).claimBounty([batchId]), 'BatchMarketNoBounty');
 });
 
 test('an unanswered demand convicts; a demand overtaken by another conviction is moot', async () => {
@@ -434,6 +458,7 @@ test('an unanswered demand convicts; a demand overtaken by another conviction is
   );
   await receiptOf(w, as(WATCHER).expireQuery([await read().openDemand([batchId])]));
   assert.equal((await read().batch([batchId])).status, 3);
+  assert.equal(await claimBounty(REQ, batchId), shareOf((await read().batch([batchId])).stake));
 
   const dup = items(4);
   dup[3] = { ...dup[0] };
@@ -456,6 +481,103 @@ test('an unanswered demand convicts; a demand overtaken by another conviction is
   );
   assert.equal((await read().query([demand])).status, 4, 'moot');
   assert.equal((await read().owed([NATIVE, w.accounts[REQ]])) - owedBefore, bond);
+  await expectRevert(() => as(REQ).expireQuery([demand]), 'BatchMarketQueryClosed');
+  assert.equal(await read().bountyWins([second.batchId, w.accounts[REQ]]), 0n, 'a moot demand wins nothing');
+});
+
+test('claims open at a conviction play on: an expired query and a won game each take an equal part, an answered query and a lost game none', async () => {
+  const bad = 5;
+  const cheat = corruptedParty(w.model, handInput(bad % 8), 0, 3);
+  // Leaves 5 and 6 both carry the same wrong result for input 5 (two requests for it).
+  const list = items(8, (i, item) =>
+    i === bad || i === bad + 1 ? itemOf(w.chain.chain.id, market(), requestOf(bad), cheat) : item,
+  );
+  const { batchId, tree } = await post(list);
+  const stake = (await read().batch([batchId])).stake;
+  const qBond = w.v.params.batch.queryBond;
+  const gBond = w.v.params.batch.challengeBond;
+  const game = async (who: number, i: number) =>
+    gameIdFromLogs(
+      (
+        await receiptOf(
+          w,
+          as(who).challengeResult([batchId, list[i].leaf, BigInt(i), tree.proof(i), list[i].request], {
+            value: gBond,
+          }),
+        )
+      ).logs,
+      w.v.addresses.disputeGame,
+    );
+  const query = async (who: number, i: number) => {
+    await receiptOf(
+      w,
+      as(who).queryRequest([batchId, list[i].leaf, BigInt(i), tree.proof(i)], { value: qBond }),
+    );
+    return read().queryCount();
+  };
+  // Four claims, then the conviction by a fifth: OTHER_WORKER's game on the wrong leaf 5.
+  const wonGame = await game(WATCHER, bad + 1);
+  const lostGame = await game(REQ, 0);
+  const expiring = await query(REQ, 2);
+  const answered = await query(WATCHER, 3);
+  const convicting = await game(OTHER_WORKER, bad);
+  assert.equal((await read().disputes([batchId])).open, 5n);
+  await expectRevert(() => as(WORKER).finalizeBatch([batchId]), 'BatchMarketWindowOpen');
+  const played = (id: bigint, trace: TraceProvider) =>
+    playDispute(
+      w.v,
+      w.chain.publicClient,
+      id,
+      { wallet: w.chain.wallet(WORKER), trace: cheat },
+      { wallet: w.chain.wallet(WATCHER), trace },
+    );
+  const truth = honest(bad % 8);
+  const r = await playDispute(
+    w.v,
+    w.chain.publicClient,
+    convicting,
+    { wallet: w.chain.wallet(WORKER), trace: cheat },
+    { wallet: w.chain.wallet(OTHER_WORKER), trace: truth },
+  );
+  assert.equal(r.outcome, 1);
+  assert.equal((await read().batch([batchId])).status, 3, 'convicted');
+  assert.deepEqual(await read().disputes([batchId]), { open: 4n, winners: 1n, escrow: shareOf(stake) });
+  // No claim opens on a convicted batch, no game is moot, and the escrow waits.
+  await expectRevert(() => query(WATCHER, 4), 'BatchMarketWrongStatus');
+  await expectRevert(() => w.v.disputeGame.write.resolveMoot([wonGame]), 'DisputeGameNotMoot');
+  await expectRevert(() => as(OTHER_WORKER).claimBounty([batchId]), 'BatchMarketBountyNotSettled');
+  // The claims play on.
+  await receiptOf(w, as(WORKER).revealRequest([answered, list[3].request]));
+  assert.equal((await played(wonGame, truth)).outcome, 1, 'a second win');
+  const honestWorker = honest(0);
+  const lost = await playDispute(
+    w.v,
+    w.chain.publicClient,
+    lostGame,
+    { wallet: w.chain.wallet(WORKER), trace: honestWorker },
+    { wallet: w.chain.wallet(REQ), trace: corruptedParty(w.model, handInput(0), 0, 3) },
+  );
+  assert.equal(lost.outcome, 2, 'a challenge of a right leaf still loses');
+  await expectRevert(() => as(REQ).expireQuery([expiring]), 'BatchMarketQueryNotExpired');
+  await advance(w, w.v.params.batch.responseWindow + 1n);
+  const burnBefore = await balance(w, BURN_ADDRESS);
+  await receiptOf(w, as(WATCHER).expireQuery([expiring]));
+  // Three wins: the remainder of the division (< 3 wei) is burnt.
+  const share = shareOf(stake) / 3n;
+  assert.deepEqual(await read().disputes([batchId]), { open: 0n, winners: 3n, escrow: share });
+  assert.equal((await balance(w, BURN_ADDRESS)) - burnBefore, shareOf(stake) - share * 3n);
+  assert.equal(await claimBounty(OTHER_WORKER, batchId), share);
+  assert.equal(await claimBounty(WATCHER, batchId), share, 'the game won after the conviction');
+  assert.equal(await claimBounty(REQ, batchId), share, 'the query that expired after it');
+  for (const who of [OTHER_WORKER, WATCHER, REQ])
+    await expectRevert(() => as(who).claimBounty([batchId]), 'BatchMarketNoBounty');
+  await expectRevert(() => as(WORKER).claimBounty([batchId]), 'BatchMarketNoBounty');
+  await expectRevert(() => as(WORKER).claimBounty([10_000n]), 'BatchMarketBountyNotSettled');
+  // Only the registry's slash proceeds arrive without a call.
+  await assert.rejects(
+    () => w.chain.wallet(REQ).sendTransaction({ to: market(), value: 1n }),
+    /BatchMarketUnexpectedValue/,
+  );
 });
 
 test('empty batches and unlisted fee tokens are refused', async () => {

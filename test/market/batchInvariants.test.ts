@@ -1,12 +1,15 @@
 // Invariant test of the BatchMarket with random actors (seeded). Each sequence runs random posts by
 // an honest and a cheating worker (an overcharged leaf, a duplicate leaf, a wrong result, an
-// overcharged total), request queries, leaf demands, duplicate challenges, dispute games (on right
-// and wrong leaves), time, expiries, finalizations and withdrawals; every failed action must
-// revert with a named custom error. After every step:
-//   - exact solvency: the market's balance = Σ deposits + Σ reserved totals + Σ owed + Σ open bonds;
+// overcharged total), request queries (which the cheater sometimes throws, so that they expire and
+// win, also after a conviction), leaf demands, duplicate challenges, dispute games (on right and
+// wrong leaves), time, expiries, finalizations, bounty claims and withdrawals; every failed action
+// must revert with a named custom error. After every step:
+//   - exact solvency: the market's balance = Σ deposits + Σ reserved totals + Σ owed + Σ open bonds
+//     + Σ conviction escrows (unsettled, or the per-win share × the unclaimed wins);
 //   - the honest worker's batches are never convicted.
-// At the end everything is resolved: every batch is finalized or convicted and slashed exactly
-// once, nothing is reserved, and nothing can be withdrawn twice.
+// At the end everything is resolved: every batch is finalized or convicted with its escrow settled,
+// every bounty claimed once, nothing reserved, nothing withdrawn twice, and the stake conserved
+// except by the slash of each convicted batch.
 // VERINFER_INVARIANT_SEQUENCES=N runs more sequences; VERINFER_INVARIANT_SEED=S replays one.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -128,6 +131,8 @@ async function sequence(seed: number) {
       const q = await read.query([queryId]);
       if (q.kind === 0) {
         if (b.kind === 'overchargedLeaf' && index === b.bad) return;
+        // The cheater throws some queries: left to expire, each is a proved fault (a win).
+        if (b.worker === CHEAT && rand() < 0.4) return;
         await attempt(() => bm(b.worker).revealRequest([queryId, b.items[index].request]));
       } else {
         for (let p = 0; p < b.tree.pageCount; p++) {
@@ -142,10 +147,8 @@ async function sequence(seed: number) {
       for (const g of games) {
         const game = await w.v.disputeGame.read.game([g.id]);
         if (game.phase === 0 || Number(game.outcome) !== 0) continue;
-        if (await read.isConvicted([game.subject])) {
-          await attempt(() => w.v.disputeGame.write.resolveMoot([g.id]));
-          continue;
-        }
+        // No game is moot: games open at a conviction play on.
+        assert.equal(await read.isMoot([game.subject, g.id]), false);
         await playDispute(
           w.v,
           w.chain.publicClient,
@@ -167,6 +170,16 @@ async function sequence(seed: number) {
       }
     };
 
+    /** What the market holds of batch `id`'s conviction escrow: all of it until it is settled, then
+     * the per-win share for every win not yet claimed. */
+    const escrowHeld = async (id: bigint, status: number) => {
+      const pool = await read.disputes([id]);
+      if (status !== 3 || pool.open !== 0n) return pool.escrow;
+      let wins = 0n;
+      for (const a of accounts) wins += await read.bountyWins([id, w.accounts[a]]);
+      return wins * pool.escrow;
+    };
+
     const checkInvariants = async () => {
       let expected = 0n;
       for (const r of REQUESTERS) expected += (await read.deposits([NATIVE, w.accounts[r]])).available;
@@ -175,6 +188,7 @@ async function sequence(seed: number) {
         const s = await read.batch([b.id]);
         if (s.status === 1) expected += s.totalFee;
         if (b.worker === HONEST) assert.notEqual(s.status, 3, `honest batch ${b.id} convicted`);
+        expected += await escrowHeld(b.id, s.status);
       }
       for (let q = 1n; q <= (await read.queryCount()); q++) expected += (await read.query([q])).bond;
       assert.equal(await balance(w, market), expected, 'balance = deposits + reserved + owed + bonds');
@@ -235,6 +249,19 @@ async function sequence(seed: number) {
       } else if (r < 0.85) {
         await advance(w, Math.floor(rand() * Number(w.v.params.batch.challengeWindow)));
         await settleAll();
+      } else if (r < 0.9) {
+        const who = pick(accounts);
+        const wins = await read.bountyWins([b.id, w.accounts[who]]);
+        const share = (await read.disputes([b.id])).escrow;
+        const owed = await read.owed([NATIVE, w.accounts[who]]);
+        if (await attempt(() => bm(who).claimBounty([b.id]))) {
+          assert.equal(
+            (await read.owed([NATIVE, w.accounts[who]])) - owed,
+            wins * share,
+            'its wins × the share',
+          );
+          assert.equal(await attempt(() => bm(who).claimBounty([b.id])), false, 'not twice');
+        }
       } else {
         const who = pick(accounts);
         const owed = await read.owed([NATIVE, w.accounts[who]]);
@@ -247,23 +274,42 @@ async function sequence(seed: number) {
       await checkInvariants();
     }
 
-    // Resolve everything: games first (their clocks), then queries and windows.
+    // Resolve everything: games first (their clocks: each party moves before time passes), then
+    // queries and windows.
+    await settleAll();
     for (let round = 0; round < 3; round++) {
       await advance(w, w.v.params.clockBudget + w.v.params.batch.challengeWindow + 1n);
       await settleAll();
     }
     await checkInvariants();
+    let slashed = 0n;
     for (const b of batches) {
       const s = await read.batch([b.id]);
       assert.ok(
         s.status === 2 || s.status === 3,
         `batch ${b.id} resolved: ${JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`,
       );
-      if (s.status === 3) assert.equal(s.slashed, true, `batch ${b.id} slashed`);
-      assert.equal(s.openGames + s.openQueries, 0);
+      const pool = await read.disputes([b.id]);
+      assert.equal(pool.open, 0n);
+      if (s.status === 3) {
+        slashed += s.stake;
+        assert.ok(pool.winners >= 1n, `batch ${b.id} has its convicting win`);
+        for (const a of accounts) {
+          const wins = await read.bountyWins([b.id, w.accounts[a]]);
+          if (wins > 0n) await receiptOf(w, bm(a).claimBounty([b.id]));
+          assert.equal(await attempt(() => bm(a).claimBounty([b.id])), false, 'no bounty twice');
+        }
+      } else assert.equal(pool.winners, 0n);
       // Finalizing or convicting again is refused.
       assert.equal(await attempt(() => bm(HONEST).finalizeBatch([b.id])), false);
     }
+    await checkInvariants();
+    // Stake is conserved except by slashing: the cheater lost exactly its convicted batches' stakes.
+    const stakeOf = async (i: number) => w.v.agentRegistry.read.agentInfo([w.accounts[i]]);
+    assert.equal((await stakeOf(HONEST)).stake, parseEther('100'));
+    assert.equal((await stakeOf(CHEAT)).stake, parseEther('100') - slashed);
+    assert.equal((await stakeOf(HONEST)).locked + (await stakeOf(CHEAT)).locked, 0n);
+    assert.equal(await w.v.agentRegistry.read.claimable([market]), 0n, 'every slash share was escrowed');
     for (const a of accounts) {
       const owed = await read.owed([NATIVE, w.accounts[a]]);
       if (owed > 0n) await receiptOf(w, bm(a).withdraw([NATIVE, w.accounts[a]]));
@@ -275,8 +321,13 @@ async function sequence(seed: number) {
     const outcomes: number[] = [];
     for (const g of games) outcomes.push(Number((await w.v.disputeGame.read.game([g.id])).outcome));
     const statuses: number[] = [];
-    for (const b of batches) statuses.push((await read.batch([b.id])).status);
-    return { batches: batches.length, outcomes, statuses };
+    const winners: bigint[] = [];
+    for (const b of batches) {
+      const s = await read.batch([b.id]);
+      statuses.push(s.status);
+      if (s.status === 3) winners.push((await read.disputes([b.id])).winners);
+    }
+    return { batches: batches.length, outcomes, statuses, winners };
   } finally {
     await w.close();
   }
@@ -287,7 +338,8 @@ for (let s = FIRST_SEED; s < FIRST_SEED + SEQUENCES; s++) {
     const r = await sequence(s);
     assert.ok(r.batches > 3, `only ${r.batches} batches posted`);
     console.log(
-      `# seed ${s}: ${r.batches} batches ${r.statuses.join('')}, game outcomes ${r.outcomes.join('')}`,
+      `# seed ${s}: ${r.batches} batches ${r.statuses.join('')}, game outcomes ${r.outcomes.join('')}, ` +
+        `wins per conviction ${r.winners.join(',')}`,
     );
   });
 }

@@ -2530,8 +2530,15 @@ export const batchMarketAbi = [
   {
     inputs: [
       { internalType: 'uint256', name: 'batchId', type: 'uint256' },
-      { internalType: 'uint256', name: 'openQueries', type: 'uint256' },
-      { internalType: 'uint256', name: 'openGames', type: 'uint256' },
+      { internalType: 'uint256', name: 'openClaims', type: 'uint256' },
+    ],
+    name: 'BatchMarketBountyNotSettled',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'batchId', type: 'uint256' },
+      { internalType: 'uint256', name: 'openClaims', type: 'uint256' },
     ],
     name: 'BatchMarketClaimsOpen',
     type: 'error',
@@ -2583,6 +2590,14 @@ export const batchMarketAbi = [
       { internalType: 'uint256', name: 'limit', type: 'uint256' },
     ],
     name: 'BatchMarketMaxBatchSize',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'batchId', type: 'uint256' },
+      { internalType: 'address', name: 'caller', type: 'address' },
+    ],
+    name: 'BatchMarketNoBounty',
     type: 'error',
   },
   {
@@ -2697,6 +2712,11 @@ export const batchMarketAbi = [
   {
     inputs: [{ internalType: 'address', name: 'token', type: 'address' }],
     name: 'BatchMarketTokenNotAllowed',
+    type: 'error',
+  },
+  {
+    inputs: [{ internalType: 'address', name: 'sender', type: 'address' }],
+    name: 'BatchMarketUnexpectedValue',
     type: 'error',
   },
   {
@@ -2843,20 +2863,31 @@ export const batchMarketAbi = [
     anonymous: false,
     inputs: [
       { indexed: true, internalType: 'uint256', name: 'batchId', type: 'uint256' },
-      { indexed: false, internalType: 'uint256', name: 'seq', type: 'uint256' },
-      { indexed: false, internalType: 'address', name: 'claimant', type: 'address' },
+      { indexed: true, internalType: 'address', name: 'claimant', type: 'address' },
+      { indexed: false, internalType: 'uint256', name: 'amount', type: 'uint256' },
     ],
-    name: 'BeneficiaryImproved',
+    name: 'BountyClaimed',
     type: 'event',
   },
   {
     anonymous: false,
     inputs: [
       { indexed: true, internalType: 'uint256', name: 'batchId', type: 'uint256' },
-      { indexed: true, internalType: 'address', name: 'beneficiary', type: 'address' },
-      { indexed: false, internalType: 'uint256', name: 'stake', type: 'uint256' },
+      { indexed: false, internalType: 'uint256', name: 'winners', type: 'uint256' },
+      { indexed: false, internalType: 'uint256', name: 'sharePerWin', type: 'uint256' },
+      { indexed: false, internalType: 'uint256', name: 'burnt', type: 'uint256' },
     ],
-    name: 'ConvictionSettled',
+    name: 'BountySettled',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'uint256', name: 'batchId', type: 'uint256' },
+      { indexed: false, internalType: 'uint256', name: 'seq', type: 'uint256' },
+      { indexed: true, internalType: 'address', name: 'claimant', type: 'address' },
+    ],
+    name: 'ClaimWon',
     type: 'event',
   },
   {
@@ -3032,17 +3063,12 @@ export const batchMarketAbi = [
           { internalType: 'uint40', name: 'postedAt', type: 'uint40' },
           { internalType: 'address', name: 'requester', type: 'address' },
           { internalType: 'uint32', name: 'count', type: 'uint32' },
-          { internalType: 'uint32', name: 'openQueries', type: 'uint32' },
-          { internalType: 'uint32', name: 'openGames', type: 'uint32' },
           { internalType: 'address', name: 'feeToken', type: 'address' },
           { internalType: 'uint32', name: 'claims', type: 'uint32' },
-          { internalType: 'uint32', name: 'bestClaim', type: 'uint32' },
           { internalType: 'bool', name: 'demanded', type: 'bool' },
-          { internalType: 'bool', name: 'slashed', type: 'bool' },
           { internalType: 'bytes32', name: 'root', type: 'bytes32' },
           { internalType: 'uint128', name: 'totalFee', type: 'uint128' },
           { internalType: 'uint128', name: 'stake', type: 'uint128' },
-          { internalType: 'address', name: 'beneficiary', type: 'address' },
         ],
         internalType: 'struct IBatchMarket.Batch',
         name: '',
@@ -3076,6 +3102,16 @@ export const batchMarketAbi = [
   {
     inputs: [],
     name: 'bondWorkerBps',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'batchId', type: 'uint256' },
+      { internalType: 'address', name: 'claimant', type: 'address' },
+    ],
+    name: 'bountyWins',
     outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
     stateMutability: 'view',
     type: 'function',
@@ -3176,6 +3212,13 @@ export const batchMarketAbi = [
   },
   {
     inputs: [{ internalType: 'uint256', name: 'batchId', type: 'uint256' }],
+    name: 'claimBounty',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: 'batchId', type: 'uint256' }],
     name: 'demandLeaves',
     outputs: [{ internalType: 'uint256', name: 'queryId', type: 'uint256' }],
     stateMutability: 'payable',
@@ -3205,6 +3248,24 @@ export const batchMarketAbi = [
           { internalType: 'uint64', name: 'readyAt', type: 'uint64' },
         ],
         internalType: 'struct IBatchMarket.Deposit',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: 'batchId', type: 'uint256' }],
+    name: 'disputes',
+    outputs: [
+      {
+        components: [
+          { internalType: 'uint64', name: 'open', type: 'uint64' },
+          { internalType: 'uint64', name: 'winners', type: 'uint64' },
+          { internalType: 'uint128', name: 'escrow', type: 'uint128' },
+        ],
+        internalType: 'struct ConvictionBounty.Pool',
         name: '',
         type: 'tuple',
       },
@@ -3289,12 +3350,12 @@ export const batchMarketAbi = [
   },
   {
     inputs: [
-      { internalType: 'bytes32', name: 'subject', type: 'bytes32' },
+      { internalType: 'bytes32', name: '', type: 'bytes32' },
       { internalType: 'uint256', name: '', type: 'uint256' },
     ],
     name: 'isMoot',
     outputs: [{ internalType: 'bool', name: '', type: 'bool' }],
-    stateMutability: 'view',
+    stateMutability: 'pure',
     type: 'function',
   },
   {
@@ -3602,6 +3663,7 @@ export const batchMarketAbi = [
     stateMutability: 'view',
     type: 'function',
   },
+  { stateMutability: 'payable', type: 'receive' },
 ] as const;
 
 export const disputeGameAbi = [
