@@ -27,3 +27,10 @@ export class BatchBoundsError extends VerinferError {
 export class BatchStateError extends VerinferError {
   override name = 'BatchStateError' as const;
 }
+
+/** A game resumed after a restart needs a model this node no longer serves (`what`: "game 5"). */
+export function unservedModel(what: string, modelRoot: string): BatchStateError {
+  return new BatchStateError(
+    `The ${what} needs model ${modelRoot}, which this node does not serve. Serve the model again and restart, or its game is lost on time.`,
+  );
+}

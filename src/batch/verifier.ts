@@ -26,9 +26,11 @@ import type { Backend } from '../engine/interpreter.ts';
 import type { PeerHost } from '../p2p/host.ts';
 import { parseEndpoint } from '../p2p/identity.ts';
 import type { PeerTarget } from '../p2p/rpc.ts';
-import { type BatchItem, fetchBatchContents, type PostedBatch } from './contents.ts';
+import { type BatchItem, fetchBatchContents } from './contents.ts';
+import { unservedModel } from './errors.ts';
 import { type GameSide, playTurn } from './game.ts';
 import { inputTensorOf, runLeaf } from './run.ts';
+import { type BatchVerifierStore, scanRange, type WatchedRecord } from './store.ts';
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
@@ -52,7 +54,13 @@ export interface BatchVerifierOptions {
   /** Withdraw bounties, returned bonds and game credits once claimed (default true). */
   autoWithdraw?: boolean;
   pollIntervalMs?: number;
+  /** The first block scanned (default: the block at start; a store's cursor wins). */
   fromBlock?: bigint;
+  /**
+   * Keeps the games, the unfinished checks and the scan cursor across restarts (src/batch/store.ts).
+   * Without it a restart forgets the games this verifier must finish.
+   */
+  store?: BatchVerifierStore;
   onEvent?: (event: BatchVerifierEvent) => void;
 }
 
@@ -67,11 +75,8 @@ export type BatchVerifierEvent =
   | { type: 'withdrawn'; amount: bigint }
   | { type: 'error'; error: unknown };
 
-interface Watched {
-  batchId: bigint;
-  batch: PostedBatch;
-  state: 'new' | 'demanded' | 'done';
-  queryId?: bigint;
+interface Watched extends Omit<WatchedRecord, 'state'> {
+  state: WatchedRecord['state'] | 'done';
   pages: Map<number, LeafArgs[]>;
 }
 
@@ -108,6 +113,8 @@ export function createBatchVerifier(options: BatchVerifierOptions): BatchVerifie
   const games = new Map<bigint, GameSide>();
   /** Batches this node made a claim on (a game, a demand), until their escrow is settled. */
   const claimed = new Set<bigint>();
+  const store = options.store;
+  let restored = false;
   const emit = (e: BatchVerifierEvent) => options.onEvent?.(e);
   let nextBlock = options.fromBlock;
   let timer: NodeJS.Timeout | undefined;
@@ -128,19 +135,16 @@ export function createBatchVerifier(options: BatchVerifierOptions): BatchVerifie
 
   async function scanEvents(): Promise<void> {
     const latest = await publicClient.getBlockNumber();
-    const fromBlock = nextBlock ?? latest;
-    if (fromBlock > latest) return;
-    const logs = await publicClient.getContractEvents({
-      address: market,
-      abi: abis.batchMarket,
-      fromBlock,
-      toBlock: latest,
-    });
-    nextBlock = latest + 1n;
+    const range = scanRange(nextBlock ?? latest, latest);
+    if (!range) return;
+    const logs = await publicClient.getContractEvents({ address: market, abi: abis.batchMarket, ...range });
+    // Replayed after a crash before the cursor moves: a batch already watched is not reset.
     for (const log of logs) {
       if (log.eventName === 'BatchPosted') {
         const h = log.args.header!;
+        const batchId = log.args.batchId!;
         if (onlyWorkers && !onlyWorkers.has(h.worker.toLowerCase())) continue;
+        if (watched.has(batchId)) continue;
         const batch = {
           requester: h.requester,
           worker: h.worker,
@@ -148,19 +152,83 @@ export function createBatchVerifier(options: BatchVerifierOptions): BatchVerifie
           root: h.root,
           count: h.count,
         };
-        watched.set(log.args.batchId!, { batchId: log.args.batchId!, batch, state: 'new', pages: new Map() });
+        const w: Watched = { batchId, batch, fromBlock: log.blockNumber, state: 'new', pages: new Map() };
+        save(w);
+        watched.set(batchId, w);
       } else if (log.eventName === 'LeavesPublished') {
         const w = watched.get(log.args.batchId!);
         if (w?.state === 'demanded') w.pages.set(Number(log.args.page), [...log.args.leaves!]);
       }
     }
+    nextBlock = range.toBlock + 1n;
+    store?.setCursor(nextBlock);
+  }
+
+  function save(w: Watched): void {
+    if (!store) return;
+    if (w.state === 'done') {
+      store.dropWatched(w.batchId);
+      return;
+    }
+    const { pages: _, ...record } = w;
+    store.saveWatched({ ...record, state: w.state });
+  }
+
+  function finish(w: Watched): void {
+    w.state = 'done';
+    save(w);
+    watched.delete(w.batchId);
+  }
+
+  /** The games and the unfinished checks from the store, once; a demand's pages are read back from its logs. */
+  async function restore(): Promise<void> {
+    if (!store || restored) return;
+    for (const g of store.loadGames()) {
+      if (games.has(g.gameId)) continue;
+      const model = models.get(g.item.request.request.modelRoot);
+      if (!model) {
+        emit({
+          type: 'error',
+          error: unservedModel(`dispute game ${g.gameId}`, g.item.request.request.modelRoot),
+        });
+        continue;
+      }
+      games.set(g.gameId, await challengerSide(g.gameId, model, g.item));
+      // Its bounty, if the game convicts, is claimed after the restart too.
+      claimed.add(g.batchId);
+    }
+    for (const r of store.loadWatched()) {
+      if (watched.has(r.batchId)) continue;
+      const w: Watched = { ...r, pages: new Map() };
+      if (w.state === 'demanded') await readPages(w);
+      watched.set(r.batchId, w);
+    }
+    restored = true;
+  }
+
+  /** A demand's pages on chain (after a restart, its earlier LeavesPublished logs are behind the cursor). */
+  async function readPages(w: Watched): Promise<void> {
+    const published = await publicClient.getContractEvents({
+      address: market,
+      abi: abis.batchMarket,
+      eventName: 'LeavesPublished',
+      args: { batchId: w.batchId },
+      fromBlock: w.fromBlock,
+    });
+    for (const log of published) w.pages.set(Number(log.args.page), [...log.args.leaves!]);
+  }
+
+  async function challengerSide(gameId: bigint, model: Model, item: BatchItem): Promise<GameSide> {
+    const input = inputTensorOf(model, item.request.input);
+    const { trace } = await backend.run(model, input);
+    return { gameId, role: 'challenger', player: { wallet, trace: traceProvider(model, input, trace) } };
   }
 
   /** Re-executes the chosen leaves; challenges the first wrong one while the window is open. */
   async function check(w: Watched, items: readonly BatchItem[]): Promise<void> {
     const wrong: number[] = [];
     let checked = 0;
-    let first: { index: number; run: Awaited<ReturnType<typeof runLeaf>>; model: Model } | undefined;
+    let first: number | undefined;
     for (const [i, item] of items.entries()) {
       if (share < 1 && random() >= share) continue;
       const model = models.get(item.request.request.modelRoot);
@@ -176,31 +244,51 @@ export function createBatchVerifier(options: BatchVerifierOptions): BatchVerifie
       const run = await runLeaf(backend, model, input, item.leaf.requestHash, item.leaf.fee);
       if (run.leaf.outputRoot === item.leaf.outputRoot) continue;
       wrong.push(i);
-      first ??= { index: i, run, model };
+      first ??= i;
     }
     emit({ type: 'checked', batchId: w.batchId, checked, wrong });
-    w.state = 'done';
-    if (!first) return;
-    const b = await c.batchMarket.read.batch([w.batchId]);
-    const now = (await publicClient.getBlock()).timestamp;
-    if (b.status !== 1 || now >= BigInt(b.deadline)) return;
-    const { index, run, model } = first;
+    if (first === undefined) return finish(w);
+    const index = first;
     const tree = buildBatchTree(items.map((x) => x.leaf));
-    const bond = await c.batchMarket.read.challengeBond();
-    const receipt = await send(
-      c.batchMarket.write.challengeResult(
-        [w.batchId, items[index].leaf, BigInt(index), tree.proof(index), items[index].request.request],
-        { value: bond },
-      ),
-    );
-    const gameId = gameIdFromLogs(receipt.logs, addresses.disputeGame);
-    claimed.add(w.batchId);
-    const input = inputTensorOf(model, items[index].request.input);
-    games.set(gameId, {
-      gameId,
-      role: 'challenger',
-      player: { wallet, trace: traceProvider(model, input, run.trace) },
+    // Saved before it is sent: a verifier killed while challengeResult is in flight finds its
+    // game in the logs after a restart, and does not open a second one.
+    w.state = 'challenging';
+    w.challenge = { index, item: items[index], proof: tree.proof(index) };
+    save(w);
+    return challenge(w);
+  }
+
+  /** Opens the game on the saved wrong leaf, or adopts the one this verifier already opened. */
+  async function challenge(w: Watched): Promise<void> {
+    const { index, item, proof } = w.challenge!;
+    const model = models.get(item.request.request.modelRoot)!;
+    const mine = await publicClient.getContractEvents({
+      address: market,
+      abi: abis.batchMarket,
+      eventName: 'ResultChallenged',
+      args: { batchId: w.batchId, challenger: me },
+      fromBlock: w.fromBlock,
     });
+    let gameId = mine[0]?.args.gameId;
+    if (gameId === undefined) {
+      const b = await c.batchMarket.read.batch([w.batchId]);
+      const now = (await publicClient.getBlock()).timestamp;
+      if (b.status !== 1 || now >= BigInt(b.deadline)) return finish(w);
+      const bond = await c.batchMarket.read.challengeBond();
+      const receipt = await send(
+        c.batchMarket.write.challengeResult(
+          [w.batchId, item.leaf, BigInt(index), proof, item.request.request],
+          {
+            value: bond,
+          },
+        ),
+      );
+      gameId = gameIdFromLogs(receipt.logs, addresses.disputeGame);
+    }
+    claimed.add(w.batchId);
+    store?.saveGame({ gameId, batchId: w.batchId, index, item });
+    games.set(gameId, await challengerSide(gameId, model, item));
+    finish(w);
     emit({ type: 'challenged', batchId: w.batchId, index, gameId });
   }
 
@@ -218,14 +306,31 @@ export function createBatchVerifier(options: BatchVerifierOptions): BatchVerifie
       const own = options.knownContents?.(w.batchId);
       if (getAddress(w.batch.requester) !== me || !own) {
         emit({ type: 'withheld', batchId: w.batchId, error });
-        w.state = 'done';
-        return;
+        return finish(w);
       }
-      const bond = await c.batchMarket.read.queryBond();
-      await send(c.batchMarket.write.demandLeaves([w.batchId], { value: bond }));
+      // A demand sent before a crash (one per batch) is adopted rather than sent again, even
+      // when it is closed already; its pages are then in its LeavesPublished logs.
+      let queryId = await c.batchMarket.read.openDemand([w.batchId]);
+      if (queryId === 0n && (await c.batchMarket.read.batch([w.batchId])).demanded) {
+        const opened = await publicClient.getContractEvents({
+          address: market,
+          abi: abis.batchMarket,
+          eventName: 'QueryOpened',
+          args: { batchId: w.batchId },
+          fromBlock: w.fromBlock,
+        });
+        queryId = opened.find((l) => Number(l.args.kind) === 1)?.args.queryId ?? 0n;
+      }
+      if (queryId === 0n) {
+        const bond = await c.batchMarket.read.queryBond();
+        await send(c.batchMarket.write.demandLeaves([w.batchId], { value: bond }));
+        queryId = await c.batchMarket.read.openDemand([w.batchId]);
+      }
+      w.queryId = queryId;
       claimed.add(w.batchId);
-      w.queryId = await c.batchMarket.read.openDemand([w.batchId]);
       w.state = 'demanded';
+      await readPages(w);
+      save(w);
       emit({ type: 'demanded', batchId: w.batchId, queryId: w.queryId });
     }
   }
@@ -248,11 +353,15 @@ export function createBatchVerifier(options: BatchVerifierOptions): BatchVerifie
       return check(w, items.length === leaves.length ? items : []);
     }
     const q = await c.batchMarket.read.query([w.queryId!]);
-    if (q.status !== 1) return;
+    if (q.status !== 1) {
+      // Answered in full (its pages are read above) or closed by someone else.
+      if (q.status !== 2) finish(w);
+      return;
+    }
     const now = (await publicClient.getBlock()).timestamp;
     if (now <= BigInt(q.deadline)) return;
     await send(c.batchMarket.write.expireQuery([w.queryId!]));
-    w.state = 'done';
+    finish(w);
     emit({ type: 'expired', batchId: w.batchId, queryId: w.queryId! });
   }
 
@@ -283,15 +392,18 @@ export function createBatchVerifier(options: BatchVerifierOptions): BatchVerifie
     if (polling) return polling;
     polling = (async () => {
       try {
+        await restore();
         await scanEvents();
-        for (const w of watched.values()) {
+        for (const w of [...watched.values()]) {
           if (w.state === 'new') await fetchOrDemand(w);
           else if (w.state === 'demanded') await followDemand(w);
+          else if (w.state === 'challenging') await challenge(w);
         }
         for (const side of games.values()) {
           const { resolved, outcome } = await playTurn(gameClient, publicClient, side);
           if (!resolved) continue;
           games.delete(side.gameId);
+          store?.endGame(side.gameId);
           emit({ type: 'game-over', gameId: side.gameId, outcome });
         }
         await collect();
@@ -309,7 +421,8 @@ export function createBatchVerifier(options: BatchVerifierOptions): BatchVerifie
     async start() {
       if (!stopped) return;
       stopped = false;
-      nextBlock ??= await publicClient.getBlockNumber();
+      nextBlock = store?.cursor() ?? nextBlock ?? (await publicClient.getBlockNumber());
+      await restore().catch((error) => emit({ type: 'error', error }));
       const tick = () => {
         if (stopped) return;
         void poll().finally(() => {

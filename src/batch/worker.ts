@@ -28,6 +28,7 @@ import type { Backend } from '../engine/interpreter.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import type { PeerHost } from '../p2p/host.ts';
 import { type BatchItem, serveBatchContents } from './contents.ts';
+import { unservedModel } from './errors.ts';
 import { type GameSide, playTurn } from './game.ts';
 import {
   type BatchAnswer,
@@ -38,6 +39,9 @@ import {
   serveHeaderSignatures,
 } from './protocol.ts';
 import { inputTensorOf, leafOfTrace, runLeaf } from './run.ts';
+import { type BatchWorkerStore, scanRange } from './store.ts';
+import { createWorkerBook, type PostedState } from './workerBook.ts';
+import { createWorkerSettlement, type SettlementEvent } from './workerSettle.ts';
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
@@ -62,8 +66,13 @@ export interface BatchWorkerOptions {
   pollIntervalMs?: number;
   /** Withdraws fees as soon as they are owed (default true). */
   autoWithdraw?: boolean;
-  /** Blocks before this one are not scanned for challenges (default: the block at start). */
+  /** Blocks before this one are not scanned for challenges (default: the block at start; a store's cursor wins). */
   fromBlock?: bigint;
+  /**
+   * Keeps the posted batches, the games and the scan cursor across restarts (src/batch/store.ts).
+   * Without it a restart forgets the batches this worker must answer for and defend.
+   */
+  store?: BatchWorkerStore;
   /**
    * Tests and devnets only: commit a wrong output (outputChangingTrace at the middle op) for the
    * requests at these positions of every bundle, and defend that trace; `withhold` refuses to serve
@@ -76,25 +85,10 @@ export interface BatchWorkerOptions {
 export type BatchWorkerEvent =
   | { type: 'proposed'; header: BatchHeaderArgs }
   | { type: 'posted'; batchId: bigint; transactionHash: Hex; gasCost: bigint }
-  | { type: 'finalized'; batchId: bigint; gasCost: bigint }
-  | { type: 'withdrawn'; token: Address; gasCost: bigint }
+  | SettlementEvent
   | { type: 'defending'; batchId: bigint; index: number; gameId: bigint }
   | { type: 'game-over'; gameId: bigint; outcome: number }
-  | { type: 'answered'; batchId: bigint; queryId: bigint; gasCost: bigint }
   | { type: 'error'; error: unknown };
-
-interface Proposal {
-  header: BatchHeaderArgs;
-  items: BatchItem[];
-  /** Positions whose committed trace is the cheat's, not the engine's. */
-  cheated: Set<number>;
-  keys: string[];
-}
-
-interface PostedState extends Proposal {
-  batchId: bigint;
-  done: boolean;
-}
 
 export interface BatchWorker {
   start(): Promise<void>;
@@ -119,12 +113,12 @@ export function createBatchWorker(options: BatchWorkerOptions): BatchWorker {
   const feeTokens = new Set((options.feeTokens ?? [NATIVE]).map((t) => t.toLowerCase()));
   const ttl = options.headerTtlSeconds ?? 600n;
   const cheatAt = new Set(options.cheat?.indices ?? []);
-  const pending = new Map<Hex, Proposal>();
-  const posted = new Map<bigint, PostedState>();
-  /** requester:nonce of every request proposed or posted: a request is never charged twice. */
-  const taken = new Set<string>();
+  const store = options.store;
+  const book = createWorkerBook(store);
+  const { pending, posted, taken } = book;
   const games = new Map<bigint, GameSide>();
   const handledQueries = new Set<bigint>();
+  let restored = false;
   const emit = (e: BatchWorkerEvent) => options.onEvent?.(e);
   let nextBlock = options.fromBlock;
   let timer: NodeJS.Timeout | undefined;
@@ -140,6 +134,17 @@ export function createBatchWorker(options: BatchWorkerOptions): BatchWorker {
     if (r.status !== 'success') throw new Error(`Transaction ${h} reverted.`);
     return { hash: h, gasCost: r.gasUsed * r.effectiveGasPrice, logs: r.logs };
   }
+
+  const { answerQuery, settle } = createWorkerSettlement({
+    c,
+    me,
+    book,
+    feeTokens,
+    autoWithdraw: options.autoWithdraw !== false,
+    chainTime,
+    send,
+    emit,
+  });
 
   async function decide(bundle: {
     requester: Address;
@@ -218,7 +223,8 @@ export function createBatchWorker(options: BatchWorkerOptions): BatchWorker {
     const proposal = pending.get(key);
     if (!proposal)
       return { posted: false, refusal: 'unknown-proposal', reason: 'no such proposal is pending' };
-    if ((await chainTime()) > header.deadline)
+    const head = await publicClient.getBlock();
+    if (head.timestamp > header.deadline)
       return { posted: false, refusal: 'expired', reason: 'the header expired' };
     try {
       await c.batchMarket.simulate.postBatch([header, signature], { account: wallet.account.address });
@@ -231,14 +237,53 @@ export function createBatchWorker(options: BatchWorkerOptions): BatchWorker {
         reason: (name ?? 'the simulation failed').slice(0, 200),
       };
     }
-    // Taken off the pending list first: one signature posts once, however many times it is sent.
-    pending.delete(key);
+    // Taken off the pending list first, so that one signature posts once however many times it
+    // is sent; and saved before it is sent, so that a worker killed while postBatch is in flight
+    // still holds the inputs it must answer for (it adopts the batch from its BatchPosted log).
+    book.posting(key, proposal, head.number);
     const tx = await send(c.batchMarket.write.postBatch([header, signature]));
     const [log] = parseEventLogs({ abi: abis.batchMarket, logs: tx.logs, eventName: 'BatchPosted' });
     const batchId = log.args.batchId;
-    posted.set(batchId, { ...proposal, batchId, done: false });
+    book.adopt(key, batchId);
     emit({ type: 'posted', batchId, transactionHash: tx.hash, gasCost: tx.gasCost });
     return { posted: true, batchId, transactionHash: tx.hash };
+  }
+
+  /**
+   * Rebuilds the posted batches, the taken requests and the games from the store, once (a failed
+   * attempt is retried by the next poll). A posting whose postBatch was in flight at the crash is
+   * adopted from its BatchPosted log, looked up from the block it was saved at: the saved cursor
+   * may be later.
+   */
+  async function restore(): Promise<void> {
+    if (!store || restored) return;
+    book.restore();
+    const from = book.unseenFrom();
+    if (from !== undefined) {
+      const logs = await publicClient.getContractEvents({
+        address: market,
+        abi: abis.batchMarket,
+        eventName: 'BatchPosted',
+        args: { worker: me },
+        fromBlock: from,
+      });
+      for (const log of logs) book.adopt(headerHashOf(chainId, market, log.args.header!), log.args.batchId!);
+    }
+    for (const g of store.loadGames()) {
+      const state = posted.get(g.batchId);
+      if (!state) {
+        store.endGame(g.gameId);
+        continue;
+      }
+      try {
+        const trace = await traceOf(state, g.index);
+        games.set(g.gameId, { gameId: g.gameId, role: 'worker', player: { wallet, trace } });
+      } catch (error) {
+        // The model is no longer served (a config change): say so, and resume the others.
+        emit({ type: 'error', error });
+      }
+    }
+    restored = true;
   }
 
   function cheatTrace(model: Model, input: Tensor): Tensor[] {
@@ -248,7 +293,8 @@ export function createBatchWorker(options: BatchWorkerOptions): BatchWorker {
   /** The trace of leaf `index` as committed: recomputed from the model and the input. */
   async function traceOf(state: PostedState, index: number) {
     const item = state.items[index];
-    const model = models.get(item.request.request.modelRoot)!;
+    const model = models.get(item.request.request.modelRoot);
+    if (!model) throw unservedModel(`batch ${state.batchId}`, item.request.request.modelRoot);
     const input = inputTensorOf(model, item.request.input);
     const trace = state.cheated.has(index)
       ? cheatTrace(model, input)
@@ -256,23 +302,24 @@ export function createBatchWorker(options: BatchWorkerOptions): BatchWorker {
     return traceProvider(model, input, trace);
   }
 
-  async function scanEvents(): Promise<void> {
+  /** Reads the market's logs from the cursor; true once it has read up to the head. */
+  async function scanEvents(): Promise<boolean> {
     const latest = await publicClient.getBlockNumber();
-    const fromBlock = nextBlock ?? latest;
-    if (fromBlock > latest) return;
-    const logs = await publicClient.getContractEvents({
-      address: market,
-      abi: abis.batchMarket,
-      fromBlock,
-      toBlock: latest,
-    });
-    nextBlock = latest + 1n;
+    const range = scanRange(nextBlock ?? latest, latest);
+    if (!range) return true;
+    const logs = await publicClient.getContractEvents({ address: market, abi: abis.batchMarket, ...range });
+    // Every handler is idempotent: a crash before the cursor moves replays these logs.
     for (const log of logs) {
-      if (log.eventName === 'ResultChallenged') {
+      if (log.eventName === 'BatchPosted') {
+        const header = log.args.header!;
+        if (getAddress(header.worker) === me)
+          book.adopt(headerHashOf(chainId, market, header), log.args.batchId!);
+      } else if (log.eventName === 'ResultChallenged') {
         const state = posted.get(log.args.batchId!);
         const gameId = log.args.gameId!;
         if (!state || games.has(gameId)) continue;
         const index = Number(log.args.index);
+        store?.saveGame({ gameId, batchId: state.batchId, index });
         games.set(gameId, { gameId, role: 'worker', player: { wallet, trace: await traceOf(state, index) } });
         emit({ type: 'defending', batchId: state.batchId, index, gameId });
       } else if (log.eventName === 'QueryOpened') {
@@ -283,68 +330,25 @@ export function createBatchWorker(options: BatchWorkerOptions): BatchWorker {
         await answerQuery(state, queryId, Number(log.args.kind), Number(log.args.index));
       }
     }
-  }
-
-  async function answerQuery(state: PostedState, queryId: bigint, kind: number, index: number) {
-    let gasCost = 0n;
-    if (kind === 0) {
-      const request = state.items[index]?.request.request;
-      if (!request) return;
-      gasCost += (await send(c.batchMarket.write.revealRequest([queryId, request]))).gasCost;
-    } else {
-      const tree = buildBatchTree(state.items.map((x) => x.leaf));
-      for (let p = 0; p < tree.pageCount; p++) {
-        const page = tree.page(p);
-        gasCost += (
-          await send(c.batchMarket.write.publishLeaves([state.batchId, BigInt(p), page.leaves, page.proof]))
-        ).gasCost;
-      }
-    }
-    emit({ type: 'answered', batchId: state.batchId, queryId, gasCost });
-  }
-
-  async function settle(): Promise<void> {
-    const now = await chainTime();
-    let finalized = false;
-    for (const state of posted.values()) {
-      if (state.done) continue;
-      const b = await c.batchMarket.read.batch([state.batchId]);
-      if (b.status !== 1) {
-        state.done = true;
-        continue;
-      }
-      if (now < BigInt(b.deadline)) continue;
-      // Only a batch that was claimed against has open claims (its ConvictionBounty pool).
-      if (b.claims !== 0 && (await c.batchMarket.read.disputes([state.batchId])).open !== 0n) continue;
-      const tx = await send(c.batchMarket.write.finalizeBatch([state.batchId]));
-      state.done = true;
-      finalized = true;
-      emit({ type: 'finalized', batchId: state.batchId, gasCost: tx.gasCost });
-    }
-    if (!finalized || options.autoWithdraw === false) return;
-    for (const token of feeTokens) {
-      const owed = await c.batchMarket.read.owed([token as Address, me]);
-      if (owed === 0n) continue;
-      const tx = await send(c.batchMarket.write.withdraw([token as Address, me]));
-      emit({ type: 'withdrawn', token: token as Address, gasCost: tx.gasCost });
-    }
+    nextBlock = range.toBlock + 1n;
+    store?.setCursor(nextBlock);
+    return range.toBlock === latest;
   }
 
   async function poll(): Promise<void> {
     if (polling) return polling;
     polling = (async () => {
       try {
+        await restore();
         const now = await chainTime();
-        for (const [key, p] of pending) {
-          if (p.header.deadline >= now) continue;
-          pending.delete(key);
-          for (const k of p.keys) taken.delete(k);
-        }
-        await scanEvents();
+        book.expire(now, false);
+        // Once the scan has read every block up to one at `now` or later.
+        if (await scanEvents()) book.expire(now, true);
         for (const side of games.values()) {
           const { resolved, outcome } = await playTurn(gameClient, publicClient, side);
           if (!resolved) continue;
           games.delete(side.gameId);
+          store?.endGame(side.gameId);
           emit({ type: 'game-over', gameId: side.gameId, outcome });
         }
         await settle();
@@ -363,7 +367,8 @@ export function createBatchWorker(options: BatchWorkerOptions): BatchWorker {
     async start() {
       if (!stopped) return;
       stopped = false;
-      nextBlock ??= await publicClient.getBlockNumber();
+      nextBlock = store?.cursor() ?? nextBlock ?? (await publicClient.getBlockNumber());
+      await restore().catch((error) => emit({ type: 'error', error }));
       const contents = async (batchId: bigint) =>
         options.cheat?.withhold ? undefined : posted.get(batchId)?.items;
       unhandle.push(

@@ -1,13 +1,16 @@
 // Batch settlement inside a node: a worker with a peer host also serves signed request bundles
 // (src/batch: proposes headers, posts batches the requester signed, defends challenged leaves,
 // finalizes); a verifier re-executes every posted batch it can fetch and challenges a wrong leaf
-// alone. Both run their own polling loops beside the node's, and stop with it.
+// alone. Both run their own polling loops beside the node's, and stop with it. Both keep their
+// state in the node's database (batchStore.ts), so a restart, even after SIGKILL, resumes every
+// posted batch, game and unfinished check.
 import type { Hex } from 'viem';
 import { createBatchVerifier } from '../batch/verifier.ts';
 import { type BatchWorker, createBatchWorker } from '../batch/worker.ts';
 import type { Model } from '../engine/graph.ts';
 import type { Backend } from '../engine/interpreter.ts';
 import type { PeerHost } from '../p2p/host.ts';
+import { nodeBatchVerifierStore, nodeBatchWorkerStore } from './batchStore.ts';
 import type { NodeEnv } from './context.ts';
 
 export interface BatchServices {
@@ -52,10 +55,12 @@ export async function startBatchServices(o: BatchServicesOptions): Promise<Batch
   if (o.worker) {
     worker = createBatchWorker({
       ...common,
+      store: nodeBatchWorkerStore(env.store),
       ...(o.batchCheatIndex !== undefined ? { cheat: { indices: [o.batchCheatIndex] } } : {}),
       onEvent: (e) => {
         if (e.type === 'posted' || e.type === 'finalized')
           log.info(`batch ${e.type}`, { batchId: e.batchId.toString() });
+        else if (e.type === 'error') log.warn('batch worker error', { error: e.error });
         env.metrics.inc('batch_events_total', 1, { type: e.type });
       },
     });
@@ -65,6 +70,7 @@ export async function startBatchServices(o: BatchServicesOptions): Promise<Batch
   if (o.verifier) {
     const verifier = createBatchVerifier({
       ...common,
+      store: nodeBatchVerifierStore(env.store),
       onEvent: (e) => {
         if (e.type === 'checked')
           log.info('batch checked', {

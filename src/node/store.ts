@@ -2,14 +2,14 @@
 // It holds only what the chain can confirm or what can be recomputed: a job row says what the
 // node is doing and carries what it needs to resume (the task, the result, the inline input);
 // every machine re-reads the chain before it acts, so a stale row can never cause a wrong send.
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { VerinferError } from '../errors/base.ts';
 
 export class StoreError extends VerinferError {
   override name = 'StoreError' as const;
 }
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export type JobKind = 'task' | 'audit' | 'dispute';
 
@@ -73,17 +73,36 @@ export class NodeStore {
         `The node database "${this.path}" has schema version ${version}; this build knows ${SCHEMA_VERSION}. Upgrade Verinfer or use another database.`,
       );
     if (version === SCHEMA_VERSION) return;
+    // One step per version, all in one transaction: a database is at one version or the next.
     this.transaction(() => {
-      this.db.exec(`
-        CREATE TABLE jobs (
-          kind TEXT NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL, payload TEXT NOT NULL,
-          done INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL, PRIMARY KEY (kind, id));
-        CREATE INDEX jobs_open ON jobs (done, kind);
-        CREATE TABLE trace_cache (
-          key TEXT PRIMARY KEY, value BLOB NOT NULL, size INTEGER NOT NULL, used_at INTEGER NOT NULL);
-      `);
+      if (version < 1)
+        this.db.exec(`
+          CREATE TABLE jobs (
+            kind TEXT NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL, payload TEXT NOT NULL,
+            done INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL, PRIMARY KEY (kind, id));
+          CREATE INDEX jobs_open ON jobs (done, kind);
+          CREATE TABLE trace_cache (
+            key TEXT PRIMARY KEY, value BLOB NOT NULL, size INTEGER NOT NULL, used_at INTEGER NOT NULL);
+        `);
+      if (version < 2)
+        // Batch settlement (batchStore.ts): the worker's postings (items pruned once done) and
+        // the games of both roles, and the verifier's unfinished batch checks.
+        this.db.exec(`
+          CREATE TABLE batch_postings (
+            header_hash TEXT PRIMARY KEY, batch_id TEXT UNIQUE, payload TEXT NOT NULL, items BLOB,
+            requests_deadline INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0);
+          CREATE TABLE batch_games (
+            role TEXT NOT NULL, game_id TEXT NOT NULL, payload TEXT NOT NULL, item BLOB,
+            PRIMARY KEY (role, game_id));
+          CREATE TABLE batch_watched (batch_id TEXT PRIMARY KEY, payload TEXT NOT NULL, item BLOB);
+        `);
       this.setMeta('schema_version', String(SCHEMA_VERSION));
     });
+  }
+
+  /** A statement on the node's own tables (batchStore.ts); run it inside transaction() when it is one of several writes. */
+  prepare(sql: string): StatementSync {
+    return this.db.prepare(sql);
   }
 
   /** Runs `fn` in one transaction (nested calls join the outer one); a throw rolls it all back. */
