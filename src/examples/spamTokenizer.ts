@@ -14,6 +14,7 @@
  *  6. each token maps to its vocabulary index, or `unk` if absent; the result is padded with `pad`
  *     to exactly sequenceLength ids.
  */
+import { VerinferError } from '../errors/base.ts';
 
 export interface TokenizerSpec {
   readonly kind: 'words-v1';
@@ -38,8 +39,13 @@ function vocabIndex(spec: TokenizerSpec): Map<string, number> {
   return index;
 }
 
+/** A tokenizer.json that breaks the "words-v1" rules above. */
+export class TokenizerSpecError extends VerinferError {
+  override name = 'TokenizerSpecError' as const;
+}
+
 function fail(message: string): never {
-  throw new Error(`invalid tokenizer spec: ${message}`);
+  throw new TokenizerSpecError(`invalid tokenizer spec: ${message}`);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -143,6 +149,20 @@ export function words(text: string, spec: TokenizerSpec): string[] {
     i = j;
   }
   return out;
+}
+
+/** How many word tokens `text` has before truncation to spec.sequenceLength (step 5 above). */
+export function wordCount(text: string): number {
+  const s = asciiLower(subjectAndBody(text));
+  let count = 0;
+  let inWord = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const isWordChar = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
+    if (isWordChar && !inWord) count++;
+    inWord = isWordChar;
+  }
+  return count;
 }
 
 /** Token ids of `text`: exactly spec.sequenceLength ids, padded with spec.pad. */

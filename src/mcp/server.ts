@@ -177,7 +177,7 @@ export function createMcpServer(ctx: McpContext): McpServer {
           status: 'final',
           taskId: id,
           model: local?.name,
-          top: answer ? (answer.top.length === 1 ? answer.top[0] : answer.top) : undefined,
+          top: answer?.top,
           label: answer ? (answer.labels.length === 1 ? answer.labels[0] : answer.labels) : undefined,
           output: answer?.bytes,
           rawOutput: answer ? undefined : final.output,

@@ -7,6 +7,7 @@ import { keccak256, toHex } from '../commit/keccak.ts';
 import { ModelFormatError } from '../errors/base.ts';
 import { importOnnx, parseFloatInput } from '../onnx/index.ts';
 import { loadModelDir, type Manifest, saveModelDir } from '../store/modelDir.ts';
+import { OutputBusyError } from '../store/outputDir.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../../models/${p}`, import.meta.url));
 
@@ -78,6 +79,29 @@ export async function loadOrImportExample(
       if (!(err instanceof ModelFormatError)) throw err;
     }
   }
-  await importExampleModel(example, dir, onImport?.());
+  try {
+    await importExampleModel(example, dir, onImport?.());
+  } catch (err) {
+    // Another process (a second node or test) is writing the same cache: wait for its package.
+    if (!(err instanceof OutputBusyError)) throw err;
+    return waitForPackage(dir, err);
+  }
   return loadModelDir(dir);
+}
+
+/** The package another writer is finishing in `dir`, once it is complete (at most 5 minutes). */
+async function waitForPackage(dir: string, cause: Error): Promise<Awaited<ReturnType<typeof loadModelDir>>> {
+  const until = Date.now() + 300_000;
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 250));
+    if (!existsSync(join(dir, 'model.vrnf'))) continue;
+    try {
+      return await loadModelDir(dir);
+    } catch (err) {
+      if (!(err instanceof ModelFormatError)) throw err;
+    }
+  }
+  throw new ModelFormatError(`Another process held ${dir} for 5 minutes without finishing its package.`, {
+    cause,
+  });
 }

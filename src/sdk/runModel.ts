@@ -39,7 +39,8 @@ export function runSummary(r: RunModelReturnType) {
   return {
     output: Array.from(r.output.data),
     dequantized: r.dequantized,
-    top: r.top.length === 1 ? r.top[0] : r.top,
+    // Always an array, one index per row, so that callers need not test for batch 1.
+    top: r.top,
     outputRoot: toHex(r.commitment.outputRoot),
     checkpointRoot: toHex(r.commitment.checkpointRoot),
     traceRoot: toHex(r.commitment.traceRoot),

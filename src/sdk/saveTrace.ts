@@ -1,23 +1,31 @@
 // Writes a full trace to a directory: one binary file per op output plus a manifest with roots.
-// The directory appears whole or not at all.
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+// The directory appears whole or not at all (see store/outputDir.ts), and an existing directory
+// is replaced only if it holds a previous trace.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { toHex } from '../commit/keccak.ts';
 import { tensorBytes } from '../commit/tensorRoot.ts';
 import type { Model } from '../engine/graph.ts';
-import { VerinferError } from '../errors/base.ts';
+import { type OutputReservation, reserveOutput } from '../store/outputDir.ts';
 import type { RunModelReturnType } from './runModel.ts';
 
-export async function saveTrace(dir: string, model: Model, run: RunModelReturnType): Promise<void> {
-  const target = resolve(dir);
-  if (existsSync(target) && (await readdir(target)).length > 0) {
-    throw new VerinferError(`Trace directory "${dir}" is not empty. Choose an empty or new directory.`);
-  }
-  await mkdir(dirname(target), { recursive: true });
-  const staging = join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
-  try {
-    await mkdir(staging, { recursive: true });
+export interface SaveTraceOptions {
+  /** Replace a previous trace in `dir` (never anything else). */
+  force?: boolean;
+  /** The directory reserved earlier with `reserveOutput`, so a bad --trace fails before the run. */
+  reservation?: OutputReservation;
+}
+
+export async function saveTrace(
+  dir: string,
+  model: Model,
+  run: RunModelReturnType,
+  options: SaveTraceOptions = {},
+): Promise<void> {
+  const reservation =
+    options.reservation ??
+    (await reserveOutput(dir, { kind: 'trace', force: options.force, flag: '--trace' }));
+  await reservation.commit(async (staging) => {
     const ops = [];
     for (let k = 0; k < run.trace.length; k++) {
       const t = run.trace[k];
@@ -42,10 +50,5 @@ export async function saveTrace(dir: string, model: Model, run: RunModelReturnTy
       ops,
     };
     await writeFile(join(staging, 'trace.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    await rm(target, { recursive: true, force: true });
-    await rename(staging, target);
-  } catch (cause) {
-    await rm(staging, { recursive: true, force: true });
-    throw cause;
-  }
+  });
 }

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,8 @@ import { handModel } from '../../test/support/handModel.ts';
 import { keccak256, toHex } from '../commit/keccak.ts';
 import { modelRoot } from '../commit/modelRoot.ts';
 import { ModelFormatError } from '../errors/base.ts';
-import { loadModelDir, ModelDirError, saveModelDir } from './modelDir.ts';
+import { loadModelDir, saveModelDir } from './modelDir.ts';
+import { OutputDirError } from './outputDir.ts';
 
 test('a saved package loads back with the same root and tokenizer', async () => {
   const dir = join(await mkdtemp(join(tmpdir(), 'vrnf-')), 'pkg');
@@ -23,13 +23,23 @@ test('a saved package loads back with the same root and tokenizer', async () => 
   assert.deepEqual((await readdir(join(dir, '..'))).sort(), ['pkg']);
 });
 
-test('a non-empty output directory is refused unless forced, and left untouched', async () => {
+test('a non-empty output directory is refused, even forced, and left untouched', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'vrnf-'));
   await writeFile(join(dir, 'keep.txt'), 'mine');
-  await assert.rejects(saveModelDir(dir, handModel()), ModelDirError);
+  await assert.rejects(saveModelDir(dir, handModel()), OutputDirError);
+  await assert.rejects(saveModelDir(dir, handModel(), { force: true }), /not a previous model package/);
+  assert.deepEqual(await readdir(dir), ['keep.txt']);
   assert.equal(await readFile(join(dir, 'keep.txt'), 'utf8'), 'mine');
+});
+
+test('--force replaces a previous package, and only that', async () => {
+  const parent = await mkdtemp(join(tmpdir(), 'vrnf-'));
+  const dir = join(parent, 'pkg');
+  await saveModelDir(dir, handModel());
+  await assert.rejects(saveModelDir(dir, handModel()), /not empty/);
   await saveModelDir(dir, handModel(), { force: true });
-  assert.ok(!existsSync(join(dir, 'keep.txt')));
+  assert.deepEqual((await readdir(dir)).sort(), ['manifest.json', 'model.vrnf']);
+  assert.deepEqual(await readdir(parent), ['pkg']);
 });
 
 test('an invalid model leaves no directory behind', async () => {

@@ -116,7 +116,7 @@ describe('verinfer mcp over stdio', () => {
       const final = await call(client, 'wait_for_finality', { taskId, timeoutSeconds: 120 });
       assert.equal(final.isError, undefined, final.text);
       assert.equal(final.json().status, 'final');
-      assert.equal(final.json().top, 7);
+      assert.deepEqual(final.json().top, [7]);
       assert.equal(final.json().label, '7');
       const verified = await call(client, 'verify_task', { taskId });
       assert.equal(verified.json().ok, true);

@@ -36,7 +36,7 @@ describe('verinfer infer', () => {
     const out = r.json();
     assert.equal(out.status, 'final');
     assert.equal(out.taskId, taskId);
-    assert.equal(out.top, 7);
+    assert.deepEqual(out.top, [7]);
     assert.equal(out.label, '7');
     assert.equal(out.localCheck, 'ok');
     assert.equal((out.output as number[]).length, 10);

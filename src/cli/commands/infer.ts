@@ -67,7 +67,7 @@ export function registerInfer(program: Command): void {
       const b = await inferBatch(net, { modelRoot: root, input, fee, timeoutMs: timeoutS * 1000, say });
       say(`✓ final: batch ${b.batchId} settled without a successful challenge`);
       const answer = answerOf(pkg.model, b.output);
-      const top = answer.top.length === 1 ? answer.top[0] : answer.top;
+      const top = answer.top;
       const label = answer.labels.length === 1 ? answer.labels[0] : answer.labels;
       if (flags.json) {
         process.stdout.write(
@@ -168,7 +168,7 @@ export function registerInfer(program: Command): void {
           status: 'final',
           taskId,
           output: answer.bytes,
-          top: answer.top.length === 1 ? answer.top[0] : answer.top,
+          top: answer.top,
           label: answer.labels.length === 1 ? answer.labels[0] : answer.labels,
           outputRoot: final.outputRoot,
           inputRoot,

@@ -4,12 +4,14 @@ import { loadInput } from '../../sdk/loadInput.ts';
 import { runModel, runSummary } from '../../sdk/runModel.ts';
 import { saveTrace } from '../../sdk/saveTrace.ts';
 import { loadModelDir } from '../../store/modelDir.ts';
+import { reserveOutput } from '../../store/outputDir.ts';
 
 interface RunOptions {
   input: string;
   backend: string;
   json?: boolean;
   trace?: string;
+  force?: boolean;
 }
 
 export function registerModelRun(model: Command): void {
@@ -23,13 +25,23 @@ export function registerModelRun(model: Command): void {
     )
     .option('--backend <name>', `execution backend: ${BACKEND_NAMES.join(' | ')}`, 'fast')
     .option('--json', 'print one machine-readable JSON object')
-    .option('--trace <dir>', 'save every op output and its root to this directory')
+    .option('--trace <dir>', 'save every op output and its root to this directory (must be new or empty)')
+    .option('--force', 'replace a previous trace in the --trace directory')
     .action(async (modelDir: string, opts: RunOptions) => {
       const backend = await getBackend(opts.backend);
       const pkg = await loadModelDir(modelDir);
-      const input = await loadInput(pkg, opts.input);
-      const run = await runModel(pkg.model, input, backend);
-      if (opts.trace) await saveTrace(opts.trace, pkg.model, run);
+      const input = await loadInput(pkg, opts.input, { onWarning: (m) => console.error(`warning: ${m}`) });
+      // The trace directory is checked and locked before the run, not after it.
+      const reservation = opts.trace
+        ? await reserveOutput(opts.trace, { kind: 'trace', force: opts.force, flag: '--trace' })
+        : undefined;
+      let run: Awaited<ReturnType<typeof runModel>>;
+      try {
+        run = await runModel(pkg.model, input, backend);
+        if (opts.trace) await saveTrace(opts.trace, pkg.model, run, { reservation });
+      } finally {
+        await reservation?.release();
+      }
       const summary = runSummary(run);
       if (opts.json) {
         console.log(JSON.stringify(summary));
