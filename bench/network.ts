@@ -18,10 +18,9 @@ import { createWalletClient, type Hex, http, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { BATCH_STATUS, requestBatch, waitForBatchFinality } from '../src/batch/requester.ts';
 import { anvilAccounts } from '../src/chain/anvil.ts';
-import { taskIdOf } from '../src/chain/bindings/commitments.ts';
-import { NATIVE, type TaskArgs } from '../src/chain/bindings/types.ts';
+import { inlineTaskOf, taskIdOf } from '../src/chain/bindings/commitments.ts';
 import { toHex } from '../src/commit/keccak.ts';
-import { tensorBytes, tensorRoot } from '../src/commit/tensorRoot.ts';
+import { tensorBytes } from '../src/commit/tensorRoot.ts';
 import { startDevnet } from '../src/devnet/devnet.ts';
 import { fastBackend } from '../src/engine/fast/index.ts';
 import { createPeerHost } from '../src/p2p/host.ts';
@@ -158,17 +157,13 @@ try {
   let nonce = await pc.getTransactionCount({ address: wallet.account.address });
   for (let i = 0; i < TASKS; i++) {
     const bytes = inputs[i % 3];
-    const task: TaskArgs = {
+    const task = inlineTaskOf({
       requester: wallet.account.address,
       modelRoot: digitsRoot,
-      inputRoot: toHex(tensorRoot(bytes)),
-      feeToken: NATIVE,
+      input: bytes,
       fee: parseEther('0.001'),
-      takeDeadline: 2n ** 40n,
-      consumer: NATIVE,
-      callbackGasLimit: 0,
-      salt: `0x${(1000 + i).toString(16).padStart(64, '0')}`,
-    };
+      salt: BigInt(1000 + i),
+    });
     await market.write.createTask([task, toHex(bytes)], { value: task.fee, nonce: nonce++ } as never);
     sent.push({ id: taskIdOf(d.chainId, d.addresses.taskMarket, task), at: performance.now() });
   }

@@ -5,11 +5,11 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatEther, type Hex, parseEther } from 'viem';
-import { taskIdOf } from '../../src/chain/bindings/commitments.ts';
-import { NATIVE, type TaskArgs } from '../../src/chain/bindings/types.ts';
+import { inlineTaskOf, taskIdOf } from '../../src/chain/bindings/commitments.ts';
+import type { TaskArgs } from '../../src/chain/bindings/types.ts';
 import type { DeployVerinferOptions } from '../../src/chain/deployVerinfer.ts';
 import { toHex } from '../../src/commit/keccak.ts';
-import { tensorBytes, tensorRoot } from '../../src/commit/tensorRoot.ts';
+import { tensorBytes } from '../../src/commit/tensorRoot.ts';
 import { type DevnetChain, devnetAccounts, startDevnetChain } from '../../src/devnet/chain.ts';
 import { type NodeLogLine, type NodeProcess, startNodeProcess } from '../../src/devnet/processes.ts';
 import type { Tensor } from '../../src/engine/tensor.ts';
@@ -157,17 +157,13 @@ export async function startTestNetwork(
       const root = chain.deployment.models.find((m) => m.name === model)?.root;
       if (!root) throw new Error(`no model ${model}`);
       salt += 1n;
-      const task: TaskArgs = {
+      const task = inlineTaskOf({
         requester: wallet.account.address,
         modelRoot: root,
-        inputRoot: toHex(tensorRoot(bytes)),
-        feeToken: NATIVE,
+        input: bytes,
         fee,
-        takeDeadline: 2n ** 40n,
-        consumer: NATIVE,
-        callbackGasLimit: 0,
-        salt: `0x${salt.toString(16).padStart(64, '0')}`,
-      };
+        salt,
+      });
       const hash = await chain.contracts.as(wallet).taskMarket.write.createTask([task, toHex(bytes)], {
         value: fee,
       });

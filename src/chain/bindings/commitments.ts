@@ -6,7 +6,14 @@ import { buildLevels, merkleProof, merkleRoot } from '../../commit/merkle.ts';
 import { metaLeaf, opLeafFields, tensorLeafFields } from '../../commit/modelRoot.ts';
 import { tensorRoot } from '../../commit/tensorRoot.ts';
 import type { Model } from '../../engine/graph.ts';
-import type { BatchHeaderArgs, LeafArgs, RequestArgs, TaskArgs, TaskResultArgs } from './types.ts';
+import {
+  type BatchHeaderArgs,
+  type LeafArgs,
+  NATIVE,
+  type RequestArgs,
+  type TaskArgs,
+  type TaskResultArgs,
+} from './types.ts';
 
 const TASK_ABI = [
   {
@@ -68,6 +75,30 @@ export function resultKeyOf(r: TaskResultArgs): Hex {
 /** The tensor root of committed bytes, as hex. */
 export function bytesRoot(bytes: Uint8Array): Hex {
   return toHex(tensorRoot(bytes));
+}
+
+/** A native-fee task whose input travels inline with createTask: its root is the input's. */
+export function inlineTaskOf(o: {
+  requester: Address;
+  modelRoot: Hex;
+  input: Uint8Array;
+  fee: bigint;
+  salt: bigint;
+  takeDeadline?: bigint;
+  consumer?: Address;
+  callbackGasLimit?: number;
+}): TaskArgs {
+  return {
+    requester: o.requester,
+    modelRoot: o.modelRoot,
+    inputRoot: bytesRoot(o.input),
+    feeToken: NATIVE,
+    fee: o.fee,
+    takeDeadline: o.takeDeadline ?? 2n ** 40n,
+    consumer: o.consumer ?? NATIVE,
+    callbackGasLimit: o.callbackGasLimit ?? 0,
+    salt: `0x${o.salt.toString(16).padStart(64, '0')}`,
+  };
 }
 
 /** The EIP-712 types of BatchMarket.Request. */
