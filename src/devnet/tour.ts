@@ -6,11 +6,10 @@ import { join } from 'node:path';
 import { createWalletClient, formatEther, type Hex, http, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { BATCH_STATUS, requestBatch, waitForBatchFinality } from '../batch/requester.ts';
-import { taskIdOf } from '../chain/bindings/commitments.ts';
-import { NATIVE, type TaskArgs } from '../chain/bindings/types.ts';
+import { inlineTaskOf, taskIdOf } from '../chain/bindings/commitments.ts';
 import { abis } from '../chain/deployVerinfer.ts';
 import { toHex } from '../commit/keccak.ts';
-import { tensorBytes, tensorRoot } from '../commit/tensorRoot.ts';
+import { tensorBytes } from '../commit/tensorRoot.ts';
 import { VerinferError } from '../errors/base.ts';
 import { createPeerHost } from '../p2p/host.ts';
 import { parseEndpoint } from '../p2p/identity.ts';
@@ -53,17 +52,14 @@ export async function runTour(devnet: Devnet, io: TourIo): Promise<void> {
     const bytes = tensorBytes(input.dtype, input.data);
     const modelRoot = d.models.find((m) => m.name === modelName)!.root;
     salt += 1n;
-    const task: TaskArgs = {
+    const task = inlineTaskOf({
       requester: account.address,
       modelRoot,
-      inputRoot: toHex(tensorRoot(bytes)),
-      feeToken: NATIVE,
+      input: bytes,
       fee: parseEther('0.01'),
       takeDeadline: BigInt(Math.floor(Date.now() / 1000) + 600),
-      consumer: NATIVE,
-      callbackGasLimit: 0,
-      salt: `0x${(BigInt(Date.now()) * 1000n + salt).toString(16).padStart(64, '0')}` as Hex,
-    };
+      salt: BigInt(Date.now()) * 1000n + salt,
+    });
     const hash = await wallet.writeContract({
       ...market,
       functionName: 'createTask',
@@ -78,32 +74,42 @@ export async function runTour(devnet: Devnet, io: TourIo): Promise<void> {
 
   io.log('\n── 1. An honest inference ──────────────────────────────────────────');
   const digits = (await readdir(EXAMPLES[0].samples)).sort();
-  const first = await request('digits', digits[0]);
-  io.log(`requested   digits on ${digits[0]}: task ${first.id}\n            tx ${first.hash}`);
-  const posted = await until('post a result', async () => {
-    const logs = await pc.getContractEvents({
-      ...market,
-      eventName: 'ResultPosted',
-      args: { taskId: first.id },
-      fromBlock: 0n,
+  // Any worker may take an open task, the cheater included: a task it corrupts is convicted
+  // (step 3 shows how), and the tour asks again until an honest answer is final.
+  for (let attempt = 1; ; attempt++) {
+    const first = await request('digits', digits[0]);
+    io.log(`requested   digits on ${digits[0]}: task ${first.id}\n            tx ${first.hash}`);
+    const posted = await until('post a result', async () => {
+      const logs = await pc.getContractEvents({
+        ...market,
+        eventName: 'ResultPosted',
+        args: { taskId: first.id },
+        fromBlock: 0n,
+      });
+      return logs[0];
     });
-    return logs[0];
-  });
-  const output = posted.args.output as Hex;
-  const labels = first.pkg.model.meta.labels ?? [];
-  const scores = [...Buffer.from(output.slice(2), 'hex')];
-  const top = scores.indexOf(Math.max(...scores));
-  io.log(
-    `posted      by ${posted.args.worker}: output root ${posted.args.outputRoot}\n            tx ${posted.transactionHash}`,
-  );
-  const final = await until('finalize the task', async () => {
-    const s = await status(first.id);
-    if (s === 4 || s === 6) return s;
-    return undefined;
-  });
-  if (final !== 4) throw new VerinferError(`The honest task ended with status ${final}, not finalized.`);
-  io.log(`final       after the challenge window: the answer is "${labels[top] ?? top}" (verified on chain)`);
-  io.emit({ event: 'tour', step: 'honest', taskId: first.id, top, label: labels[top] });
+    const output = posted.args.output as Hex;
+    const labels = first.pkg.model.meta.labels ?? [];
+    const scores = [...Buffer.from(output.slice(2), 'hex')];
+    const top = scores.indexOf(Math.max(...scores));
+    io.log(
+      `posted      by ${posted.args.worker}: output root ${posted.args.outputRoot}\n            tx ${posted.transactionHash}`,
+    );
+    const final = await until('finalize the task', async () => {
+      const s = await status(first.id);
+      if (s === 4 || s === 6) return s;
+      return undefined;
+    });
+    if (final === 4) {
+      io.log(
+        `final       after the challenge window: the answer is "${labels[top] ?? top}" (verified on chain)`,
+      );
+      io.emit({ event: 'tour', step: 'honest', taskId: first.id, top, label: labels[top] });
+      break;
+    }
+    if (attempt === 5) throw new VerinferError(`${attempt} tasks in a row were convicted, none finalized.`);
+    io.log('convicted   that worker was the cheater: a verifier caught it; asking again');
+  }
 
   io.log('\n── 2. A batch of signed requests over libp2p ────────────────────────');
   await tourBatch(devnet, io, digits);
