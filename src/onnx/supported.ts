@@ -6,18 +6,18 @@ const words = (s: string) => s.trim().split(/\s+/);
 
 /** Ops that may process activations (they are lowered to integer ops). */
 export const LOWERED_OPS = words(`
-  Abs Add AveragePool BatchNormalization Cast Celu Clip Concat Constant Conv Cos Div Dropout Elu Erf Exp Flatten
+  Abs Add AveragePool BatchNormalization Cast Celu Clip Concat Constant Conv Cos Div Dropout Elu Erf Exp Expand Flatten
   Gather Gelu Gemm GlobalAveragePool GlobalMaxPool HardSigmoid HardSwish Identity LayerNormalization LeakyRelu Log
   MatMul Max MaxPool Mean Min Mish Mul Neg Pad Pow Reciprocal ReduceMean ReduceSum Relu Reshape Selu Sigmoid Sign Sin
-  Softmax Softplus Softsign Sqrt Squeeze Sub Sum Tanh ThresholdedRelu Transpose Unsqueeze`);
+  Slice Softmax Softplus Softsign Split Sqrt Squeeze Sub Sum Tanh ThresholdedRelu Tile Transpose Unsqueeze`);
 
 /** Ops accepted on activations only inside an elementwise function of one activation (a lookup table). */
 export const ELEMENTWISE_ONLY_OPS = words('Equal Greater GreaterOrEqual Less LessOrEqual Not Where');
 
 /** Ops accepted only on constants and shapes (folded away before quantization). */
 export const FOLDED_OPS = words(`
-  And Ceil ConstantOfShape Expand Floor LogSoftmax Mod Or Range ReduceL2 ReduceMax ReduceMin ReduceSumSquare Round
-  Shape Size Slice Split Tile Xor`);
+  And Ceil ConstantOfShape Floor LogSoftmax Mod Or Range ReduceL2 ReduceMax ReduceMin ReduceSumSquare Round
+  Shape Size Xor`);
 
 export function supportedOpsText(): string {
   return (

@@ -133,11 +133,12 @@ export class Lowering {
     return { kind: 'calib', probe: this.probes.length - 1 };
   }
 
+  /** Records value `name` with its ONNX (batch-1) shape; batch.ts later puts the batch axis first. */
   define(node: OnnxNode | string, name: string, shape: number[], quant: QuantSpec): string {
-    if (shape.length === 0 || shape[0] !== 1) {
+    if (!shape.every((d) => Number.isInteger(d) && d >= 1)) {
       const where = typeof node === 'string' ? node : `node "${node.name}" (${node.opType})`;
       throw new UnsupportedOpError(
-        `Tensor "${name}" of ${where} has shape [${shape.join(',')}]: activations must keep the batch dimension first with size 1.`,
+        `Tensor "${name}" of ${where} has shape [${shape.join(',')}] with an empty or unknown axis.`,
       );
     }
     if (this.values.has(name)) throw new UnsupportedOpError(`Tensor "${name}" is defined twice.`);

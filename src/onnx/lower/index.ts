@@ -2,11 +2,13 @@
 import { UnsupportedOpError } from '../../errors/base.ts';
 import type { DynGraph } from '../fold.ts';
 import type { OnnxNode } from '../parse.ts';
+import { canonicalizeBatch } from './batch.ts';
 import { lowerBinary } from './binary.ts';
 import { Lowering } from './context.ts';
 import { lowerBatchNorm, lowerConv, lowerGemm, lowerMatMul } from './linear.ts';
 import { lowerConcat, lowerGather, lowerPad, lowerPool, lowerReshape, lowerTranspose } from './movement.ts';
 import { lowerLayerNorm, lowerReduce, lowerSoftmax, tryDecomposedLayerNorm } from './norm.ts';
+import { lowerSelect } from './select.ts';
 import type { Lowered } from './types.ts';
 
 type Handler = (L: Lowering, node: OnnxNode) => void;
@@ -39,6 +41,10 @@ const HANDLERS: Record<string, Handler> = {
   Transpose: lowerTranspose,
   Concat: lowerConcat,
   Gather: lowerGather,
+  Slice: lowerSelect,
+  Split: lowerSelect,
+  Expand: lowerSelect,
+  Tile: lowerSelect,
 };
 
 function lowerNode(L: Lowering, node: OnnxNode): void {
@@ -75,5 +81,12 @@ export function lowerGraph(g: DynGraph): Lowered {
   }
   if (L.values.get(output)?.quant.kind === 'tokens')
     throw new UnsupportedOpError('The model output must not be token ids.');
-  return { ops: L.ops, values: L.values, probes: L.probes, input, output, warnings: L.warnings };
+  return canonicalizeBatch({
+    ops: L.ops,
+    values: L.values,
+    probes: L.probes,
+    input,
+    output,
+    warnings: L.warnings,
+  });
 }

@@ -5,6 +5,7 @@ import { padAmounts } from '../float/shape.ts';
 import { normAxis } from '../float/tensor.ts';
 import type { OnnxNode } from '../parse.ts';
 import type { Lowering } from './context.ts';
+import { lowerSelect } from './select.ts';
 
 export function lowerPool(L: Lowering, node: OnnxNode): void {
   if (node.outputs.slice(1).some((o) => o && L.consumers(o).length > 0))
@@ -44,7 +45,7 @@ export function lowerPool(L: Lowering, node: OnnxNode): void {
   }
 }
 
-/** Pad (constant 0) is folded into the following Conv or AveragePool, or dropped if it pads nothing. */
+/** Pad: zero padding folds into a following Conv or AveragePool; other constant padding is a select. */
 export function lowerPad(L: Lowering, node: OnnxNode): void {
   const x = node.inputs[0];
   const rank = L.shape(x).length;
@@ -59,19 +60,19 @@ export function lowerPad(L: Lowering, node: OnnxNode): void {
     L.alias(node.outputs[0], x);
     return;
   }
-  if (mode !== 'constant' || value !== 0) L.fail(node, 'only zero padding is supported.');
   const next = L.soleConsumer(node.outputs[0]);
   const spatialOnly = rank === 4 && pads.every((p, i) => p >= 0 && (i % 4 >= 2 || p === 0));
-  if (
-    !next ||
-    !['Conv', 'AveragePool'].includes(next.opType) ||
-    next.inputs[0] !== node.outputs[0] ||
-    !spatialOnly
-  ) {
-    L.fail(
-      node,
-      'zero padding is only supported directly before a Conv or AveragePool, on the spatial axes.',
-    );
+  const foldable =
+    mode === 'constant' &&
+    value === 0 &&
+    !!next &&
+    ['Conv', 'AveragePool'].includes(next.opType) &&
+    next.inputs[0] === node.outputs[0] &&
+    spatialOnly;
+  // Zero padding right before a Conv or AveragePool is free inside it; any other is a select.
+  if (!foldable) {
+    lowerSelect(L, node);
+    return;
   }
   L.pendingPads.set(node.outputs[0], { x, pads: [pads[2], pads[3], pads[6], pads[7]] });
 }
@@ -103,7 +104,9 @@ export function lowerTranspose(L: Lowering, node: OnnxNode): void {
     L.emit({ kind: 'reshape', name: node.name, x, out, shape: shape.slice(1) });
     return;
   }
-  L.fail(node, `perm [${perm.join(',')}] moves the batch axis.`);
+  // A transpose that moves axis 0 (sequence-first attention); batch.ts lifts it past the batch axis.
+  L.define(node, out, shape, { kind: 'same', as: x });
+  L.emit({ kind: 'transpose', name: node.name, x, out, perm });
 }
 
 export function lowerConcat(L: Lowering, node: OnnxNode): void {
@@ -112,7 +115,6 @@ export function lowerConcat(L: Lowering, node: OnnxNode): void {
     L.fail(node, 'concatenating constants with activations is not supported.');
   const rank = L.shape(ins[0]).length;
   const axis = normAxis(attrInt(node, 'axis', 0), rank);
-  if (axis === 0) L.fail(node, 'concatenation along the batch axis is not supported.');
   const xs = ins.map((i) => L.use(i));
   const out = node.outputs[0];
   if (xs.length === 1) {

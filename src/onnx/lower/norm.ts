@@ -28,7 +28,6 @@ export function lowerSoftmax(L: Lowering, node: OnnxNode): void {
   const shape = L.shape(xName);
   const rank = shape.length;
   const axis = normAxis(attrInt(node, 'axis', L.g.opset < 13 ? 1 : -1), rank);
-  if (axis === 0) L.fail(node, 'softmax over the batch axis is not supported.');
   const out = node.outputs[0];
   let x = L.use(xName);
   const soft = (input: string, name?: string) => {
@@ -96,7 +95,6 @@ export function lowerLayerNorm(L: Lowering, node: OnnxNode): void {
   const [xName, sName, bName] = node.inputs;
   const shape = L.shape(xName);
   const axis = normAxis(attrInt(node, 'axis', -1), shape.length);
-  if (axis === 0) L.fail(node, 'normalizing over the batch axis is not supported.');
   const scale = L.constOf(sName);
   const bias = bName ? L.constOf(bName) : undefined;
   if (!scale || (bName && !bias)) L.fail(node, 'scale and bias must be constant.');
@@ -167,7 +165,6 @@ export function lowerReduce(L: Lowering, node: OnnxNode): void {
     L.alias(node.outputs[0], xName);
     return;
   }
-  if (axes[0] === 0) L.fail(node, 'reducing over the batch axis is not supported.');
   if (axes.some((a, i) => i > 0 && a !== axes[i - 1] + 1))
     L.fail(node, 'the reduced axes must be consecutive.');
   const out = node.outputs[0];

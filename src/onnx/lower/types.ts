@@ -100,7 +100,12 @@ export type AOp =
   /** `shape` excludes the batch dimension. */
   | (Base & { kind: 'reshape'; x: string; shape: number[] })
   | (Base & { kind: 'transpose'; x: string; perm: number[] })
-  | (Base & { kind: 'concat'; xs: string[]; axis: number });
+  | (Base & { kind: 'concat'; xs: string[]; axis: number })
+  /**
+   * out[..., j] = x[..., src[j]] over the last axis, or the float `pad` where src[j] = -1, in x's
+   * quantization (Slice, Split, Pad, Expand, Tile). Quantized as a matmul by a 0/1 matrix.
+   */
+  | (Base & { kind: 'select'; x: string; src: Int32Array; pad: number });
 
 export interface Lowered {
   ops: AOp[];

@@ -280,6 +280,42 @@ export function emitOp(b: Builder, op: AOp, weightBits: number): void {
       b.ops.push({ type: 'transpose', name, inputs: [x], output: y, perm: op.perm });
       return;
     }
+    case 'select': {
+      // y[j] = zx + (x[src[j]] - zx) + bias[j]: a matmul by a 0/1 matrix with identity requantization.
+      const qx = b.q(op.x);
+      const shape = b.shape(op.x);
+      const K = shape[shape.length - 1];
+      const N = op.src.length;
+      const code = Math.round(op.pad / qx.scale) + qx.zeroPoint;
+      const padCode = Math.min(255, Math.max(0, code));
+      if (
+        op.src.includes(-1) &&
+        Math.abs(op.pad - qx.scale * (padCode - qx.zeroPoint)) > 1e-6 * (1 + Math.abs(op.pad))
+      )
+        b.warn(
+          `Op "${name}": the pad value ${op.pad} is not a code of its input's quantization; it becomes ${qx.scale * (padCode - qx.zeroPoint)}.`,
+        );
+      const w = new Int8Array(K * N);
+      const bias = new Int32Array(N);
+      op.src.forEach((s, j) => {
+        if (s >= 0) w[s * N + j] = 1;
+        else bias[j] = padCode - qx.zeroPoint;
+      });
+      const sel = b.constTensor(`${name}.select`, 'i8', [K, N], w);
+      const biasId = b.i32(`${name}.bias`, bias);
+      const mult = b.i32(`${name}.mult`, [1]);
+      const shift = b.i32(`${name}.shift`, [0]);
+      const y = b.value(op.out, 'activation');
+      b.ops.push({
+        type: 'matmul',
+        name,
+        inputs: [b.id(op.x), sel, biasId, mult, shift],
+        output: y,
+        qmin: 0,
+        qmax: 255,
+      });
+      return;
+    }
     case 'concat': {
       const qy = b.q(op.out);
       const xs = op.xs.map((v) => {
