@@ -9,7 +9,7 @@
 import { resolve } from 'node:path';
 import { commitTrace, rootOfTensor } from '../src/commit/traceRoot.ts';
 import { type Backend, referenceBackend, runHonest } from '../src/engine/interpreter.ts';
-import { getBackend } from '../src/sdk/backends.ts';
+import { backendLabel, getBackend } from '../src/sdk/backends.ts';
 import { floatSession, heldOutBatches } from '../src/sdk/evaluate.ts';
 import { EXAMPLES, loadOrImportExample } from '../src/sdk/examples.ts';
 
@@ -66,6 +66,12 @@ async function main(): Promise<void> {
   const wasm = await getBackend('wasm');
   const fast = await getBackend('fast');
   const ort = await getBackend('ort');
+  // null where the native kernels could not be built or loaded (then fast is wasm).
+  const native = await getBackend('native').catch((e: Error) => {
+    log(`native: ${e.message.split('\n')[0]}`);
+    return undefined;
+  });
+  log(`fast is ${backendLabel(fast)}${native ? `; native runs ${backendLabel(native)}` : ''}`);
   const rows: Row[] = [];
   for (const example of EXAMPLES) {
     const dir = resolve('.tmp/bench', example.name);
@@ -81,6 +87,7 @@ async function main(): Promise<void> {
       const columns: Record<string, () => Promise<unknown> | unknown> = {
         onnxruntimeFloat32: () => session.run(feeds),
         wasm: () => honest(wasm)(model, q),
+        ...(native ? { native: () => honest(native)(model, q) } : {}),
         fast: () => honest(fast)(model, q),
         ort: () => honest(ort)(model, q),
         fullTrace: async () => commitTrace(q, (await fast.run(model, q)).trace),
@@ -96,7 +103,12 @@ async function main(): Promise<void> {
         model: example.name,
         batch,
         onnxruntimeFloat32: perSec('onnxruntimeFloat32'),
-        honestPath: { wasm: perSec('wasm'), native: null, fast: perSec('fast'), ort: perSec('ort') },
+        honestPath: {
+          wasm: perSec('wasm'),
+          native: native ? perSec('native') : null,
+          fast: perSec('fast'),
+          ort: perSec('ort'),
+        },
         fullTrace: perSec('fullTrace'),
         reference: perSec('reference'),
         peakRssMB: process.resourceUsage().maxRSS / 1024,
@@ -105,13 +117,14 @@ async function main(): Promise<void> {
     await session.release();
   }
   if (json) {
-    console.log(JSON.stringify({ unit: 'samples/s', threads: 1, rounds, rows }, null, 2));
+    const engines = { fast: backendLabel(fast), native: native ? backendLabel(native) : null };
+    console.log(JSON.stringify({ unit: 'samples/s', threads: 1, rounds, engines, rows }, null, 2));
     return;
   }
   const fmt = (v: number | null, base: number) =>
     v === null ? 'n/a' : `${v.toFixed(0)} (${(v / base).toFixed(2)}×)`;
   console.log(
-    `\nThroughput in samples/s, single thread, median of ${rounds} interleaved rounds; ratio against onnxruntime float32 on the float model.\n`,
+    `\nThroughput in samples/s, single thread, median of ${rounds} interleaved rounds; ratio against onnxruntime float32 on the float model. fast = ${backendLabel(fast)}.\n`,
   );
   console.log(
     '| model | batch | onnxruntime float32 | honestPath wasm | honestPath native | honestPath fast | honestPath ort (old) | fullTrace | reference | peak RSS MB |',

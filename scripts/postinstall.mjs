@@ -21,3 +21,17 @@ if (inRepository && npmNode && Number(npmNode[1]) < 22 && hereMajor >= 22 && pro
   );
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
+
+// The native kernels are optional (the WebAssembly engine runs without them): a failed build is one
+// line of notice, never a failed install.
+try {
+  const { buildNative } = await import('./buildNative.mjs');
+  const built = buildNative();
+  console.log(
+    built.file
+      ? 'verinfer: native kernels built'
+      : `verinfer: native kernels not built (${built.error}); the WebAssembly engine runs instead`,
+  );
+} catch (e) {
+  console.log(`verinfer: native kernels not built (${e instanceof Error ? e.message : e})`);
+}

@@ -4,6 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { type Address, createPublicClient, formatEther, type Hex, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { abis } from '../chain/bindings/systemAbis.ts';
+import { backendLabel, getBackend } from '../sdk/backends.ts';
 import { loadConfig, type NodeConfig, readDeploymentFile } from './config.ts';
 import { loadKey, readPassword } from './keystore.ts';
 import { loadModels } from './models.ts';
@@ -187,5 +188,29 @@ export async function runDoctor(configFile: string, env = process.env): Promise<
       : 'no p2p listen address: chain-only node',
     fix: bad.length ? 'Use multiaddrs such as /ip4/0.0.0.0/tcp/4001.' : undefined,
   });
+  add(await engineCheck(config.backend));
   return checks;
+}
+
+/** Which engine the node's backend setting runs, and on `fast` why native kernels do not run. */
+export async function engineCheck(name: string): Promise<DoctorCheck> {
+  try {
+    const backend = await getBackend(name);
+    let detail = `backend ${name} runs ${backendLabel(backend)}`;
+    if (name === 'fast' && backend.name !== 'native') {
+      const { loadNative } = await import('../engine/native/index.ts');
+      const status = await loadNative();
+      detail += status.loaded
+        ? ` (native kernels loaded with paths ${status.paths.join(', ')}: no vector path, or VERINFER_NATIVE_PATH names another)`
+        : ` (native kernels unavailable: ${status.reason})`;
+    }
+    return { name: 'engine', ok: true, detail };
+  } catch (e) {
+    return {
+      name: 'engine',
+      ok: false,
+      detail: message(e),
+      fix: 'Build the native kernels (`npm run build:native`, needs g++) or set "backend" to "fast".',
+    };
+  }
 }

@@ -47,7 +47,7 @@ describe('verinfer doctor', { timeout: 180_000 }, () => {
     );
     assert.deepEqual(
       checks.map((c) => c.name),
-      ['config', 'key', 'rpc', 'contracts', 'stake', 'models', 'peers'],
+      ['config', 'key', 'rpc', 'contracts', 'stake', 'models', 'peers', 'engine'],
     );
     assert.equal(await chain.chain.publicClient.getTransactionCount({ address: account.address }), nonce);
   });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { BACKEND_NAMES, getBackend } from '../../sdk/backends.ts';
+import { BACKEND_NAMES, backendLabel, getBackend } from '../../sdk/backends.ts';
 import { loadInput } from '../../sdk/loadInput.ts';
 import { runModel, runSummary } from '../../sdk/runModel.ts';
 import { saveTrace } from '../../sdk/saveTrace.ts';
@@ -53,7 +53,9 @@ export function registerModelRun(model: Command): void {
       console.log(
         `input       ${opts.input} -> ${input.dtype} [${input.shape.join(',')}]  root ${summary.inputRoot}`,
       );
-      console.log(`backend     ${backend.name}, ${pkg.model.ops.length} ops, ${run.elapsedMs.toFixed(2)} ms`);
+      console.log(
+        `backend     ${backendLabel(backend)}, ${pkg.model.ops.length} ops, ${run.elapsedMs.toFixed(2)} ms`,
+      );
       console.log(`output      [${summary.output.join(', ')}]`);
       for (let row = 0; row < run.top.length; row++) {
         const scores = run.dequantized.slice(row * width, (row + 1) * width);

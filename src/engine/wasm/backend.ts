@@ -67,13 +67,49 @@ function write(memory: WebAssembly.Memory, blobs: { at: number; bytes: Uint8Arra
   for (const b of blobs) heap.set(b.bytes, b.at);
 }
 
-export function createWasmBackend(): WasmBackend {
+/**
+ * Computes one GEMM of the engine (layout in assembly/gemm.ts) in `memory`, the engine's linear
+ * memory, at the byte offsets a, b and c; returns 1 when it wrote C, 0 to let the engine do it.
+ */
+export type GemmHook = (
+  memory: ArrayBuffer,
+  a: number,
+  b: number,
+  c: number,
+  M: number,
+  Kp: number,
+  Np: number,
+) => number;
+
+export interface CreateWasmBackendOptions {
+  /** The backend's name (default `wasm`). */
+  name?: string;
+  /** Runs the engine's GEMMs elsewhere (the native kernels); without it they run in WebAssembly. */
+  gemm?: GemmHook;
+}
+
+export function createWasmBackend(options: CreateWasmBackendOptions = {}): WasmBackend {
   let states = new WeakMap<Model, ModelState>();
+  const hook = options.gemm;
+
+  const instantiate = (): Exports => {
+    let memory: WebAssembly.Memory | undefined;
+    // wasm passes addresses as i32: >>> 0 reads them as the unsigned offsets they are. The buffer
+    // is fetched on every call, since memory.grow replaces it.
+    const gemmHook = hook
+      ? (a: number, b: number, c: number, M: number, Kp: number, Np: number) =>
+          hook((memory as WebAssembly.Memory).buffer, a >>> 0, b >>> 0, c >>> 0, M, Kp, Np)
+      : () => 0;
+    const exports = new WebAssembly.Instance(engineModule(), { env: { gemmHook } })
+      .exports as unknown as Exports;
+    memory = exports.memory;
+    return exports;
+  };
 
   const stateOf = (model: Model): ModelState => {
     let s = states.get(model);
     if (!s) {
-      const exports = new WebAssembly.Instance(engineModule(), {}).exports as unknown as Exports;
+      const exports = instantiate();
       const consts = layoutConstants(model, exports.heapBase());
       ensureMemory(exports.memory, consts.end);
       write(exports.memory, consts.blobs);
@@ -147,7 +183,7 @@ export function createWasmBackend(): WasmBackend {
   };
 
   return {
-    name: 'wasm',
+    name: options.name ?? 'wasm',
     run: async (model, input) => runSync(model, input),
     runHonest: async (model, input) => runHonestSync(model, input),
     runSync,

@@ -1,2 +1,10 @@
 // The whole-graph WebAssembly engine (see backend.ts).
-export { createWasmBackend, engineBytes, engineModule, type WasmBackend, wasmBackend } from './backend.ts';
+export {
+  type CreateWasmBackendOptions,
+  createWasmBackend,
+  engineBytes,
+  engineModule,
+  type GemmHook,
+  type WasmBackend,
+  wasmBackend,
+} from './backend.ts';
