@@ -8,15 +8,15 @@ const words = (s: string) => s.trim().split(/\s+/);
 export const LOWERED_OPS = words(`
   Abs Add AveragePool BatchNormalization Cast Celu Clip Concat Constant Conv Cos Div Dropout Elu Erf Exp Expand Flatten
   Gather Gelu Gemm GlobalAveragePool GlobalMaxPool HardSigmoid HardSwish Identity LayerNormalization LeakyRelu Log
-  MatMul Max MaxPool Mean Min Mish Mul Neg Pad Pow Reciprocal ReduceMean ReduceSum Relu Reshape Selu Sigmoid Sign Sin
-  Slice Softmax Softplus Softsign Split Sqrt Squeeze Sub Sum Tanh ThresholdedRelu Tile Transpose Unsqueeze`);
+  MatMul Max MaxPool Mean Min Mish Mul Neg Pad Pow Reciprocal ReduceMax ReduceMean ReduceSum Relu Reshape Resize Selu Sigmoid Sign Sin
+  Slice Softmax Softplus Softsign Split Sqrt Squeeze Sub Sum Tanh ThresholdedRelu Tile Transpose Unsqueeze Upsample`);
 
 /** Ops accepted on activations only inside an elementwise function of one activation (a lookup table). */
 export const ELEMENTWISE_ONLY_OPS = words('Equal Greater GreaterOrEqual Less LessOrEqual Not Where');
 
 /** Ops accepted only on constants and shapes (folded away before quantization). */
 export const FOLDED_OPS = words(`
-  And Ceil ConstantOfShape Floor LogSoftmax Mod Or Range ReduceL2 ReduceMax ReduceMin ReduceSumSquare Round
+  And Ceil ConstantOfShape Floor LogSoftmax Mod Or Range ReduceL2 ReduceMin ReduceSumSquare Round
   Shape Size Xor`);
 
 export function supportedOpsText(): string {
@@ -27,8 +27,17 @@ export function supportedOpsText(): string {
   );
 }
 
+/**
+ * Why ArgMax stays out: its output is an index, not a code of any quantization, and no op of the
+ * integer IR computes one. The logits carry the same answer and more.
+ */
+const ARG_REDUCE_WHY =
+  'its output is an index, which no op of the exact integer model computes. Export the model without the final ' +
+  'ArgMax/ArgMin so that it outputs the logits (or scores): the CLI and the SDK report the top classes from them.';
+
 /** The error for a node the importer cannot handle; names the op, the node and the supported ops. */
 export function unsupportedNode(node: OnnxNode, why?: string): UnsupportedOpError {
+  if (!why && (node.opType === 'ArgMax' || node.opType === 'ArgMin')) why = ARG_REDUCE_WHY;
   const where = node.domain && node.domain !== 'ai.onnx' ? ` from domain "${node.domain}"` : '';
   const head = `Unsupported ONNX op ${node.opType}${where} at node "${node.name}"${why ? `: ${why}` : '.'}`;
   return new UnsupportedOpError(head, { metaMessages: [supportedOpsText()] });

@@ -4,6 +4,7 @@ import { OnnxFormatError } from '../../errors/base.ts';
 import type { OnnxNode } from '../parse.ts';
 import { evalElementwise } from './elementwise.ts';
 import { batchNorm, conv, gemm, layerNorm, matmul, pool, reduce, softmax } from './nn.ts';
+import { resize } from './resize.ts';
 import {
   concat,
   constantOfShape,
@@ -84,6 +85,7 @@ export const EVALUATOR_OPS = new Set([
   'ReduceSumSquare',
   'Relu',
   'Reshape',
+  'Resize',
   'Round',
   'Selu',
   'Shape',
@@ -105,6 +107,7 @@ export const EVALUATOR_OPS = new Set([
   'Tile',
   'Transpose',
   'Unsqueeze',
+  'Upsample',
   'Where',
   'Xor',
 ]);
@@ -167,6 +170,9 @@ export function evalNode(node: OnnxNode, ins: (FTensor | undefined)[], opset: nu
       return [constantOfShape(node, x())];
     case 'Pad':
       return [pad(node, x(), ins, opset)];
+    case 'Resize':
+    case 'Upsample':
+      return [resize(node, x(), ins, opset)];
     case 'Conv':
       return [conv(node, x(), need(node, ins, 1), ins[2])];
     case 'BatchNormalization':

@@ -1,9 +1,15 @@
 // Add, Sub, Mul and Div that are not part of an elementwise region: two different activations
 // (residuals, gates) or an activation and a non-scalar constant (positional embeddings, scales).
-import type { FTensor } from '../float/tensor.ts';
+import { attrInt } from '../float/attrs.ts';
+import { type FTensor, normAxis } from '../float/tensor.ts';
 import type { OnnxNode } from '../parse.ts';
 import type { Lowering } from './context.ts';
 import { lowerScaleByConst } from './linear.ts';
+import { MASKED_AT_MOST } from './tokens.ts';
+import type { QuantSpec } from './types.ts';
+
+/** ln(2^17) < 12 < MASK_MARGIN: the softmax's exp table, 2^16 * exp(-d * scale), rounds to 0 there. */
+const MASK_MARGIN = 13;
 
 /** A lookup table computing -x exactly (zero point 255 - z, same scale). */
 function negate(L: Lowering, node: OnnxNode, x: string): string {
@@ -30,7 +36,58 @@ function reciprocal(L: Lowering, node: OnnxNode, x: string): string {
   return name;
 }
 
+/** The token table behind value `v` (through data movement), if it is one. */
+function tokenTableBehind(L: Lowering, v: string): string | null {
+  for (let cur: string | undefined = v; cur !== undefined; ) {
+    if (L.tokenTables.has(cur)) return cur;
+    const q: QuantSpec | undefined = L.values.get(cur)?.quant;
+    cur = q?.kind === 'same' ? q.as : undefined;
+  }
+  return null;
+}
+
+/**
+ * scores + mask, where the mask tabulates token values of which some are "masked out" (-1e4,
+ * -inf, ...) and the sum only feeds a softmax over its last axis. Calibrating the sum would
+ * stretch its range down to -1e4 and leave no precision for the scores, so the sum is quantized
+ * over the unmasked range instead (widened by MASK_MARGIN) and masked entries saturate to code 0:
+ * exp(-MASK_MARGIN) rounds to 0 in the softmax's table, as exp(-1e4) is 0 in float.
+ */
+function tryMaskedAdd(L: Lowering, node: OnnxNode, a: string, b: string): boolean {
+  const out = node.outputs[0];
+  const rank = L.shape(out).length;
+  const readers = L.consumers(out);
+  if (out === L.g.output || readers.length === 0) return false;
+  for (const r of readers) {
+    const axis = normAxis(attrInt(r, 'axis', L.g.opset < 13 ? 1 : -1), rank);
+    if (r.opType !== 'Softmax' || axis !== rank - 1) return false;
+  }
+  for (const [scores, mask] of [
+    [a, b],
+    [b, a],
+  ]) {
+    const table = tokenTableBehind(L, mask);
+    const v = table ? L.values.get(table) : undefined;
+    if (!v || (v.quant.kind !== 'table' && v.quant.kind !== 'maskTable') || !L.g.shapes.has(scores)) continue;
+    const data = v.quant.data;
+    const unmasked = Array.from(data).filter((x) => x > MASKED_AT_MOST);
+    if (unmasked.length === data.length) continue;
+    const lo = Math.min(0, ...unmasked);
+    const hi = Math.max(0, ...unmasked);
+    const adds = v.quant.kind === 'maskTable' ? v.quant.adds : [];
+    adds.push({ a: scores, out });
+    v.quant = { kind: 'maskTable', data, adds };
+    const probe = L.probe(scores);
+    if (probe.kind !== 'calib') return false;
+    L.define(node, out, L.shape(out), { kind: 'masked', probe: probe.probe, lo, hi, margin: MASK_MARGIN });
+    L.emit({ kind: 'add', name: node.name, a: scores, b: mask, out, act: null });
+    return true;
+  }
+  return false;
+}
+
 function emitAdd(L: Lowering, node: OnnxNode, a: string, b: string | FTensor): void {
+  if (typeof b === 'string' && tryMaskedAdd(L, node, a, b)) return;
   const fused = L.fuseAct(node.outputs[0]);
   L.define(node, fused.out, L.shape(fused.out), L.probe(fused.out));
   L.emit({ kind: 'add', name: node.name, a, b, out: fused.out, act: fused.act });

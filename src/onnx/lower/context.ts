@@ -5,6 +5,7 @@ import { type FTensor, isUniform, sameShape } from '../float/tensor.ts';
 import type { DynGraph } from '../fold.ts';
 import type { OnnxNode } from '../parse.ts';
 import { unsupportedNode } from '../supported.ts';
+import { materializeTokenTable } from './tokens.ts';
 import type { Act, AOp, AValue, Probe, QuantSpec } from './types.ts';
 
 /** Elementwise ops that can join a lookup-table region. */
@@ -68,6 +69,10 @@ export class Lowering {
   private readonly aliases = new Map<string, string>();
   /** Pad nodes folded into their consumer: padded tensor -> unpadded input and [top, left, bottom, right]. */
   readonly pendingPads = new Map<string, { x: string; pads: [number, number, number, number] }>();
+  /** Tensors that are elementwise functions of the token ids (see tokens.ts). */
+  private readonly tokenRegion = new Set<string>();
+  /** Gather outputs that tabulate a function of the token ids. */
+  readonly tokenTables = new Set<string>();
   private counter = 0;
 
   constructor(g: DynGraph) {
@@ -182,11 +187,47 @@ export class Lowering {
     return true;
   }
 
+  /** If `node` is an elementwise function of the token ids (scalar constants), records it. */
+  tryTokenRegion(node: OnnxNode): boolean {
+    if ((!REGION_OPS.has(node.opType) && node.opType !== 'Cast') || node.outputs.length !== 1) return false;
+    const ids = this.g.input.name;
+    if (!this.g.input.isInt) return false;
+    let dynamic = 0;
+    for (const name of node.inputs) {
+      if (!name) continue;
+      const c = this.constOf(name);
+      if (c) {
+        if (!isUniform(c)) return false;
+        continue;
+      }
+      if (name !== ids && !this.tokenRegion.has(name)) return false;
+      dynamic += 1;
+    }
+    if (dynamic === 0 || !sameShape(this.shape(ids), this.shape(node.outputs[0]))) return false;
+    this.tokenRegion.add(node.outputs[0]);
+    return true;
+  }
+
+  /** The nodes computing token-region tensor `t` from the ids, in graph order. */
+  private tokenNodes(t: string): OnnxNode[] {
+    const nodes = new Set<OnnxNode>();
+    const stack = [t];
+    while (stack.length > 0) {
+      const name = stack.pop() as string;
+      const p = this.tokenRegion.has(name) ? this.producer.get(name) : undefined;
+      if (!p || nodes.has(p)) continue;
+      nodes.add(p);
+      for (const i of p.inputs) if (i) stack.push(i);
+    }
+    return [...nodes].sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0));
+  }
+
   /** Makes sure value `name` exists (materializing an elementwise region as a lookup table). */
   use(name: string): string {
     const target = this.aliases.get(name);
     if (target !== undefined) return this.use(target);
     if (this.values.has(name)) return name;
+    if (this.tokenRegion.has(name)) return materializeTokenTable(this, name, this.tokenNodes(name));
     if (this.pendingPads.has(name))
       throw new UnsupportedOpError(
         `The padded tensor "${name}" is used by an op that cannot absorb the padding.`,

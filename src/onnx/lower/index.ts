@@ -8,6 +8,7 @@ import { Lowering } from './context.ts';
 import { lowerBatchNorm, lowerConv, lowerGemm, lowerMatMul } from './linear.ts';
 import { lowerConcat, lowerGather, lowerPad, lowerPool, lowerReshape, lowerTranspose } from './movement.ts';
 import { lowerLayerNorm, lowerReduce, lowerSoftmax, tryDecomposedLayerNorm } from './norm.ts';
+import { lowerReduceMax } from './reducemax.ts';
 import { lowerSelect } from './select.ts';
 import type { Lowered } from './types.ts';
 
@@ -29,6 +30,7 @@ const HANDLERS: Record<string, Handler> = {
     if (!tryDecomposedLayerNorm(L, node)) lowerReduce(L, node);
   },
   ReduceSum: lowerReduce,
+  ReduceMax: lowerReduceMax,
   MaxPool: lowerPool,
   AveragePool: lowerPool,
   GlobalAveragePool: lowerPool,
@@ -45,6 +47,8 @@ const HANDLERS: Record<string, Handler> = {
   Split: lowerSelect,
   Expand: lowerSelect,
   Tile: lowerSelect,
+  Resize: lowerSelect,
+  Upsample: lowerSelect,
 };
 
 function lowerNode(L: Lowering, node: OnnxNode): void {
@@ -69,7 +73,7 @@ export function lowerGraph(g: DynGraph): Lowered {
   const input = g.input.name;
   L.define('the model input', input, g.input.shape, g.input.isInt ? { kind: 'tokens' } : L.probe(input));
   for (const node of g.nodes) {
-    if (L.claimed.has(node) || L.tryRegion(node)) continue;
+    if (L.claimed.has(node) || L.tryTokenRegion(node) || L.tryRegion(node)) continue;
     lowerNode(L, node);
   }
   const output = L.use(g.output);

@@ -5,7 +5,7 @@ import { padAmounts } from '../float/shape.ts';
 import { normAxis } from '../float/tensor.ts';
 import type { OnnxNode } from '../parse.ts';
 import type { Lowering } from './context.ts';
-import { lowerSelect } from './select.ts';
+import { lowerGatherSelect, lowerSelect } from './select.ts';
 
 export function lowerPool(L: Lowering, node: OnnxNode): void {
   if (node.outputs.slice(1).some((o) => o && L.consumers(o).length > 0))
@@ -128,6 +128,10 @@ export function lowerConcat(L: Lowering, node: OnnxNode): void {
 export function lowerGather(L: Lowering, node: OnnxNode): void {
   const [tName, idsName] = node.inputs;
   const table = L.constOf(tName);
+  if (!table && L.isConst(idsName)) {
+    lowerGatherSelect(L, node);
+    return;
+  }
   if (!table || L.isConst(idsName))
     L.fail(node, 'only embedding lookups (a constant table indexed by token ids) are supported.');
   if (table.shape.length !== 2 || normAxis(attrInt(node, 'axis', 0), 2) !== 0) {

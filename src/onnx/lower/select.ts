@@ -1,11 +1,12 @@
-// Slice, Split, Pad, Expand and Tile on activations. Each of these moves elements independently
-// along every axis: output coordinate j on axis a reads input coordinate src_a[j] (or the pad
+// Slice, Split, Pad, Expand, Tile, nearest Resize and Gather at constant indices on activations.
+// Each of these moves elements independently along every axis: output coordinate j on axis a reads input coordinate src_a[j] (or the pad
 // value). Such a map is one `select` per axis that changes, a matmul by a constant 0/1 matrix over
 // the last axis, which is exact (identity requantization, the input's own quantization) and runs
 // on every backend and one-step verifier that matmul already has.
+import { attrInt } from '../float/attrs.ts';
 import { evalNode } from '../float/evaluate.ts';
 import { swapLast } from '../float/nn.ts';
-import { type FTensor, sizeOf } from '../float/tensor.ts';
+import { type FTensor, normAxis, sizeOf } from '../float/tensor.ts';
 import type { OnnxNode } from '../parse.ts';
 import type { Lowering } from './context.ts';
 
@@ -125,4 +126,24 @@ export function lowerSelect(L: Lowering, node: OnnxNode): void {
       cur = emitSelect(L, node, cur, s.axis, s.src, pad, i === steps.length - 1 ? o : undefined);
     });
   });
+}
+
+/** Gather of an activation at constant indices (e.g. the [CLS] row, x[:, 0]): a select, then a reshape. */
+export function lowerGatherSelect(L: Lowering, node: OnnxNode): void {
+  const [xName, idxName] = node.inputs;
+  const idx = L.constOf(idxName) as FTensor;
+  const shape = L.shape(xName);
+  const axis = normAxis(attrInt(node, 'axis', 0), shape.length);
+  const len = shape[axis];
+  const src = Int32Array.from(idx.data, (v) => {
+    const i = v < 0 ? v + len : v;
+    if (!Number.isInteger(i) || i < 0 || i >= len) L.fail(node, `index ${v} is out of range [0, ${len}).`);
+    return i;
+  });
+  if (src.length === 0) L.fail(node, 'the indices are empty.');
+  const out = node.outputs[0];
+  const x = L.use(xName);
+  const picked = emitSelect(L, node, x, axis, src, 0);
+  L.define(node, out, L.shape(out), { kind: 'same', as: picked });
+  L.emit({ kind: 'reshape', name: `${node.name}/reshape`, x: picked, out, shape: L.shape(out).slice(1) });
 }

@@ -15,7 +15,18 @@ export type QuantSpec =
   /** u8 asymmetric over the range of a constant table (embedding lookups). */
   | { kind: 'table'; data: Float64Array }
   /** i32 token ids. */
-  | { kind: 'tokens' };
+  | { kind: 'tokens' }
+  /**
+   * An additive mask (scores + mask, read by a softmax): the calibrated range of the unmasked
+   * operand `probe`, widened by the unmasked table values [lo, hi] and by `margin` below, so that a
+   * masked entry saturates to code 0 where the softmax's exponential table is exactly 0.
+   */
+  | { kind: 'masked'; probe: number; lo: number; hi: number; margin: number }
+  /**
+   * A token table that is an additive mask: its masked entries (at most MASKED_AT_MOST, or -inf)
+   * become its lowest code, low enough to saturate every add listed (operand `a`, output `out`).
+   */
+  | { kind: 'maskTable'; data: Float64Array; adds: { a: string; out: string }[] };
 
 export interface Probe {
   /** ONNX tensor whose calibration values are observed. */

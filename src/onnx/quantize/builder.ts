@@ -1,6 +1,7 @@
 // Accumulates the tensors, constants and ops of the integer model.
 import { type DType, elementCount, type Op, type TensorData, type TensorInfo } from '../../engine/graph.ts';
 import { ModelFormatError } from '../../errors/base.ts';
+import { MASKED_AT_MOST } from '../lower/tokens.ts';
 import type { AValue } from '../lower/types.ts';
 import { type QParams, qparamsFor, quantizeMultiplier, type Requant } from './params.ts';
 
@@ -99,9 +100,41 @@ export class Builder {
       case 'tokens':
         q = { scale: 1, zeroPoint: 0 };
         break;
+      case 'masked': {
+        const [lo, hi] = this.ranges[v.quant.probe];
+        q = qparamsFor(lo + v.quant.lo - v.quant.margin, hi + v.quant.hi);
+        break;
+      }
+      case 'maskTable':
+        q = this.maskTableQ(v.quant.data, v.quant.adds);
+        break;
     }
     this.qp.set(name, q);
     return q;
+  }
+
+  /**
+   * Unmasked entries keep their values; the lowest code stands for every masked entry and lies
+   * below -C, where C = (largest value of a) - (lowest value of out) + 4 output steps for each add:
+   * a masked entry then takes the add below its output range whatever a is, so it saturates to
+   * code 0 with any rounding of the add's multipliers.
+   */
+  private maskTableQ(data: Float64Array, adds: { a: string; out: string }[]): QParams {
+    let lo = 0;
+    let hi = 0;
+    for (const x of data) {
+      if (x > MASKED_AT_MOST) {
+        lo = Math.min(lo, x);
+        hi = Math.max(hi, x);
+      }
+    }
+    for (const { a, out } of adds) {
+      const qa = this.q(a);
+      const qy = this.q(out);
+      const c = qa.scale * (255 - qa.zeroPoint) - qy.scale * (0 - qy.zeroPoint) + 4 * qy.scale;
+      lo = Math.min(lo, -c);
+    }
+    return qparamsFor(lo, hi);
   }
 
   /** Overrides the quantization of a value before it is created (e.g. an image input in [0, 1]). */
@@ -121,6 +154,10 @@ export class Builder {
 
   warn(message: string): void {
     if (!this.warnings.includes(message)) this.warnings.push(message);
+  }
+
+  isMaskTable(name: string): boolean {
+    return this.values.get(name)?.quant.kind === 'maskTable';
   }
 
   /** Tensor id of an existing value. */

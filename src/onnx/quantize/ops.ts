@@ -259,9 +259,12 @@ export function emitOp(b: Builder, op: AOp, weightBits: number): void {
       emitLayerNorm(b, op);
       return;
     case 'gather': {
-      requireFinite(op.table.data, `embedding table of "${name}"`);
       const table = b.q(op.out);
-      const data = Uint8Array.from(op.table.data, (v) => quantizeU8(v, table));
+      // A mask table's masked entries (-1e4, -inf) all take its lowest code (see maskTableQ).
+      const lowest = table.scale * (0 - table.zeroPoint);
+      const entries = b.isMaskTable(op.out) ? op.table.data.map((v) => Math.max(v, lowest)) : op.table.data;
+      requireFinite(entries, `embedding table of "${name}"`);
+      const data = Uint8Array.from(entries, (v) => quantizeU8(v, table));
       const t = b.constTensor(`${name}.table`, 'u8', op.table.shape, data, table, true);
       const ids = b.id(op.ids);
       const y = b.value(op.out, 'activation');
