@@ -14,7 +14,7 @@ import type { Backend, HonestRunResult, RunResult } from '../interpreter.ts';
 import { TokenOutOfRangeError } from '../reference/shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { checkInput } from '../validate.ts';
-import { ENGINE_WASM_BASE64 } from './binary.ts';
+import { engineModule } from './module.ts';
 import { type BatchLayout, type ConstLayout, layoutBatch, layoutConstants } from './plan.ts';
 
 interface Exports {
@@ -27,22 +27,6 @@ interface ModelState {
   exports: Exports;
   consts: ConstLayout;
   layout?: BatchLayout;
-}
-
-let compiled: WebAssembly.Module | undefined;
-
-/** The engine's compiled module (decoded and compiled once per process). */
-export function engineModule(): WebAssembly.Module {
-  if (!compiled) compiled = new WebAssembly.Module(engineBytes());
-  return compiled;
-}
-
-/** The engine's .wasm bytes. */
-export function engineBytes(): Uint8Array<ArrayBuffer> {
-  const s = atob(ENGINE_WASM_BASE64);
-  const bytes = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-  return bytes;
 }
 
 export interface WasmBackend extends Backend {

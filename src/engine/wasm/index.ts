@@ -2,9 +2,9 @@
 export {
   type CreateWasmBackendOptions,
   createWasmBackend,
-  engineBytes,
-  engineModule,
   type GemmHook,
   type WasmBackend,
   wasmBackend,
 } from './backend.ts';
+export { wasmKeccak256, wasmTensorRoot } from './hash.ts';
+export { engineBytes, engineModule } from './module.ts';

@@ -92,6 +92,7 @@ export function layoutConstants(model: Model, base: number): ConstLayout {
         multN: put(blobOf(multN)),
         S,
         mode: spread <= 16 ? 0 : 1,
+        small: spread <= 16 && S >= 16 && multN.every((m) => m < 2 ** 15) ? 1 : 0,
       };
       if (bInfo.kind === 'const') {
         const Kp = K + (K & 1);
@@ -168,6 +169,12 @@ function broadcastStrides(shape: number[], outShape: number[]): number[] {
   });
 }
 
+/** Whether a symmetric binary op should take b first: the vector path wants a contiguous a. */
+function swapOperands(a: number[], b: number[], out: number[]): boolean {
+  const c = collapse(out, [broadcastStrides(a, out), broadcastStrides(b, out)]);
+  return c.strides[0][RANK - 1] === 0 && c.strides[1][RANK - 1] === 1;
+}
+
 export function layoutBatch(model: Model, consts: ConstLayout, batch: number): BatchLayout {
   const arena = new Arena(consts.end);
   const shapes = model.tensors.map((t) => batchedShape(t, batch));
@@ -218,6 +225,23 @@ export function layoutBatch(model: Model, consts: ConstLayout, batch: number): B
     const out = shapes[op.output];
     const y = addr(op.output);
     const zy = zp(op.output);
+    /** add (3) or mul (14) over the broadcast shapes of inputs 0 and 1, b first if `swap`. */
+    const binaryRecord = (
+      code: number,
+      opIndex: number,
+      swap: boolean,
+      m1: number,
+      m2: number,
+      shift: number,
+      q: { qmin: number; qmax: number },
+    ) => {
+      const [ia, ib] = swap ? [1, 0] : [0, 1];
+      const c = collapse(out, [broadcastStrides(ins[ia], out), broadcastStrides(ins[ib], out)]);
+      record(code, opIndex, () => {
+        words.push(addr(op.inputs[ia]), addr(op.inputs[ib]), y, zp(op.inputs[ia]), zp(op.inputs[ib]));
+        words.push(zy, q.qmin, q.qmax, m1, m2, shift, ...c.dims, ...c.strides[0], ...c.strides[1]);
+      });
+    };
     switch (op.type) {
       case 'conv': {
         const [N, C, H, W] = ins[0];
@@ -225,15 +249,26 @@ export function layoutBatch(model: Model, consts: ConstLayout, batch: number): B
         const [, , OH, OW] = out;
         const K = Cg * KH * KW;
         const Kp = K + (K & 1);
-        const Pp = ceil8(OH * OW);
+        const [sh, sw] = op.strides;
+        const [dh, dw] = op.dilations;
+        // Stride 1 across: im2col from a padded plane, 8 outputs at a time (assembly/conv.ts),
+        // whose last row overshoots by up to 7 columns.
+        const padded = sw === 1;
+        const Pp = ceil8(padded ? (OH - 1) * OW + ceil8(OW) : OH * OW);
+        const Hp = padded ? (OH - 1) * sh + (KH - 1) * dh + 1 : 0;
+        const Wp = padded ? ceil8(OW) + (KW - 1) * dw : 0;
+        const colBytes = align(Kp * Pp * 2);
+        const accBytes = align((M / op.group) * Pp * 4);
         const d = consts.derived.get(i)!;
         record(1, i, () => {
           words.push(addr(op.inputs[0]), d.w, addr(op.inputs[2]), d.mult, d.shift, y);
-          words.push(N, C, H, W, M, OH, OW, Cg, KH, KW, ...op.strides, op.pads[0], op.pads[1]);
-          words.push(...op.dilations, op.group, zp(op.inputs[0]), zy, op.qmin, op.qmax);
-          pushScratch(0, Kp * Pp * 2);
-          pushScratch(Kp * Pp * 2, (M / op.group) * Pp * 4);
+          words.push(N, C, H, W, M, OH, OW, Cg, KH, KW, sh, sw, op.pads[0], op.pads[1]);
+          words.push(dh, dw, op.group, zp(op.inputs[0]), zy, op.qmin, op.qmax);
+          pushScratch(0, colBytes);
+          pushScratch(colBytes, accBytes);
           words.push(Kp, Pp);
+          pushScratch(colBytes + accBytes, Cg * Hp * Wp * 2);
+          words.push(Hp, Wp);
         });
         return;
       }
@@ -247,6 +282,22 @@ export function layoutBatch(model: Model, consts: ConstLayout, batch: number): B
         let aMap = broadcastIndexMap(a.slice(0, -2), lead);
         let bMap = broadcastIndexMap(b.slice(0, -2), lead);
         const bConst = model.tensors[op.inputs[1]].kind === 'const';
+        // K = N = 1 with an activation b (a gate): y = rq(bias + (a - za)(b - zb)) elementwise
+        // over the broadcast shapes, the vectorised mul with the bias as its addend.
+        if (K === 1 && N === 1 && !bConst) {
+          const c = model.consts;
+          const swap = swapOperands(ins[0], ins[1], out);
+          binaryRecord(
+            14,
+            i,
+            swap,
+            c.get(op.inputs[3])![0],
+            c.get(op.inputs[2])![0],
+            c.get(op.inputs[4])![0],
+            op,
+          );
+          return;
+        }
         // A constant b shared by every slice of a contiguous a: one GEMM over all rows.
         if (bConst && bMap.every((v) => v === 0) && aMap.every((v, t) => v === t)) {
           M *= aMap.length;
@@ -267,28 +318,16 @@ export function layoutBatch(model: Model, consts: ConstLayout, batch: number): B
           pushScratch(0, aBytes);
           pushScratch(aBytes, bBytes);
           pushScratch(align(aBytes) + align(bBytes), direct ? 0 : M * Np * 4);
-          words.push(zy, op.qmin, op.qmax, bConst && !direct ? d.slice : 0, direct);
+          words.push(zy, op.qmin, op.qmax, bConst && !direct ? d.slice : 0, direct, d.small);
         });
         return;
       }
       case 'add':
       case 'mul': {
-        let [ia, ib] = [0, 1];
-        let sa = broadcastStrides(ins[0], out);
-        let sb = broadcastStrides(ins[1], out);
-        let c = collapse(out, [sa, sb]);
-        // Both ops are symmetric: put the contiguous operand first so the vector path applies.
-        if (c.strides[0][RANK - 1] === 0 && c.strides[1][RANK - 1] === 1) {
-          [ia, ib] = [1, 0];
-          [sa, sb] = [sb, sa];
-          c = collapse(out, [sa, sb]);
-        }
-        const m1 = op.type === 'add' ? (ia === 0 ? op.multA : op.multB) : op.mult;
-        const m2 = op.type === 'add' ? (ia === 0 ? op.multB : op.multA) : 0;
-        record(op.type === 'add' ? 3 : 14, i, () => {
-          words.push(addr(op.inputs[ia]), addr(op.inputs[ib]), y, zp(op.inputs[ia]), zp(op.inputs[ib]));
-          words.push(zy, op.qmin, op.qmax, m1, m2, op.shift, ...c.dims, ...c.strides[0], ...c.strides[1]);
-        });
+        const swap = swapOperands(ins[0], ins[1], out);
+        const m1 = op.type === 'add' ? (swap ? op.multB : op.multA) : op.mult;
+        const m2 = op.type === 'add' ? (swap ? op.multA : op.multB) : 0;
+        binaryRecord(op.type === 'add' ? 3 : 14, i, swap, m1, m2, op.shift, op);
         return;
       }
       case 'lut':

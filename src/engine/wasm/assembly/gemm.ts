@@ -13,6 +13,17 @@ import { A, P, rqClamp } from './arith';
 @external('env', 'gemmHook')
 declare function gemmHook(a: usize, b: usize, c: usize, M: i32, Kp: i32, Np: i32): i32;
 
+/** The i16 lanes 0..3 of a and b interleaved (a0 b0 a1 b1 ...), then lanes 4..7. */
+@inline
+export function pairsLow(a: v128, b: v128): v128 {
+  return i8x16.shuffle(a, b, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+}
+
+@inline
+export function pairsHigh(a: v128, b: v128): v128 {
+  return i8x16.shuffle(a, b, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+}
+
 export function gemm(a: usize, b: usize, c: usize, M: i32, Kp: i32, Np: i32): void {
   if (gemmHook(a, b, c, M, Kp, Np)) return;
   const kh = Kp >> 1;
@@ -97,6 +108,39 @@ export function rq4(v: v128, m: v128, rnd: v128, S: i32, lo: v128, hi: v128, zyv
   return i32x4.add(i8x16.shuffle(x, y, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27), zyv);
 }
 
+/**
+ * The same for S >= 16 and 0 <= m < 2^15, in i32 lanes: v = vh * 2^16 + vl with 0 <= vl < 2^16,
+ * so v * m + 2^(S-1) = (vh * m + rhi) * 2^16 + (vl * m + rlo), where rhi = 2^(S-17) and rlo = 0
+ * for S > 16, rhi = 0 and rlo = 2^15 for S = 16; |vh * m + rhi| < 2^31 and 0 <= vl * m + rlo <
+ * 2^31, and floor(X / 2^S) = (vh * m + rhi + floor((vl * m + rlo) / 2^16)) >> (S - 16) exactly.
+ * lo and hi are qmin and qmax (i32).
+ */
+@inline
+export function rq4s(v: v128, m: v128, rlo: v128, rhi: v128, s16: i32, lo: v128, hi: v128, zyv: v128): v128 {
+  const a = i32x4.add(i32x4.mul(i32x4.shr_s(v, 16), m), rhi);
+  const l = i32x4.add(i32x4.mul(v128.and(v, i32x4.splat(0xffff)), m), rlo);
+  const t = i32x4.shr_s(i32x4.add(a, i32x4.shr_u(l, 16)), s16);
+  return i32x4.min_s(i32x4.max_s(i32x4.add(t, zyv), lo), hi);
+}
+
+/** rlo and rhi of rq4s for a shift S >= 16. */
+@inline
+export function rqLow(S: i32): v128 {
+  return i32x4.splat(S === 16 ? 1 << 15 : 0);
+}
+
+@inline
+export function rqHigh(S: i32): v128 {
+  return i32x4.splat(S > 16 ? 1 << (S - 17) : 0);
+}
+
+/** Eight clamped lanes (0..255) as bytes. */
+@inline
+export function store8(y: usize, r0: v128, r1: v128): void {
+  const n = i16x8.narrow_i32x4_s(r0, r1);
+  v128.store64_lane(y, i8x16.narrow_i16x8_u(n, n), 0);
+}
+
 @inline
 function store4(y: usize, r: v128): void {
   const n = i16x8.narrow_i32x4_u(r, r);
@@ -125,6 +169,18 @@ export function requantRow(
   const hi = i64x2.splat(<i64>(qmax - zy));
   const zyv = i32x4.splat(zy);
   let p = 0;
+  if (S >= 16) {
+    const rlo = rqLow(S);
+    const rhi = rqHigh(S);
+    const lo32 = i32x4.splat(qmin);
+    const hi32 = i32x4.splat(qmax);
+    for (; p + 8 <= n; p += 8) {
+      const q = acc + ((<usize>p) << 2);
+      const r0 = rq4s(i32x4.add(v128.load(q), bv), mv, rlo, rhi, S - 16, lo32, hi32, zyv);
+      const r1 = rq4s(i32x4.add(v128.load(q, 16), bv), mv, rlo, rhi, S - 16, lo32, hi32, zyv);
+      store8(y + <usize>p, r0, r1);
+    }
+  }
   for (; p + 4 <= n; p += 4) {
     const v = i32x4.add(v128.load(acc + ((<usize>p) << 2)), bv);
     store4(y + <usize>p, rq4(v, mv, rnd, S, lo, hi, zyv));
@@ -150,12 +206,44 @@ export function requantRowV(
   zy: i32,
   qmin: i32,
   qmax: i32,
+  small: bool,
 ): void {
   const rnd = i64x2.splat(S > 0 ? (<i64>1) << (<i64>(S - 1)) : 0);
   const lo = i64x2.splat(<i64>(qmin - zy));
   const hi = i64x2.splat(<i64>(qmax - zy));
   const zyv = i32x4.splat(zy);
   let j = 0;
+  // small: S >= 16 and every multiplier below 2^15 (the plan checks), so rq4s applies.
+  if (small) {
+    const rlo = rqLow(S);
+    const rhi = rqHigh(S);
+    const lo32 = i32x4.splat(qmin);
+    const hi32 = i32x4.splat(qmax);
+    for (; j + 8 <= n; j += 8) {
+      const o = (<usize>j) << 2;
+      const r0 = rq4s(
+        i32x4.add(v128.load(acc + o), v128.load(bias + o)),
+        v128.load(mult + o),
+        rlo,
+        rhi,
+        S - 16,
+        lo32,
+        hi32,
+        zyv,
+      );
+      const r1 = rq4s(
+        i32x4.add(v128.load(acc + o, 16), v128.load(bias + o, 16)),
+        v128.load(mult + o, 16),
+        rlo,
+        rhi,
+        S - 16,
+        lo32,
+        hi32,
+        zyv,
+      );
+      store8(y + <usize>j, r0, r1);
+    }
+  }
   for (; j + 4 <= n; j += 4) {
     const o = (<usize>j) << 2;
     const v = i32x4.add(v128.load(acc + o), v128.load(bias + o));
@@ -169,7 +257,7 @@ export function requantRowV(
 }
 
 /** Scalar requantization of one row with each column's own multiplier and shift. */
-function requantRowScalar(
+export function requantRowScalar(
   acc: usize,
   y: usize,
   n: i32,
@@ -184,97 +272,6 @@ function requantRowScalar(
     const o = (<usize>j) << 2;
     const v = <i64>(load<i32>(acc + o) + load<i32>(bias + o));
     store<u8>(y + <usize>j, rqClamp(v, load<i32>(mult + o), load<i32>(shift + o), zy, qmin, qmax));
-  }
-}
-
-/**
- * conv as one GEMM per sample and group: C[m][p] = W[m][k] · col[k][p] with k = (c, ky, kx) and
- * p = (oy, ox); col is the zero-point-centred input, 0 at padding taps.
- */
-export function conv(r: usize): void {
-  const x = A(r, 0);
-  const w = A(r, 1);
-  const bias = A(r, 2);
-  const mult = A(r, 3);
-  const shift = A(r, 4);
-  const y = A(r, 5);
-  const N = P(r, 6);
-  const C = P(r, 7);
-  const H = P(r, 8);
-  const W = P(r, 9);
-  const M = P(r, 10);
-  const OH = P(r, 11);
-  const OW = P(r, 12);
-  const Cg = P(r, 13);
-  const KH = P(r, 14);
-  const KW = P(r, 15);
-  const sh = P(r, 16);
-  const sw = P(r, 17);
-  const pt = P(r, 18);
-  const pl = P(r, 19);
-  const dh = P(r, 20);
-  const dw = P(r, 21);
-  const group = P(r, 22);
-  const zx = P(r, 23);
-  const zy = P(r, 24);
-  const qmin = P(r, 25);
-  const qmax = P(r, 26);
-  const col = A(r, 27);
-  const acc = A(r, 28);
-  const Kp = P(r, 29);
-  const Pp = P(r, 30);
-  const Mg = M / group;
-  const Pn = OH * OW;
-  const HW = H * W;
-  for (let n = 0; n < N; n++) {
-    for (let g = 0; g < group; g++) {
-      // im2col into the pair layout.
-      for (let c = 0; c < Cg; c++) {
-        const plane = x + <usize>((n * C + g * Cg + c) * HW);
-        for (let ky = 0; ky < KH; ky++) {
-          for (let kx = 0; kx < KW; kx++) {
-            const k = (c * KH + ky) * KW + kx;
-            const base = col + ((<usize>(((k >> 1) * Pp) * 2 + (k & 1))) << 1);
-            const off = kx * dw - pl;
-            // Output columns whose tap ox*sw + off lies inside [0, W).
-            let ox0 = 0;
-            while (ox0 < OW && ox0 * sw + off < 0) ox0++;
-            let ox1 = OW;
-            while (ox1 > ox0 && (ox1 - 1) * sw + off >= W) ox1--;
-            for (let oy = 0; oy < OH; oy++) {
-              const iy = oy * sh - pt + ky * dh;
-              let dst = base + ((<usize>(oy * OW)) << 2);
-              if (iy < 0 || iy >= H) {
-                for (let ox = 0; ox < OW; ox++) store<i16>(dst + ((<usize>ox) << 2), 0);
-                continue;
-              }
-              const row = plane + <usize>(iy * W + off);
-              for (let ox = 0; ox < ox0; ox++) store<i16>(dst + ((<usize>ox) << 2), 0);
-              for (let ox = ox0; ox < ox1; ox++) {
-                store<i16>(dst + ((<usize>ox) << 2), <i16>(<i32>load<u8>(row + <usize>(ox * sw)) - zx));
-              }
-              for (let ox = ox1; ox < OW; ox++) store<i16>(dst + ((<usize>ox) << 2), 0);
-            }
-          }
-        }
-      }
-      gemm(w + ((<usize>(g * Mg * Kp)) << 1), col, acc, Mg, Kp, Pp);
-      for (let m = 0; m < Mg; m++) {
-        const mm = g * Mg + m;
-        const o = (<usize>mm) << 2;
-        requantRow(
-          acc + ((<usize>(m * Pp)) << 2),
-          y + <usize>((n * M + mm) * Pn),
-          Pn,
-          load<i32>(bias + o),
-          load<i32>(mult + o),
-          load<i32>(shift + o),
-          zy,
-          qmin,
-          qmax,
-        );
-      }
-    }
   }
 }
 
@@ -310,6 +307,7 @@ export function matmul(r: usize): void {
   const qmin = P(r, 24);
   const qmax = P(r, 25);
   const bSlice = P(r, 26);
+  const small = P(r, 28) !== 0;
   let lastA = -1;
   for (let t = 0; t < T; t++) {
     const ai = load<i32>(aMap + ((<usize>t) << 2));
@@ -334,12 +332,23 @@ export function matmul(r: usize): void {
     if (bConst) {
       bp = b + <usize>(bi * bSlice);
     } else {
-      // B: the pair layout of b - zb (the k padding is zero in A already).
+      // B: the pair layout of b - zb, 8 columns of two rows at a time. The k padding is zero in
+      // A already, so an odd K's last pair repeats its row; the columns past N read up to 7
+      // bytes beyond the row (still inside memory: scratch and the plan follow every tensor),
+      // and their sums are never requantized.
       const src = b + <usize>(bi * K * N);
-      for (let k = 0; k < K; k++) {
-        const s = src + <usize>(k * N);
-        const d = bBuf + ((<usize>(((k >> 1) * Np) * 2 + (k & 1))) << 1);
-        for (let j = 0; j < N; j++) store<i16>(d + ((<usize>j) << 2), <i16>(<i32>load<u8>(s + <usize>j) - zb));
+      const zbv = i16x8.splat(<i16>zb);
+      for (let k = 0; k < K; k += 2) {
+        const s0 = src + <usize>(k * N);
+        const s1 = k + 1 < K ? s0 + <usize>N : s0;
+        let d = bBuf + ((<usize>((k >> 1) * Np)) << 2);
+        for (let j = 0; j < N; j += 8) {
+          const r0 = i16x8.sub(v128.load8x8_u(s0 + <usize>j), zbv);
+          const r1 = i16x8.sub(v128.load8x8_u(s1 + <usize>j), zbv);
+          v128.store(d, pairsLow(r0, r1));
+          v128.store(d, pairsHigh(r0, r1), 16);
+          d += 32;
+        }
       }
       bp = bBuf;
     }
@@ -347,7 +356,7 @@ export function matmul(r: usize): void {
     for (let i = 0; i < M; i++) {
       const ar = acc + ((<usize>(i * Np)) << 2);
       const yr = y + <usize>((t * M + i) * N);
-      if (mode === 0) requantRowV(ar, yr, N, bias, multN, S, zy, qmin, qmax);
+      if (mode === 0) requantRowV(ar, yr, N, bias, multN, S, zy, qmin, qmax, small);
       else requantRowScalar(ar, yr, N, bias, multRaw, shiftRaw, zy, qmin, qmax);
     }
   }

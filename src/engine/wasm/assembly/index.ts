@@ -2,8 +2,12 @@
 // memory laid out by src/engine/wasm/plan.ts. Each record is [words, opcode, op index, params...].
 // Integer arithmetic only, except double estimates that exact integer comparisons then correct.
 import { P } from './arith';
-import { conv, matmul, matmulDirect } from './gemm';
-import { binary, copyRows, gather, layernorm, lut, pool, reducemean, softmax, transpose } from './ops';
+import { conv } from './conv';
+import { matmul, matmulDirect } from './gemm';
+import { layernorm, softmax } from './norm';
+import { binary, copyRows, gather, lut, pool, reducemean, transpose } from './ops';
+
+export { keccak256, tensorRoot, tensorRoots } from './keccak';
 
 /** First free byte after the module's own data: plans and tensors live above it. */
 export function heapBase(): usize {

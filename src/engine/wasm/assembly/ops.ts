@@ -1,14 +1,8 @@
 // Every op other than conv and matmul. Shapes arrive collapsed to six axes (leading axes of 1
 // where the tensor has fewer), with per-axis element strides, so broadcasting and transposes are
 // plain nested loops.
-import { A, divRound, floorDiv, isqrt, P, rqClamp } from './arith';
-import { rq4 } from './gemm';
-
-@inline
-function store8(y: usize, r0: v128, r1: v128): void {
-  const n = i16x8.narrow_i32x4_s(r0, r1);
-  v128.store64_lane(y, i8x16.narrow_i16x8_u(n, n), 0);
-}
+import { A, divRound, P, rqClamp } from './arith';
+import { rq4, rq4s, rqHigh, rqLow, store8 } from './gemm';
 
 /** add: y = clamp(zy + rshift((a - za) * mA + (b - zb) * mB, s), qmin, qmax); |sum| < 2^25. */
 function addRun(
@@ -71,7 +65,10 @@ function addRun(
   }
 }
 
-/** mul: y = clamp(zy + rshift((a - za)(b - zb) * m, s), qmin, qmax), in i64 lanes. */
+/**
+ * mul: y = clamp(zy + rshift(((a - za)(b - zb) + bias) * m, s), qmin, qmax); bias is 0 for a mul
+ * and the bias of a K = N = 1 matmul (|product + bias| < 2^31, the validator's bound).
+ */
 function mulRun(
   a: usize,
   b: usize,
@@ -85,10 +82,12 @@ function mulRun(
   qmin: i32,
   qmax: i32,
   m: i32,
+  bias: i32,
   s: i32,
 ): void {
   let i = 0;
   if (sa === 1 && sb <= 1) {
+    const bv = i32x4.splat(bias);
     const zav = i16x8.splat(<i16>za);
     const zbv = i16x8.splat(<i16>zb);
     const mv = i32x4.splat(m);
@@ -97,6 +96,10 @@ function mulRun(
     const hi = i64x2.splat(<i64>(qmax - zy));
     const zyv = i32x4.splat(zy);
     const bconst = i32x4.splat(<i32>load<u8>(b) - zb);
+    const rlo = rqLow(s);
+    const rhi = rqHigh(s);
+    const lo32 = i32x4.splat(qmin);
+    const hi32 = i32x4.splat(qmax);
     for (; i + 8 <= n; i += 8) {
       const av = i16x8.sub(v128.load8x8_u(a + <usize>i), zav);
       let b0 = bconst;
@@ -106,20 +109,28 @@ function mulRun(
         b0 = i32x4.extend_low_i16x8_s(bv);
         b1 = i32x4.extend_high_i16x8_s(bv);
       }
-      const p0 = i32x4.mul(i32x4.extend_low_i16x8_s(av), b0);
-      const p1 = i32x4.mul(i32x4.extend_high_i16x8_s(av), b1);
-      store8(y + <usize>i, rq4(p0, mv, rnd, s, lo, hi, zyv), rq4(p1, mv, rnd, s, lo, hi, zyv));
+      const p0 = i32x4.add(i32x4.mul(i32x4.extend_low_i16x8_s(av), b0), bv);
+      const p1 = i32x4.add(i32x4.mul(i32x4.extend_high_i16x8_s(av), b1), bv);
+      if (s >= 16) {
+        store8(
+          y + <usize>i,
+          rq4s(p0, mv, rlo, rhi, s - 16, lo32, hi32, zyv),
+          rq4s(p1, mv, rlo, rhi, s - 16, lo32, hi32, zyv),
+        );
+      } else {
+        store8(y + <usize>i, rq4(p0, mv, rnd, s, lo, hi, zyv), rq4(p1, mv, rnd, s, lo, hi, zyv));
+      }
     }
   }
   for (; i < n; i++) {
-    const p = (<i32>load<u8>(a + <usize>(i * sa)) - za) * (<i32>load<u8>(b + <usize>(i * sb)) - zb);
+    const p = (<i32>load<u8>(a + <usize>(i * sa)) - za) * (<i32>load<u8>(b + <usize>(i * sb)) - zb) + bias;
     store<u8>(y + <usize>i, rqClamp(<i64>p, m, s, zy, qmin, qmax));
   }
 }
 
 /**
  * add (3) and mul (14) with broadcasting. Record: a, b, y, za, zb, zy, qmin, qmax, multA|mult,
- * multB, shift, dims[6], strideA[6], strideB[6].
+ * multB|bias, shift, dims[6], strideA[6], strideB[6].
  */
 export function binary(r: usize, isMul: bool): void {
   const a = A(r, 0);
@@ -151,7 +162,7 @@ export function binary(r: usize, isMul: bool): void {
               i0 * P(r, 17) + i1 * P(r, 18) + i2 * P(r, 19) + i3 * P(r, 20) + i4 * P(r, 21);
             const bo =
               i0 * P(r, 23) + i1 * P(r, 24) + i2 * P(r, 25) + i3 * P(r, 26) + i4 * P(r, 27);
-            if (isMul) mulRun(a + <usize>ao, b + <usize>bo, yo, n, sa5, sb5, za, zb, zy, qmin, qmax, m1, s);
+            if (isMul) mulRun(a + <usize>ao, b + <usize>bo, yo, n, sa5, sb5, za, zb, zy, qmin, qmax, m1, m2, s);
             else addRun(a + <usize>ao, b + <usize>bo, yo, n, sa5, sb5, za, zb, zy, qmin, qmax, m1, m2, s);
             yo += <usize>n;
           }
@@ -253,78 +264,6 @@ export function reducemean(r: usize): void {
       let sum = 0;
       for (let k = 0; k < len; k++) sum += <i32>load<u8>(x + <usize>((o * len + k) * inner + i)) - zx;
       store<u8>(y + <usize>(o * inner + i), meanClamp(<i64>sum * <i64>mult, len, shift, zy));
-    }
-  }
-}
-
-/** softmax (8) over the last axis. Record: x, expTable (i32 [256]), y, rows, L, e (scratch i32 [L]). */
-export function softmax(r: usize): void {
-  const x = A(r, 0);
-  const table = A(r, 1);
-  const y = A(r, 2);
-  const rows = P(r, 3);
-  const L = P(r, 4);
-  const e = A(r, 5);
-  for (let row = 0; row < rows; row++) {
-    const xr = x + <usize>(row * L);
-    const yr = y + <usize>(row * L);
-    let m: u32 = 0;
-    for (let i = 0; i < L; i++) m = max(m, <u32>load<u8>(xr + <usize>i));
-    let S: i64 = 0;
-    for (let i = 0; i < L; i++) {
-      const v = load<i32>(table + ((<usize>(m - <u32>load<u8>(xr + <usize>i))) << 2));
-      store<i32>(e + ((<usize>i) << 2), v);
-      S += <i64>v;
-    }
-    const twoS = 2 * S;
-    const inv = 1.0 / <f64>twoS;
-    for (let i = 0; i < L; i++) {
-      // divRound(255 e, S) = floor((510 e + S) / 2S); the estimate is corrected exactly.
-      const num = 510 * <i64>load<i32>(e + ((<usize>i) << 2)) + S;
-      let q = <i64>(<f64>num * inv);
-      if (q * twoS > num) q -= 1;
-      else if ((q + 1) * twoS <= num) q += 1;
-      store<u8>(yr + <usize>i, <u8>q);
-    }
-  }
-}
-
-/**
- * layernorm (9) over the last axis. Record: x, gamma, beta, y, rows, D, zx, zy, eps (lo, hi
- * words), mult, shift, qmin, qmax, c (scratch i32 [D]).
- */
-export function layernorm(r: usize): void {
-  const x = A(r, 0);
-  const gamma = A(r, 1);
-  const beta = A(r, 2);
-  const y = A(r, 3);
-  const rows = P(r, 4);
-  const D = P(r, 5);
-  const zx = P(r, 6);
-  const zy = P(r, 7);
-  const eps = ((<i64>P(r, 8)) & 0xffffffff) | ((<i64>P(r, 9)) << 32);
-  const mult = P(r, 10);
-  const shift = P(r, 11);
-  const qmin = P(r, 12);
-  const qmax = P(r, 13);
-  const c = A(r, 14);
-  for (let row = 0; row < rows; row++) {
-    const xr = x + <usize>(row * D);
-    const yr = y + <usize>(row * D);
-    let S = 0;
-    for (let i = 0; i < D; i++) S += <i32>load<u8>(xr + <usize>i) - zx;
-    let Q: i64 = 0;
-    for (let i = 0; i < D; i++) {
-      const ci = D * (<i32>load<u8>(xr + <usize>i) - zx) - S;
-      store<i32>(c + ((<usize>i) << 2), ci);
-      Q += <i64>ci * <i64>ci;
-    }
-    const sigma = isqrt(Q / <i64>D + eps);
-    for (let i = 0; i < D; i++) {
-      const o = (<usize>i) << 2;
-      const n: i64 = sigma > 0 ? divRound((<i64>load<i32>(c + o)) << 10, sigma) : 0;
-      const v = n * <i64>load<i32>(gamma + o) + <i64>load<i32>(beta + o);
-      store<u8>(yr + <usize>i, rqClamp(v, mult, shift, zy, qmin, qmax));
     }
   }
 }
