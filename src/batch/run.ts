@@ -5,9 +5,9 @@ import type { Hex } from 'viem';
 import type { LeafArgs } from '../chain/bindings/types.ts';
 import { fromHex, toHex } from '../commit/keccak.ts';
 import { tensorBytes } from '../commit/tensorRoot.ts';
-import { commitResult, resultCommitment } from '../commit/traceRoot.ts';
+import { commitHonest, commitResult, type ResultRoots, resultCommitment } from '../commit/traceRoot.ts';
 import { dtypeBytes, elementCount, type Model } from '../engine/graph.ts';
-import type { Backend } from '../engine/interpreter.ts';
+import { type Backend, runHonest } from '../engine/interpreter.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { checkSettleableInput } from '../engine/validate.ts';
 import { InputError } from '../errors/base.ts';
@@ -46,10 +46,7 @@ export interface LeafRun {
   output: Uint8Array;
 }
 
-/** The leaf of a run (its trace: every op output, in op order). */
-export function leafOfTrace(requestHash: Hex, fee: bigint, input: Tensor, trace: readonly Tensor[]): LeafRun {
-  const roots = commitResult(input, trace);
-  const out = trace[trace.length - 1];
+function leafOf(requestHash: Hex, fee: bigint, roots: ResultRoots, out: Tensor): LeafRun {
   return {
     leaf: {
       requestHash,
@@ -61,14 +58,22 @@ export function leafOfTrace(requestHash: Hex, fee: bigint, input: Tensor, trace:
   };
 }
 
-/** Runs the model on the input with the exact engine and returns the leaf and the trace. */
+/** The leaf of a run (its trace: every op output, in op order). */
+export function leafOfTrace(requestHash: Hex, fee: bigint, input: Tensor, trace: readonly Tensor[]): LeafRun {
+  return leafOf(requestHash, fee, commitResult(input, trace), trace[trace.length - 1]);
+}
+
+/**
+ * Runs the model on the input with the exact engine's honest path (output and checkpoint only)
+ * and returns the leaf. A game over the leaf recomputes the full trace.
+ */
 export async function runLeaf(
   backend: Backend,
   model: Model,
   input: Tensor,
   requestHash: Hex,
   fee: bigint,
-): Promise<LeafRun & { trace: Tensor[] }> {
-  const { trace } = await backend.run(model, input);
-  return { ...leafOfTrace(requestHash, fee, input, trace), trace };
+): Promise<LeafRun> {
+  const run = await runHonest(backend, model, input);
+  return leafOf(requestHash, fee, commitHonest(input, run, model.ops.length), run.output);
 }

@@ -7,6 +7,7 @@
 //   leaf_k    = tensorRoot(bytes of op k's output)   (op order; the last op's output is the model output)
 //   traceRoot = merkleRoot(leaves)   (zero-padded; the op count is fixed by the model, so no wrapper)
 import { encodeAbiParameters } from 'viem';
+import type { HonestRunResult } from '../engine/interpreter.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { fromHex, type Hash, keccak256, toHex } from './keccak.ts';
 import { buildLevels, merkleProof, merkleRoot } from './merkle.ts';
@@ -72,6 +73,24 @@ export function commitResult(input: Tensor, trace: readonly Tensor[]): ResultRoo
     inputRoot: rootOfTensor(input),
     outputRoot: rootOfTensor(trace[trace.length - 1]),
     checkpointRoot: rootOfTensor(trace[checkpointIndex(trace.length)]),
+  };
+}
+
+/**
+ * The same roots as `commitResult` over the full trace, from the honest path's output and
+ * checkpoint alone (src/engine/interpreter.ts runHonest). `opCount` is the model's: a run whose
+ * checkpoint is not op checkpointIndex(opCount) would commit a different checkpoint root.
+ */
+export function commitHonest(input: Tensor, run: HonestRunResult, opCount: number): ResultRoots {
+  const k = checkpointIndex(opCount);
+  if (run.checkpointIndex !== k)
+    throw new RangeError(
+      `The run's checkpoint is op ${run.checkpointIndex}; a ${opCount}-op model commits op ${k}.`,
+    );
+  return {
+    inputRoot: rootOfTensor(input),
+    outputRoot: rootOfTensor(run.output),
+    checkpointRoot: rootOfTensor(run.checkpoint),
   };
 }
 

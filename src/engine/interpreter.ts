@@ -32,12 +32,17 @@ export interface Backend {
   runHonest?(model: Model, input: Tensor): Promise<HonestRunResult>;
 }
 
+/** The honest-path part of a full trace: its output and its checkpoint (op count - 2, or 0). */
+export function honestOfTrace(trace: readonly Tensor[]): HonestRunResult {
+  if (trace.length === 0) throw new RangeError('A run has at least one op output.');
+  const k = trace.length >= 2 ? trace.length - 2 : 0;
+  return { output: trace[trace.length - 1], checkpoint: trace[k], checkpointIndex: k };
+}
+
 /** The output and the checkpoint of a run, from `runHonest` where the backend has it. */
 export async function runHonest(backend: Backend, model: Model, input: Tensor): Promise<HonestRunResult> {
   if (backend.runHonest) return backend.runHonest(model, input);
-  const { trace } = await backend.run(model, input);
-  const k = trace.length >= 2 ? trace.length - 2 : 0;
-  return { output: trace[trace.length - 1], checkpoint: trace[k], checkpointIndex: k };
+  return honestOfTrace((await backend.run(model, input)).trace);
 }
 
 /** Runs op `op` on its resolved inputs; the output shape and zero point come from the model. */

@@ -9,7 +9,7 @@ import { modelRoot } from '../commit/modelRoot.ts';
 import { tensorBytes } from '../commit/tensorRoot.ts';
 import { outputChangingTrace } from '../dispute/party.ts';
 import { batchedShape, dtypeBytes, type Model } from '../engine/graph.ts';
-import type { Backend } from '../engine/interpreter.ts';
+import { type Backend, type HonestRunResult, honestOfTrace, runHonest } from '../engine/interpreter.ts';
 import { STEP_BATCH_LIMIT } from '../engine/stepCost.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { checkSettleableInput } from '../engine/validate.ts';
@@ -149,14 +149,41 @@ export class RunCache {
     this.capacity = capacity;
   }
 
-  async trace(model: Model, input: Tensor, variant: RunVariant = { kind: 'honest' }): Promise<Tensor[]> {
+  private key(model: Model, input: Tensor, variant: RunVariant): string {
     const inputHash = toHex(keccak256(tensorBytes(input.dtype, input.data)));
     const tag = variant.kind === 'honest' ? 'honest' : `cheat:${variant.k}:${variant.delta}`;
-    const key = `${toHex(modelRoot(model))}:${inputHash}:${tag}`;
+    return `${toHex(modelRoot(model))}:${inputHash}:${tag}`;
+  }
+
+  /** A trace already computed (memory or database), without running anything. */
+  private cachedTrace(model: Model, input: Tensor, key: string): Tensor[] | undefined {
     const hit = this.memory.get(key);
     if (hit) return hit;
     const cached = this.store?.cacheGet(key);
-    let trace = cached && decodeTrace(model, input.shape[0], cached);
+    return cached && decodeTrace(model, input.shape[0], cached);
+  }
+
+  /**
+   * What a result commits (the output and the checkpoint), for posting and for re-executing in
+   * an audit: from a trace already computed, else from the backend's honest path, which does not
+   * materialise the other op outputs. A cheat variant needs its whole corrupted trace anyway.
+   */
+  async honest(
+    model: Model,
+    input: Tensor,
+    variant: RunVariant = { kind: 'honest' },
+  ): Promise<HonestRunResult> {
+    if (variant.kind !== 'honest') return honestOfTrace(await this.trace(model, input, variant));
+    const trace = this.cachedTrace(model, input, this.key(model, input, variant));
+    return trace ? honestOfTrace(trace) : runHonest(this.backend, model, input);
+  }
+
+  /** The full trace (disputes, trace requests), computed once and then cached. */
+  async trace(model: Model, input: Tensor, variant: RunVariant = { kind: 'honest' }): Promise<Tensor[]> {
+    const key = this.key(model, input, variant);
+    const hit = this.memory.get(key);
+    if (hit) return hit;
+    let trace = this.cachedTrace(model, input, key);
     if (!trace) {
       trace =
         variant.kind === 'honest'

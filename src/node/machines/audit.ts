@@ -17,7 +17,7 @@ import type { Hex } from 'viem';
 import { parseAbiItem } from 'viem';
 import type { TaskArgs, TaskResultArgs } from '../../chain/bindings/types.ts';
 import { fromHex, toHex } from '../../commit/keccak.ts';
-import { commitResult, resultCommitment } from '../../commit/traceRoot.ts';
+import { commitHonest, resultCommitment } from '../../commit/traceRoot.ts';
 import { gameIdFromLogs } from '../../dispute/play.ts';
 import { sendTx, TxError } from '../chain.ts';
 import { AUDIT, AUDIT_DRAWN, type NodeEnv, STATUS, sameAddress } from '../context.ts';
@@ -106,7 +106,8 @@ async function colludingCheckpoint(env: NodeEnv, id: Hex, p: AuditJob): Promise<
   const model = env.models.get(p.task.modelRoot);
   if (!model || !p.input || !p.result) return undefined;
   const input = inputFromBytes(model, fromHex(p.input));
-  const roots = commitResult(input, await env.runs.trace(model, input, CHEATER_VARIANT(model.ops.length)));
+  const run = await env.runs.honest(model, input, CHEATER_VARIANT(model.ops.length));
+  const roots = commitHonest(input, run, model.ops.length);
   const theirs = toHex(resultCommitment(fromHex(id), roots));
   return theirs === p.result.commitment.toLowerCase() ? toHex(roots.checkpointRoot) : undefined;
 }
@@ -144,7 +145,8 @@ export async function wakeAudit(
       return undefined;
     }
     const input = inputFromBytes(model, fromHex(p.input));
-    const roots = commitResult(input, await env.runs.trace(model, input));
+    // Re-execution compares roots only; a dispute recomputes the full trace (env.runs.trace).
+    const roots = commitHonest(input, await env.runs.honest(model, input), model.ops.length);
     env.metrics.inc('results_checked_total');
     if (toHex(roots.inputRoot) !== p.task.inputRoot.toLowerCase()) {
       env.log.warn('the known input does not match the task', { taskId: id });

@@ -18,7 +18,7 @@ import { resultKeyOf } from '../../chain/bindings/commitments.ts';
 import type { TaskArgs, TaskResultArgs } from '../../chain/bindings/types.ts';
 import { fromHex, toHex } from '../../commit/keccak.ts';
 import { tensorBytes } from '../../commit/tensorRoot.ts';
-import { commitResult, resultCommitment } from '../../commit/traceRoot.ts';
+import { commitHonest, resultCommitment } from '../../commit/traceRoot.ts';
 import { sendTx } from '../chain.ts';
 import { AUDIT, DISPUTED, drawBps, type NodeEnv, STATUS } from '../context.ts';
 import { inputFromBytes, type RunVariant } from '../models.ts';
@@ -80,12 +80,14 @@ export async function computeResult(
   if (!model) throw new Error(`model ${p.task.modelRoot} is not served`);
   if (!p.input) throw new Error('the input is not known');
   const input = inputFromBytes(model, fromHex(p.input));
-  const trace = await env.runs.trace(model, input, p.variant);
-  const roots = commitResult(input, trace);
+  // Only the output and the checkpoint: the full trace is computed if a dispute or a trace
+  // request needs it (env.runs.trace).
+  const run = await env.runs.honest(model, input, p.variant);
+  const roots = commitHonest(input, run, model.ops.length);
   // The task names its input by root: an input that does not hash to it is not this task's.
   if (toHex(roots.inputRoot) !== p.task.inputRoot.toLowerCase())
     throw new Error("the input does not match the task's inputRoot");
-  const out = trace[trace.length - 1];
+  const out = run.output;
   return {
     result: {
       worker: env.chain.account,
