@@ -48,3 +48,13 @@ export class UnsupportedOpError extends VerinferError {
 export class OnnxFormatError extends VerinferError {
   override name: string = 'OnnxFormatError';
 }
+
+/** The quantized model's outputs drift from the float model's by more than allowed (`--strict`). */
+export class AccuracyDriftError extends VerinferError {
+  override name: string = 'AccuracyDriftError';
+}
+
+/** Values that no quantization can represent: non-finite or float32-overflowing outputs or errors. */
+export class UnboundedValueError extends VerinferError {
+  override name: string = 'UnboundedValueError';
+}

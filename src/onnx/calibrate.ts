@@ -1,10 +1,17 @@
 // Runs the float graph on the calibration samples and records the range of every probed tensor.
 
+import { mseRange, percentileRange } from './calibrationRange.ts';
 import type { FTensor } from './float/tensor.ts';
 import { type DynGraph, runDynamic } from './fold.ts';
 import type { Probe } from './lower/types.ts';
 
-export type CalibrationMethod = 'minmax' | 'percentile';
+/**
+ * How an activation's range is estimated from its calibration values: 'minmax' takes the extremes,
+ * 'percentile' clips to the given percentile on both sides, 'mse' picks the clipping range with
+ * the least expected squared quantization error.
+ */
+export type CalibrationMethod = 'minmax' | 'percentile' | 'mse';
+export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'mse'];
 
 export interface CalibrationResult {
   /** [lo, hi] per probe. */
@@ -58,7 +65,7 @@ export function calibrate(
   });
   const lo = new Float64Array(probes.length).fill(Number.POSITIVE_INFINITY);
   const hi = new Float64Array(probes.length).fill(Number.NEGATIVE_INFINITY);
-  const keep = method === 'percentile' ? probes.map(() => new Reservoir(200_000)) : null;
+  const keep = method !== 'minmax' ? probes.map(() => new Reservoir(200_000)) : null;
   const bad = new Set<number>();
   const outputs: FTensor[] = [];
   samples.forEach((s, k) => {
@@ -88,9 +95,9 @@ export function calibrate(
     const res = keep?.[i];
     if (!res || res.values.length < 1000) return [lo[i], hi[i]];
     const sorted = Float64Array.from(res.values).sort();
-    const at = (p: number) =>
-      sorted[Math.min(sorted.length - 1, Math.max(0, Math.round((p / 100) * (sorted.length - 1))))];
-    return [Math.max(lo[i], at(100 - percentile)), Math.min(hi[i], at(percentile))];
+    return method === 'mse'
+      ? mseRange(sorted, lo[i], hi[i])
+      : percentileRange(sorted, lo[i], hi[i], percentile);
   });
   return { ranges, outputs, nonFinite: [...bad].map((i) => probes[i].tensor) };
 }

@@ -1,11 +1,20 @@
 // importOnnx: float ONNX model + calibration samples -> validated integer model + report.
 import type { Model, ModelMeta } from '../engine/graph.ts';
+import { countParameters } from '../engine/parameters.ts';
 import { validateGraph, validateModel } from '../engine/validate.ts';
-import { InputError, OnnxFormatError, VerinferError } from '../errors/base.ts';
-import { type CalibrationMethod, calibrate } from './calibrate.ts';
+import { AccuracyDriftError, InputError, OnnxFormatError, VerinferError } from '../errors/base.ts';
+import { CALIBRATION_METHODS, type CalibrationMethod, calibrate } from './calibrate.ts';
+import {
+  checkDrift,
+  checkFloatOutputs,
+  DEFAULT_MAX_PROBABILITY_ERROR,
+  type DriftCheck,
+  FLOAT32_MAX,
+} from './drift.ts';
 import type { FTensor } from './float/tensor.ts';
 import { foldGraph, graphInput, normalizeSamples } from './fold.ts';
 import type { FloatTensor } from './input.ts';
+import { type LayerError, layerErrors, worstLayers } from './layerError.ts';
 import { lowerGraph } from './lower/index.ts';
 import { parseOnnx } from './parse.ts';
 import { buildModel } from './quantize/index.ts';
@@ -22,9 +31,9 @@ export interface ImportOptions {
   evaluation?: FloatTensor[];
   /** Weight bit width (symmetric, [-(2^(b-1)-1), 2^(b-1)-1]); default 8. */
   weightBits?: number;
-  /** Activation range estimate: 'minmax' (default) or 'percentile' clipping. */
+  /** Activation range estimate: 'minmax' (default), 'percentile' clipping or 'mse'. */
   calibrationMethod?: CalibrationMethod;
-  /** Percentile for 'percentile' calibration (default 99.99). */
+  /** Percentile for 'percentile' calibration, in (50, 100] (default 99.99). */
   percentile?: number;
   /**
    * false: skip the one-step gas bound (src/engine/stepCost.ts), for models only run locally
@@ -32,7 +41,18 @@ export interface ImportOptions {
    * it cannot be saved as a package. Default true.
    */
   checkStepCosts?: boolean;
+  /** One weight scale per tensor instead of per output channel (worse; for comparison). */
+  perTensorWeights?: boolean;
+  /** The allowed output probability error against float (default 0.02); more warns. */
+  maxProbabilityError?: number;
+  /** Throw AccuracyDriftError instead of warning when the drift exceeds maxProbabilityError. */
+  strict?: boolean;
+  /** How many of the worst layers the report names (default 5). */
+  worstLayerCount?: number;
 }
+
+/** Per-layer error is measured on at most this many calibration samples (it re-runs both models). */
+export const LAYER_ERROR_SAMPLES = 32;
 
 export interface ImportReport {
   opCount: number;
@@ -45,6 +65,16 @@ export interface ImportReport {
   evaluation?: Agreement;
   /** Where the float outputs came from. */
   floatReference: 'onnxruntime' | 'evaluator';
+  calibrationMethod: CalibrationMethod;
+  /** Output probability error against the allowed bound. */
+  drift: DriftCheck;
+  /**
+   * Error of each op's dequantized output against the float tensor on the calibration samples
+   * (the first LAYER_ERROR_SAMPLES), in op order.
+   */
+  layers: LayerError[];
+  /** The layers that add the most error, worst first. */
+  worstLayers: LayerError[];
   warnings: string[];
 }
 
@@ -64,6 +94,8 @@ function toF(t: FloatTensor, i: number, what: string): FTensor {
   }
   if (!data.every(Number.isFinite))
     throw new InputError(`${what} ${i} contains a value that is not a finite number.`);
+  if (!data.every((v) => Math.abs(v) <= FLOAT32_MAX))
+    throw new InputError(`${what} ${i} contains a value beyond the float32 range (±3.4e38).`);
   return { shape: [...t.shape], data, dtype: 'float' };
 }
 
@@ -99,6 +131,22 @@ export async function importOnnx(
     throw new InputError(`weightBits must be an integer in [2, 8], got ${weightBits}.`);
   if (!Array.isArray(calibration) || calibration.length === 0)
     throw new InputError('At least one calibration sample is needed.');
+  const method = options.calibrationMethod ?? 'minmax';
+  if (!CALIBRATION_METHODS.includes(method))
+    throw new InputError(
+      `Unknown calibration method "${method}"; use one of ${CALIBRATION_METHODS.join(', ')}.`,
+    );
+  const percentile = options.percentile ?? 99.99;
+  if (!(typeof percentile === 'number' && percentile > 50 && percentile <= 100))
+    throw new InputError(`The calibration percentile must be a number in (50, 100], got ${percentile}.`);
+  const threshold = options.maxProbabilityError ?? DEFAULT_MAX_PROBABILITY_ERROR;
+  if (!(typeof threshold === 'number' && threshold >= 0 && threshold <= 1))
+    throw new InputError(`The allowed probability error must be a number in [0, 1], got ${threshold}.`);
+  const worstCount = options.worstLayerCount ?? 5;
+  if (!Number.isInteger(worstCount) || worstCount < 0 || worstCount > 1000)
+    throw new InputError(
+      `The number of worst layers to report must be an integer in [0, 1000], got ${worstCount}.`,
+    );
   progress('parse', 0, 1);
   const graph = parseOnnx(bytes);
   const sourceOps: Record<string, number> = {};
@@ -128,9 +176,7 @@ export async function importOnnx(
   progress('fold', 1, 1);
 
   const cal = guard('calibration', () =>
-    calibrate(dyn, samples, lowered.probes, options.calibrationMethod, options.percentile, (d, t) =>
-      progress('calibrate', d, t),
-    ),
+    calibrate(dyn, samples, lowered.probes, method, percentile, (d, t) => progress('calibrate', d, t)),
   );
   const warnings = [...dyn.warnings, ...lowered.warnings];
   for (const t of new Set(cal.nonFinite))
@@ -144,6 +190,7 @@ export async function importOnnx(
   };
   const built = buildModel(lowered, cal.ranges, meta, {
     weightBits,
+    perTensorWeights: options.perTensorWeights === true,
     unitRangeInput: meta.inputKind === 'image',
   });
   const model = built.model;
@@ -196,35 +243,61 @@ export async function importOnnx(
       );
     }
   }
-  const total = all.length;
-  const agree = agreement(model, samples, floatOut.slice(0, samples.length), (d) =>
+  checkFloatOutputs(floatOut, (k) =>
+    k < samples.length ? `calibration sample ${k}` : `evaluation sample ${k - samples.length}`,
+  );
+  const producer = graph.nodes.find((n) => n.outputs.includes(outputName));
+  const isProbability = producer?.opType === 'Softmax' || producer?.opType === 'Sigmoid';
+  const layerSamples = samples.slice(0, LAYER_ERROR_SAMPLES);
+  const total = all.length + layerSamples.length;
+  const agree = agreement(model, samples, floatOut.slice(0, samples.length), isProbability, (d) =>
     progress('evaluate', d, total),
   );
   const evalAgree =
     evaluation.length > 0
-      ? agreement(model, evaluation, floatOut.slice(samples.length), (d) =>
+      ? agreement(model, evaluation, floatOut.slice(samples.length), isProbability, (d) =>
           progress('evaluate', samples.length + d, total),
         )
       : undefined;
+  const layers = guard('per-layer error', () =>
+    layerErrors(dyn, model, built.valueNames, layerSamples, (d) =>
+      progress('evaluate', all.length + d, total),
+    ),
+  );
+  const worst = worstLayers(layers, worstCount);
+  const drift = checkDrift(
+    [
+      ['calibration', agree],
+      ['evaluation', evalAgree],
+    ],
+    worstLayers(layers, 3),
+    threshold,
+    options.strict === true,
+  );
+  warnings.push(...drift.warnings);
   for (const [what, a] of [
     ['calibration', agree],
     ['evaluation', evalAgree],
   ] as const) {
     if (a && a.top1Agreement < 0.95) {
-      warnings.push(
-        `Top-1 agreement with the float model on the ${what} samples is only ${(100 * a.top1Agreement).toFixed(1)}%.`,
-      );
+      const message = `Top-1 agreement with the float model on the ${what} samples is only ${(100 * a.top1Agreement).toFixed(1)}%.`;
+      if (options.strict) throw new AccuracyDriftError(message);
+      warnings.push(message);
     }
   }
   return {
     model,
     report: {
       opCount: model.ops.length,
-      parameterCount: built.parameterCount,
+      parameterCount: countParameters(model),
       sourceOps,
       agreement: agree,
       ...(evalAgree ? { evaluation: evalAgree } : {}),
       floatReference,
+      calibrationMethod: method,
+      drift: drift.check,
+      layers,
+      worstLayers: worst,
       warnings,
     },
   };

@@ -10,6 +10,24 @@ export interface Agreement {
   top1Agreement: number;
   maxAbsError: number;
   meanAbsError: number;
+  /**
+   * The same for output probabilities: the outputs themselves if the model ends in Softmax or
+   * Sigmoid, else the softmax over the last axis of both outputs.
+   */
+  maxProbabilityError: number;
+  meanProbabilityError: number;
+}
+
+/** Softmax of v[from, from + len) into out (stable: the row maximum is subtracted first). */
+function softmaxRow(v: ArrayLike<number>, from: number, len: number, out: Float64Array): void {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < len; i++) max = Math.max(max, v[from + i]);
+  let sum = 0;
+  for (let i = 0; i < len; i++) {
+    out[i] = Math.exp(v[from + i] - max);
+    sum += out[i];
+  }
+  for (let i = 0; i < len; i++) out[i] /= sum;
 }
 
 function argmax(v: ArrayLike<number>, from: number, len: number): number {
@@ -23,6 +41,7 @@ export function agreement(
   model: Model,
   samples: FTensor[],
   floatOutputs: ArrayLike<number>[],
+  outputIsProbability: boolean,
   onSample?: (done: number, total: number) => void,
 ): Agreement {
   let rows = 0;
@@ -30,21 +49,37 @@ export function agreement(
   let maxAbs = 0;
   let sumAbs = 0;
   let count = 0;
+  let maxProb = 0;
+  let sumProb = 0;
   const shape = model.tensors[model.output].shape;
   const last = shape[shape.length - 1];
+  const pq = new Float64Array(last);
+  const pf = new Float64Array(last);
   samples.forEach((s, k) => {
     const run = runReference(model, quantizeInput(model, { shape: s.shape, data: Array.from(s.data) }));
     const q = dequantize(model, run.output);
     const f = floatOutputs[k];
     for (let i = 0; i < q.length; i++) {
       const e = Math.abs(q[i] - f[i]);
-      maxAbs = Math.max(maxAbs, e);
+      // NaN compares false with everything, so it is carried explicitly (an unbounded error).
+      maxAbs = Number.isNaN(e) || e > maxAbs ? e : maxAbs;
       sumAbs += e;
       count += 1;
     }
     for (let r = 0; r < q.length; r += last) {
       rows += 1;
       if (argmax(q, r, last) === argmax(f, r, last)) agree += 1;
+      if (outputIsProbability) {
+        for (let i = 0; i < last; i++) [pq[i], pf[i]] = [q[r + i], f[r + i]];
+      } else {
+        softmaxRow(q, r, last, pq);
+        softmaxRow(f, r, last, pf);
+      }
+      for (let i = 0; i < last; i++) {
+        const e = Math.abs(pq[i] - pf[i]);
+        maxProb = Number.isNaN(e) || e > maxProb ? e : maxProb;
+        sumProb += e;
+      }
     }
     onSample?.(k + 1, samples.length);
   });
@@ -53,6 +88,8 @@ export function agreement(
     top1Agreement: rows ? agree / rows : 0,
     maxAbsError: maxAbs,
     meanAbsError: count ? sumAbs / count : 0,
+    maxProbabilityError: maxProb,
+    meanProbabilityError: count ? sumProb / count : 0,
   };
 }
 

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { keccak256, toHex } from '../../commit/keccak.ts';
 import { InputError } from '../../errors/base.ts';
 import { loadTokenizerSpec } from '../../examples/spamTokenizer.ts';
+import { CALIBRATION_METHODS, type CalibrationMethod } from '../../onnx/calibrate.ts';
+import { DEFAULT_MAX_PROBABILITY_ERROR } from '../../onnx/drift.ts';
 import { importOnnx, parseFloatInput } from '../../onnx/index.ts';
 import { MAX_TOKENIZER_BYTES, saveModelDir } from '../../store/modelDir.ts';
 import { reserveOutput } from '../../store/outputDir.ts';
@@ -18,6 +20,20 @@ interface ImportOptions {
   labels?: string;
   force?: boolean;
   json?: boolean;
+  calibrationMethod: string;
+  percentile?: string;
+  maxDrift?: string;
+  strict?: boolean;
+  perTensorWeights?: boolean;
+}
+
+/** A number option within [lo, hi], or an InputError naming the flag. */
+function numberOption(raw: string | undefined, flag: string, lo: number, hi: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || v < lo || v > hi)
+    throw new InputError(`${flag} must be a number in [${lo}, ${hi}], got "${raw}".`);
+  return v;
 }
 
 const MAX_ONNX_BYTES = 1024 * MiB;
@@ -64,6 +80,21 @@ export function registerModelImport(model: Command): void {
     )
     .option('--labels <list>', 'comma-separated class labels for the output')
     .option('--force', 'replace a previous model package in --out (never anything else)')
+    .option(
+      '--calibration-method <method>',
+      `activation ranges: ${CALIBRATION_METHODS.join(', ')} (least squared quantization error)`,
+      'minmax',
+    )
+    .option('--percentile <p>', 'percentile kept by --calibration-method percentile, in (50, 100]', '99.99')
+    .option(
+      '--max-drift <p>',
+      `allowed output probability error against the float model; more warns (default ${DEFAULT_MAX_PROBABILITY_ERROR})`,
+    )
+    .option('--strict', 'fail (exit 1, nothing written) when the drift exceeds --max-drift')
+    .option(
+      '--per-tensor-weights',
+      'one weight scale per tensor instead of per output channel (less accurate)',
+    )
     .option('--json', 'print the report as JSON')
     .action(async (onnxPath: string, opts: ImportOptions) => {
       // --out is checked and locked first: a bad --out fails now, not after a long import.
@@ -81,6 +112,13 @@ async function importInto(
   opts: ImportOptions,
   reservation: Awaited<ReturnType<typeof reserveOutput>>,
 ): Promise<void> {
+  const method = opts.calibrationMethod as CalibrationMethod;
+  if (!CALIBRATION_METHODS.includes(method))
+    throw new InputError(
+      `--calibration-method must be one of ${CALIBRATION_METHODS.join(', ')}, got "${opts.calibrationMethod}".`,
+    );
+  const percentile = numberOption(opts.percentile, '--percentile', 50, 100);
+  const maxDrift = numberOption(opts.maxDrift, '--max-drift', 0, 1);
   const bytes = new Uint8Array(await readBounded(onnxPath, { maxBytes: MAX_ONNX_BYTES, what: 'ONNX model' }));
   const calibrationJson = parseJson(
     await readBounded(opts.calibration, { maxBytes: MAX_CALIBRATION_BYTES, what: 'Calibration file' }),
@@ -116,6 +154,11 @@ async function importInto(
       version: opts.modelVersion,
       inputKind,
       labels,
+      calibrationMethod: method,
+      percentile,
+      maxProbabilityError: maxDrift,
+      strict: opts.strict === true,
+      perTensorWeights: opts.perTensorWeights === true,
       onProgress: (stage, done, total) => progress.update(stage, done, total),
     });
   } finally {
@@ -134,6 +177,10 @@ async function importInto(
   const r = result.report;
   console.log(`model       ${manifest.name} v${manifest.version}`);
   console.log(`model ID    ${manifest.modelRoot}`);
+  // Users importing one ONNX twice with other labels see two IDs; say why once, here.
+  console.log(
+    '            (hashes the integer weights and scales with the name, version, labels and tokenizer: change any and the ID changes)',
+  );
   console.log(
     `ops         ${r.opCount} (${Object.entries(r.sourceOps)
       .map(([k, v]) => `${k}×${v}`)
@@ -144,6 +191,19 @@ async function importInto(
     `agreement   top-1 ${(100 * r.agreement.top1Agreement).toFixed(2)}% of ${r.agreement.samples} calibration samples; ` +
       `output error max ${r.agreement.maxAbsError.toFixed(4)}, mean ${r.agreement.meanAbsError.toFixed(4)}`,
   );
+  console.log(
+    `drift       output probability off by up to ${r.agreement.maxProbabilityError.toFixed(4)} ` +
+      `(mean ${r.agreement.meanProbabilityError.toFixed(5)}; allowed ${r.drift.threshold}; ${r.calibrationMethod} calibration)`,
+  );
+  if (r.worstLayers.length > 0) {
+    console.log('worst layers  added RMS / total RMS / max error, relative to the float range; op');
+    for (const l of r.worstLayers) {
+      const pct = (v: number) => `${(100 * v).toFixed(2)}%`.padStart(8);
+      console.log(
+        `  ${pct(l.addedRmsError)} ${pct(l.relRmsError)} ${pct(l.relMaxError)}  ${l.type.padEnd(10)} ${l.op}`,
+      );
+    }
+  }
   for (const w of r.warnings) console.log(`warning     ${w}`);
   console.log(`written     ${opts.out}`);
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { elementCount } from '../../engine/graph.ts';
+import { countParameters } from '../../engine/parameters.ts';
 import { stepCostReport } from '../../engine/stepCost.ts';
 import { loadModelDir } from '../../store/modelDir.ts';
 
@@ -11,7 +12,9 @@ export function registerModelInspect(model: Command): void {
     .option('--json', 'print JSON')
     .action(async (modelDir: string, opts: { json?: boolean }) => {
       const { model: m, manifest } = await loadModelDir(modelDir);
-      const params = [...m.consts.values()].reduce((n, d) => n + d.length, 0);
+      // The same count as the import report: learned constants only, not scales or tables.
+      const params = countParameters(m);
+      const constValues = [...m.consts.values()].reduce((n, d) => n + d.length, 0);
       // The worst-case gas of a dispute's one-step proof of each op, at batch 1.
       const steps = stepCostReport(m);
       const ops = m.ops.map((op, k) => ({
@@ -23,7 +26,7 @@ export function registerModelInspect(model: Command): void {
         stepChunks: steps[k].chunks,
       }));
       if (opts.json) {
-        console.log(JSON.stringify({ ...manifest, parameters: params, ops }));
+        console.log(JSON.stringify({ ...manifest, parameters: params, constantValues: constValues, ops }));
         return;
       }
       const input = m.tensors[m.input];
@@ -32,7 +35,10 @@ export function registerModelInspect(model: Command): void {
       console.log(
         `input       ${input.dtype} [B,${input.shape.slice(1).join(',')}] scale ${input.scale} zero point ${input.zeroPoint}`,
       );
-      console.log(`parameters  ${params.toLocaleString('en-US')} in ${m.consts.size} constant tensors`);
+      console.log(
+        `parameters  ${params.toLocaleString('en-US')} (weights, biases, norms, embeddings); ` +
+          `${constValues.toLocaleString('en-US')} constant values in ${m.consts.size} tensors with scales and tables`,
+      );
       for (const op of ops) {
         const count = elementCount(op.output);
         console.log(

@@ -160,6 +160,11 @@ export class Builder {
     return this.values.get(name)?.quant.kind === 'maskTable';
   }
 
+  /** The lowered value (ONNX tensor) name of every value tensor, by tensor id. */
+  valueNames(): Map<number, string> {
+    return new Map([...this.ids].map(([name, id]) => [id, name]));
+  }
+
   /** Tensor id of an existing value. */
   id(name: string): number {
     const id = this.ids.get(name);

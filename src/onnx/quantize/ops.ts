@@ -101,7 +101,20 @@ function constU8(b: Builder, name: string, t: FTensor): number {
   );
 }
 
-export function emitOp(b: Builder, op: AOp, weightBits: number): void {
+export interface WeightOptions {
+  weightBits: number;
+  /** One weight scale per tensor instead of per output channel (for comparison; less accurate). */
+  perTensorWeights: boolean;
+}
+
+/** Symmetric weights with one scale per output channel (`groups` channels), or one per tensor. */
+function weightsOf(w: Float64Array, groupOf: (i: number) => number, groups: number, o: WeightOptions) {
+  if (!o.perTensorWeights) return quantizeWeights(w, groupOf, groups, o.weightBits);
+  const { q, scales } = quantizeWeights(w, () => 0, 1, o.weightBits);
+  return { q, scales: new Float64Array(groups).fill(scales[0]) };
+}
+
+export function emitOp(b: Builder, op: AOp, weights: WeightOptions): void {
   const name = op.name;
   switch (op.kind) {
     case 'conv': {
@@ -110,7 +123,7 @@ export function emitOp(b: Builder, op: AOp, weightBits: number): void {
       const qy = b.q(op.out);
       const [M, Cg, KH, KW] = op.w.shape;
       const per = Cg * KH * KW;
-      const { q, scales } = quantizeWeights(op.w.data, (i) => Math.floor(i / per), M, weightBits);
+      const { q, scales } = weightsOf(op.w.data, (i) => Math.floor(i / per), M, weights);
       const w = b.constTensor(`${name}.weight`, 'i8', op.w.shape, q, undefined, true);
       const p = perChannel(b, op, name, sx, scales, qy.scale, op.bias, per);
       const y = b.value(op.out, 'activation');
@@ -133,7 +146,7 @@ export function emitOp(b: Builder, op: AOp, weightBits: number): void {
       const sx = b.q(op.x).scale;
       const qy = b.q(op.out);
       const [K, N] = op.w.shape;
-      const { q, scales } = quantizeWeights(op.w.data, (i) => i % N, N, weightBits);
+      const { q, scales } = weightsOf(op.w.data, (i) => i % N, N, weights);
       const w = b.constTensor(`${name}.weight`, 'i8', [K, N], q, undefined, true);
       const p = perChannel(b, op, name, sx, scales, qy.scale, op.bias, K);
       const y = b.value(op.out, 'activation');
