@@ -35,3 +35,17 @@ try {
 } catch (e) {
   console.log(`verinfer: native kernels not built (${e instanceof Error ? e.message : e})`);
 }
+
+// The dashboard's page is built here, after the optional packages above (Vite's bundler is one),
+// so that a fresh clone serves it. A failed build does not fail the install: the test command and
+// `verinfer dashboard` say how to build it.
+if (inRepository && hereMajor >= 22) {
+  try {
+    const { buildDashboard } = await import('./buildDashboard.mjs');
+    if (await buildDashboard()) console.log('verinfer: dashboard built into dashboard/dist');
+  } catch (error) {
+    console.warn(
+      `verinfer: the dashboard was not built (${error?.message ?? error}); run \`node scripts/buildDashboard.mjs\``,
+    );
+  }
+}

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { VerinferError } from '../errors/base.ts';
 import { registerAgent } from './commands/agent.ts';
+import { registerDashboard } from './commands/dashboard.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDevnet } from './commands/devnet.ts';
 import { registerDoctor } from './commands/doctor.ts';
@@ -29,6 +30,7 @@ registerModelImport(model);
 registerModelRun(model);
 registerModelInspect(model);
 registerModelRegistry(model);
+registerDashboard(program);
 registerDemo(program);
 registerDevnet(program);
 registerDoctor(program);

@@ -15,14 +15,25 @@ export function keccak256(...parts: Uint8Array[]): Hash {
 
 export const ZERO_HASH: Hash = new Uint8Array(32);
 
+// Node's Buffer converts fastest; a browser (the dashboard's verify-in-your-browser) has none.
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+const HEX_DIGITS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export function toHex(bytes: Uint8Array): `0x${string}` {
-  return `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+  if (NodeBuffer)
+    return `0x${NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += HEX_DIGITS[bytes[i]];
+  return `0x${s}`;
 }
 
 export function fromHex(hex: string): Uint8Array {
   if (!/^0x([0-9a-fA-F]{2})*$/.test(hex))
     throw new Error(`"${hex}" is not 0x-prefixed hex with an even number of digits.`);
-  return new Uint8Array(Buffer.from(hex.slice(2), 'hex'));
+  if (NodeBuffer) return new Uint8Array(NodeBuffer.from(hex.slice(2), 'hex'));
+  const out = new Uint8Array((hex.length - 2) / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 + 2 * i, 4 + 2 * i), 16);
+  return out;
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

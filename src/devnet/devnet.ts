@@ -4,6 +4,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { formatEther } from 'viem';
+import { type DashboardServer, serveDashboard } from '../dashboard/server.ts';
+import { VerinferError } from '../errors/base.ts';
 import {
   DEVNET_VERIFIER_STAKE,
   DEVNET_WORKER_STAKE,
@@ -24,6 +26,8 @@ export interface DevnetOptions {
   verifiers?: number;
   /** One worker corrupts this share of its results (0 = nobody cheats). */
   cheatShare?: number;
+  /** The dashboard's port on 127.0.0.1 (0 = any free port; null = no dashboard). Default 8080. */
+  dashboardPort?: number | null;
   onStep?: (step: string) => void;
   onNodeLog?: (line: NodeLogLine) => void;
 }
@@ -46,6 +50,8 @@ export interface Devnet {
   processes: NodeProcess[];
   /** A funded account for requests (the tour and the CLI's default on the devnet). */
   requester: DevnetAccount;
+  /** The dashboard's URL, when it is served. */
+  dashboardUrl?: string;
   readyEvent(): Record<string, unknown>;
   stop(): Promise<void>;
 }
@@ -133,7 +139,24 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     await chain.close();
     throw error;
   }
+  let dashboard: DashboardServer | undefined;
+  if (options.dashboardPort !== null) {
+    try {
+      dashboard = await serveDashboard({
+        rpcUrl: chain.rpc.url,
+        deployment: chain.deployment,
+        port: options.dashboardPort ?? (options.port === 0 ? 0 : 8080),
+        nodes: nodes.map((n) => ({ name: n.name, role: n.role, address: n.address, health: n.healthUrl })),
+        devnetKey: requester.privateKey,
+      });
+      step(`serving the dashboard on ${dashboard.url}`);
+    } catch (error) {
+      // The network is useful without its page: say why there is none and go on.
+      step(`no dashboard: ${error instanceof VerinferError ? error.message : String(error)}`);
+    }
+  }
   const stop = async () => {
+    await dashboard?.close();
     await Promise.all(processes.map((p) => p.stop()));
     await chain.close();
   };
@@ -143,10 +166,12 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     nodes,
     processes,
     requester,
+    dashboardUrl: dashboard?.url,
     stop,
     readyEvent: () => ({
       event: 'ready',
       rpcUrl: chain.rpc.url,
+      ...(dashboard ? { dashboardUrl: dashboard.url } : {}),
       chainId: chain.deployment.chainId,
       contracts: chain.deployment.addresses,
       apps: chain.deployment.apps,

@@ -10,6 +10,8 @@ import { CLI_ENTRY } from '../../src/devnet/processes.ts';
 export interface ReadyEvent {
   event: 'ready';
   rpcUrl: string;
+  /** The web dashboard, unless the devnet was started with --no-dashboard. */
+  dashboardUrl?: string;
   chainId: number;
   contracts: Record<string, `0x${string}`>;
   deploymentFile: string;

@@ -13,6 +13,8 @@ interface DevnetFlags {
   tour: boolean;
   tourOnly: boolean;
   quiet: boolean;
+  dashboardPort?: string;
+  dashboard: boolean;
 }
 
 /** Node log lines worth showing a newcomer (the rest stay in --json output). */
@@ -35,11 +37,25 @@ export function registerDevnet(program: Command): void {
     .option('--tour', 'play a short guided tour once the nodes are up, then keep serving', false)
     .option('--tour-only', 'play the tour, then stop everything and exit', false)
     .option('--quiet', 'do not echo node warnings', false)
+    .option(
+      '--dashboard-port <port>',
+      'the dashboard on 127.0.0.1 (0 = any free port; default 8080, or free with --port 0)',
+    )
+    .option('--no-dashboard', 'do not serve the web dashboard')
     .action(async (flags: DevnetFlags) => {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) {
         throw new (await import('../../errors/base.ts')).InputError(
           `--port ${flags.port} is not a TCP port. Use 0..65535 (0 picks a free one).`,
+        );
+      }
+      const dashboardPort = flags.dashboardPort === undefined ? undefined : Number(flags.dashboardPort);
+      if (
+        dashboardPort !== undefined &&
+        (!Number.isInteger(dashboardPort) || dashboardPort < 0 || dashboardPort > 65_535)
+      ) {
+        throw new (await import('../../errors/base.ts')).InputError(
+          `--dashboard-port ${flags.dashboardPort} is not a TCP port. Use 0..65535 (0 picks a free one).`,
         );
       }
       const base = verinferHome();
@@ -63,6 +79,7 @@ export function registerDevnet(program: Command): void {
           ? resolve(process.env.VERINFER_MODEL_CACHE)
           : join(base, 'models'),
         port,
+        dashboardPort: flags.dashboard ? dashboardPort : null,
         cheatShare: flags.withCheater || tour ? 0.5 : 0,
         onStep: (s) => (flags.json ? emit({ event: 'step', step: s }) : process.stderr.write(`… ${s}\n`)),
         onNodeLog,
@@ -82,6 +99,7 @@ export function registerDevnet(program: Command): void {
       emit(ready);
       say(`Verinfer devnet ready
   RPC        ${devnet.rpcUrl}   (chain id ${devnet.chain.deployment.chainId})
+  dashboard  ${devnet.dashboardUrl ?? '(not served)'}
   deployment ${devnet.chain.deploymentFile}`);
       for (const [name, address] of Object.entries(devnet.chain.deployment.addresses))
         say(`  ${name.padEnd(14)} ${address}`);
