@@ -29,12 +29,6 @@ export interface BenchOnnxSpec {
   samples(seed: number, count: number): number[][] | Float32Array[];
   calibrationCount: number;
   evaluationCount: number;
-  /**
-   * False for a model some op of which needs more than the one-step gas limit (the importer then
-   * skips that check): it runs exactly but cannot be saved as a package, so it is imported again
-   * on every run instead of cached.
-   */
-  settleable: boolean;
 }
 
 export function mobileNetSpec(name: string, options: MobileNetOptions = {}): BenchOnnxSpec {
@@ -47,10 +41,6 @@ export function mobileNetSpec(name: string, options: MobileNetOptions = {}): Ben
     samples: (seed, count) => mobileNetInputs(seed, count, o.resolution),
     calibrationCount: 6,
     evaluationCount: 4,
-    // The 1×1 convolutions of MobileNetV2 read one 1024-byte chunk per input channel once a
-    // channel plane (NCHW) is 1024 bytes or more, i.e. above 32×32: at 224×224 the first
-    // projection (32 channels at 112×112) already needs about 2.3M gas for one step.
-    settleable: o.resolution <= 32,
   };
 }
 
@@ -63,7 +53,6 @@ export function transformerSpec(name: string, options: FloatTransformerOptions =
     samples: (seed, count) => floatTransformerInputs(seed, count, options),
     calibrationCount: 16,
     evaluationCount: 16,
-    settleable: true,
   };
 }
 
@@ -94,7 +83,6 @@ export async function importBenchOnnx(spec: BenchOnnxSpec, onnx = spec.build()):
     name: spec.name,
     version: '1',
     inputKind: spec.kind,
-    checkStepCosts: spec.settleable,
     evaluation: tensors(spec, SEEDS.evaluation, spec.evaluationCount),
   });
   return { model, onnx, report };
@@ -102,10 +90,7 @@ export async function importBenchOnnx(spec: BenchOnnxSpec, onnx = spec.build()):
 
 const ONNX_FILE = 'model.onnx';
 
-/**
- * The spec's imported package in `dir`, imported again when missing, unreadable or stale (a model
- * that is not settleable is imported every time).
- */
+/** The spec's imported package in `dir`, imported again when missing, unreadable or stale. */
 export async function loadOrImportBenchOnnx(
   spec: BenchOnnxSpec,
   dir: string,
@@ -125,7 +110,6 @@ export async function loadOrImportBenchOnnx(
   }
   onImport?.();
   const imported = await importBenchOnnx(spec, onnx);
-  if (!spec.settleable) return imported;
   await mkdir(dir, { recursive: true });
   await saveModelDir(dir, imported.model, { report: imported.report, force: true });
   await writeFile(join(dir, ONNX_FILE), onnx);

@@ -50,6 +50,12 @@ error DisputeGameChunkMismatch(uint256 gameId);
 error DisputeGameOffsetOutOfRange(uint256 gameId, uint256 offset, uint256 chunkLength);
 error DisputeGameStepMismatch(uint256 gameId);
 error DisputeGameInputRootsMismatch(uint256 gameId);
+/// The disputed op's reduction is not split into segments: submitStep settles it.
+error DisputeGameNotSegmented(uint256 gameId);
+/// The last leaf of the partial-sum tree is not the worker's byte.
+error DisputeGamePrefixByteInvalid(uint256 gameId);
+/// The partial sum before the picked segment is not the worker's leaf (or not 0 before the first).
+error DisputeGamePrefixProofInvalid(uint256 gameId, uint256 segment);
 error DisputeGameNothingToClaim(address account);
 error DisputeGameZeroAddress();
 error DisputeGameBadShare(uint256 bps);
@@ -70,6 +76,15 @@ error DisputeGameBadShare(uint256 bps);
 ///   8. challenger  nameElement   an offset in it
 ///   9. worker      submitStep    (anyone may) IOneStepVerifier recomputes that element from the
 ///                                agreed inputs; the worker loses unless it equals the worker's byte
+/// An op whose one element reads too many chunks for one step splits its reduction into S segments
+/// fixed by the model (IOneStepVerifier.segmentCount); instead of 9:
+///   9'. worker     revealPrefix  the root of a tree of S + 1 leaves: leaf i < S the exact prefix sum
+///                                after segment i (keccak256(abi.encode(int256))), leaf S its byte
+///                                (proven), and the first K nodes
+///  10. challenger pick / worker revealNodes, as in 2-3, down to the first wrong leaf i
+///  11. worker      submitSegmentStep (anyone may) from leaf i-1 (0 for i = 0), the verifier
+///                                recomputes leaf i (i < S) or requantizes leaf S-1 (i = S); the
+///                                worker loses unless that equals its leaf i (its byte for i = S)
 /// A party whose clock runs out loses (anyone may call timeout). docs/protocol.md gives the
 /// soundness argument. Solvency: the contract holds Σ bonds of unresolved games + Σ credits.
 contract DisputeGame is IDisputeGame, ReentrancyGuard {
@@ -115,6 +130,9 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
         bytes32 modelRoot;
         bytes32 inputRoot;
         bytes32 outputRoot;
+        // The partial-sum level: the worker's prefix-sum tree and its segment count.
+        bytes32 prefixRoot;
+        uint64 segments;
     }
 
     event GameOpened(
@@ -133,6 +151,8 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
     event ChunkRevealed(uint256 indexed gameId, uint256 chunkIndex, bytes chunk);
     event ElementNamed(uint256 indexed gameId, uint256 element, uint256 workerByte);
     event StepVerified(uint256 indexed gameId, uint256 value);
+    event PrefixRevealed(uint256 indexed gameId, uint256 segments, bytes32 prefixRoot, bytes32[] children);
+    event SegmentVerified(uint256 indexed gameId, uint256 segment, int256 value);
     event GameResolved(
         uint256 indexed gameId, IDisputeArena.Outcome outcome, uint256 toWorker, uint256 toChallenger, uint256 burnt
     );
@@ -231,12 +251,14 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
     function revealNodes(uint256 gameId, bytes32[] calldata children) external nonReentrant {
         Game storage g = _game(gameId);
         Phase p = g.phase;
-        if (p != Phase.WorkerOpNodes && p != Phase.WorkerChunkNodes) {
+        if (p != Phase.WorkerOpNodes && p != Phase.WorkerChunkNodes && p != Phase.WorkerPrefixNodes) {
             revert DisputeGameWrongPhase(gameId, p, Phase.WorkerOpNodes);
         }
         _move(gameId, p, true);
         _acceptChildren(g, gameId, children);
-        g.phase = p == Phase.WorkerOpNodes ? Phase.ChallengerOpPick : Phase.ChallengerChunkPick;
+        g.phase = p == Phase.WorkerOpNodes
+            ? Phase.ChallengerOpPick
+            : p == Phase.WorkerChunkNodes ? Phase.ChallengerChunkPick : Phase.ChallengerPrefixPick;
         emit NodesRevealed(gameId, p, g.height, g.position, children);
     }
 
@@ -245,7 +267,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
     function pick(uint256 gameId, bytes32[] calldata workerChildren, uint256 child) external nonReentrant {
         Game storage g = _game(gameId);
         Phase p = g.phase;
-        if (p != Phase.ChallengerOpPick && p != Phase.ChallengerChunkPick) {
+        if (p != Phase.ChallengerOpPick && p != Phase.ChallengerChunkPick && p != Phase.ChallengerPrefixPick) {
             revert DisputeGameWrongPhase(gameId, p, Phase.ChallengerOpPick);
         }
         _move(gameId, p, false);
@@ -259,7 +281,9 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
         g.height = uint8(height);
         g.position = uint64(position);
         g.childrenHash = bytes32(0);
-        if (height != 0) {
+        if (p == Phase.ChallengerPrefixPick) {
+            g.phase = height != 0 ? Phase.WorkerPrefixNodes : Phase.PrefixStep;
+        } else if (height != 0) {
             g.phase = p == Phase.ChallengerOpPick ? Phase.WorkerOpNodes : Phase.WorkerChunkNodes;
         } else {
             g.phase = p == Phase.ChallengerOpPick ? Phase.ChallengerOp : Phase.WorkerChunk;
@@ -345,19 +369,60 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
     /// Move 9 (anyone, on the worker's clock): the one-step proof of the named element. The worker
     /// loses unless the recomputed value equals its byte.
     function submitStep(uint256 gameId, IOneStepVerifier.Step calldata step) external nonReentrant {
-        Game storage g = _game(gameId);
-        if (g.phase != Phase.Step) revert DisputeGameWrongPhase(gameId, g.phase, Phase.Step);
-        if (_elapsed(g) > Clock.unwrap(g.workerClock)) revert DisputeGameClockExpired(gameId, g.worker);
-        if (
-            step.modelRoot != g.modelRoot || step.op.index != g.opIndex || step.element != g.element
-                || step.opCount != g.opCount || step.modelLeafCount != g.leafCount || step.batch != g.batch
-        ) revert DisputeGameStepMismatch(gameId);
+        Game storage g = _stepOf(gameId, step, Phase.Step);
         (uint256 value, bytes32[] memory inputRoots) = verifier.computeElement(step);
-        // INVARIANT: the step ran on the inputs the worker itself claimed for op k, so a wrong byte
-        // is the worker's own error, and a right byte always survives.
-        if (keccak256(abi.encode(inputRoots)) != g.agreedInputsHash) revert DisputeGameInputRootsMismatch(gameId);
+        _checkInputRoots(g, gameId, inputRoots);
         emit StepVerified(gameId, value);
         _resolve(gameId, g, g.workerByte != value);
+    }
+
+    /// Move 9' (worker), for an op whose reduction is split into S segments: the root of its
+    /// partial-sum tree (S + 1 leaves), the proof that leaf S is its byte, and the first children.
+    /// `step` is the element's descriptor (no chunks needed): it fixes S from the model.
+    function revealPrefix(
+        uint256 gameId,
+        IOneStepVerifier.Step calldata step,
+        bytes32 prefixRoot,
+        bytes32[] calldata byteSiblings,
+        bytes32[] calldata children
+    ) external nonReentrant {
+        _stepOf(gameId, step, Phase.Step);
+        Game storage g = _move(gameId, Phase.Step, true);
+        uint256 segments = verifier.segmentCount(step);
+        if (segments == 0) revert DisputeGameNotSegmented(gameId);
+        // INVARIANT: the last leaf is the worker's byte, so a worker whose partial sums are all
+        // right and whose byte is wrong leaves the challenger a leaf to point at.
+        bytes32 byteLeaf = _valueLeaf(int256(uint256(g.workerByte)));
+        if (!Commitments.verifyLeaf(prefixRoot, segments + 1, byteLeaf, segments, byteSiblings)) {
+            revert DisputeGamePrefixByteInvalid(gameId);
+        }
+        g.prefixRoot = prefixRoot;
+        g.segments = uint64(segments);
+        _enterTree(g, gameId, prefixRoot, segments + 1, children, Phase.ChallengerPrefixPick, Phase.PrefixStep);
+        emit PrefixRevealed(gameId, segments, prefixRoot, children);
+    }
+
+    /// Move 11 (anyone, on the worker's clock): the step of the picked segment i, from the worker's
+    /// leaf i-1 `before` (proven by `beforeSiblings`; 0 and no siblings for i = 0). For i < S the
+    /// worker loses unless before + Σ(segment i) hashes to its leaf i; for i = S unless the
+    /// requantized sum equals its byte.
+    function submitSegmentStep(
+        uint256 gameId,
+        IOneStepVerifier.Step calldata step,
+        int256 before,
+        bytes32[] calldata beforeSiblings
+    ) external nonReentrant {
+        Game storage g = _stepOf(gameId, step, Phase.PrefixStep);
+        uint256 i = g.position;
+        uint256 segments = g.segments;
+        bool proven = i == 0
+            ? before == 0 && beforeSiblings.length == 0
+            : Commitments.verifyLeaf(g.prefixRoot, segments + 1, _valueLeaf(before), i - 1, beforeSiblings);
+        if (!proven) revert DisputeGamePrefixProofInvalid(gameId, i);
+        (int256 value, bytes32[] memory inputRoots) = verifier.computeSegment(step, i, before);
+        _checkInputRoots(g, gameId, inputRoots);
+        emit SegmentVerified(gameId, i, value);
+        _resolve(gameId, g, i < segments ? _valueLeaf(value) != g.node : value != int256(uint256(g.workerByte)));
     }
 
     /// Ends a game whose mover let its clock run out (the mover loses), or that its market declared
@@ -430,7 +495,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
         Phase p = g.phase;
         if (
             p == Phase.ChallengerOpPick || p == Phase.ChallengerOp || p == Phase.ChallengerChunkPick
-                || p == Phase.ChallengerElement
+                || p == Phase.ChallengerElement || p == Phase.ChallengerPrefixPick
         ) return g.challenger;
         // The step phase runs on the worker's clock: an honest worker can always build the step.
         return g.worker;
@@ -508,6 +573,33 @@ contract DisputeGame is IDisputeGame, ReentrancyGuard {
         }
         g.stepBits = uint8(bits);
         g.childrenHash = keccak256(abi.encodePacked(children));
+    }
+
+    /// The game for a step in phase `phase` (anyone may submit it, on the worker's clock), after
+    /// checking that the step is of the disputed element.
+    function _stepOf(uint256 gameId, IOneStepVerifier.Step calldata step, Phase phase)
+        private
+        view
+        returns (Game storage g)
+    {
+        g = _game(gameId);
+        if (g.phase != phase) revert DisputeGameWrongPhase(gameId, g.phase, phase);
+        if (_elapsed(g) > Clock.unwrap(g.workerClock)) revert DisputeGameClockExpired(gameId, g.worker);
+        if (
+            step.modelRoot != g.modelRoot || step.op.index != g.opIndex || step.element != g.element
+                || step.opCount != g.opCount || step.modelLeafCount != g.leafCount || step.batch != g.batch
+        ) revert DisputeGameStepMismatch(gameId);
+    }
+
+    function _checkInputRoots(Game storage g, uint256 gameId, bytes32[] memory inputRoots) private view {
+        // INVARIANT: the step ran on the inputs the worker itself claimed for op k, so a wrong byte
+        // is the worker's own error, and a right byte always survives.
+        if (keccak256(abi.encode(inputRoots)) != g.agreedInputsHash) revert DisputeGameInputRootsMismatch(gameId);
+    }
+
+    /// A leaf of the partial-sum tree: an exact integer.
+    function _valueLeaf(int256 v) private pure returns (bytes32) {
+        return keccak256(abi.encode(v));
     }
 
     function _chunkLength(Game storage g) private view returns (uint256) {

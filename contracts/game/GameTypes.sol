@@ -16,8 +16,14 @@ enum Phase {
     WorkerChunkNodes, // worker: revealNodes (children of the picked chunk-tree node)
     WorkerChunk, // worker: revealChunk (the bytes of the picked chunk, of the length the layout fixes)
     ChallengerElement, // challenger: nameElement (an offset in that chunk)
-    Step, // worker (anyone may submit): submitStep, the one-step proof of the named element
-    Resolved
+    Step, // worker (anyone may submit): submitStep, the one-step proof of the named element; or, for an
+    // op whose reduction is split into segments (IOneStepVerifier.segmentCount), the worker's
+    // revealPrefix (the root of its partial sums)
+    Resolved,
+    // The partial-sum level, after Resolved so that the phase numbers above stay as they were:
+    ChallengerPrefixPick, // challenger: pick a child of the current partial-sum-tree node
+    WorkerPrefixNodes, // worker: revealNodes (children of the picked partial-sum-tree node)
+    PrefixStep // worker (anyone may submit): submitSegmentStep, the step of the picked segment
 }
 
 /// Opening of an op leaf of the model tree (index = op index; the leaf sits at 1 + index).

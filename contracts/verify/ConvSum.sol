@@ -49,14 +49,17 @@ library ConvSum {
         uint256 id;
     }
 
-    /// Σ (x - zx) * w over the in-bounds taps of output `o`; `wTaps` is the weight slice w[m]
-    /// (ConvStep.weightRange). Reverts OneStepMissingChunk for an unproven chunk of x.
+    /// Σ (x - zx) * w over the in-bounds taps of output `o` in input channels [c0, c0 + channels)
+    /// of its group; `wTaps` is the weight slice w[m, c0 : c0 + channels] (ConvStep.weightRange
+    /// for all channels). Reverts OneStepMissingChunk for an unproven chunk of x.
     function sum(
         ConvStep.Window memory g,
         ConvStep.Layout memory l,
         ConvStep.Output memory o,
         TensorView.View memory x,
-        bytes memory wTaps
+        bytes memory wTaps,
+        uint256 c0,
+        uint256 channels
     ) internal pure returns (int256 acc) {
         Packed.checkZeroPoint(x.zeroPoint);
         (uint256 kxLo, uint256 run, uint256 ix0) = columnRun(g, o.ox);
@@ -67,8 +70,8 @@ library ConvSum {
         f.chunkIndex = x.chunkIndex;
         f.chunkData = x.chunkData;
         f.planeSize = g.H * g.W;
-        f.plane = (o.n * l.C + ConvStep.inputChannel(l, o.m, 0)) * f.planeSize;
-        f.planeEnd = f.plane + (l.C / l.group) * f.planeSize;
+        f.plane = (o.n * l.C + ConvStep.inputChannel(l, o.m, c0)) * f.planeSize;
+        f.planeEnd = f.plane + channels * f.planeSize;
         f.area = g.KH * g.KW;
         f.run = run;
         f.dil = g.dilW;

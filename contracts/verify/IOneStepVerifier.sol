@@ -27,4 +27,16 @@ interface IOneStepVerifier {
     /// was opened against (bytes32(0) for constants) so the caller can check that it equals the
     /// agreed root (task input root or the producing op's agreed output root).
     function computeElement(Step calldata step) external view returns (uint256 value, bytes32[] memory inputRoots);
+    /// The number S of channel segments that op `step.op` splits its reduction into (0 when one
+    /// computeElement step checks it), fixed by the model (contracts/verify/ConvSegments.sol).
+    /// Checks the openings like computeElement; reads no chunk.
+    function segmentCount(Step calldata step) external view returns (uint256 segments);
+    /// One step of a split reduction of output element `element`: for segment < S, `acc` (the prefix
+    /// sum after the segments before it, 0 before the first) plus the sum over segment's taps; for
+    /// segment = S, the output value requantized from the whole sum `acc` (bias added). Needs only
+    /// the chunks that step reads. inputRoots as for computeElement.
+    function computeSegment(Step calldata step, uint256 segment, int256 acc)
+        external
+        view
+        returns (int256 value, bytes32[] memory inputRoots);
 }

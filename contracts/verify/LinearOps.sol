@@ -2,10 +2,11 @@
 pragma solidity ^0.8.24;
 
 import {ConvStep} from "../onestep/ConvStep.sol";
+import {ConvSegments} from "./ConvSegments.sol";
 import {ConvSum} from "./ConvSum.sol";
 import {MatMulStep} from "../onestep/MatMulStep.sol";
 import {Requant} from "../onestep/Requant.sol";
-import {OneStepBadShape} from "./OneStepErrors.sol";
+import {OneStepBadSegment, OneStepBadShape} from "./OneStepErrors.sol";
 import {OpContext} from "./OpContext.sol";
 import {TensorView} from "./TensorView.sol";
 
@@ -16,6 +17,39 @@ library LinearOps {
     /// attrs strideH, strideW, padTop, padLeft, padBottom, padRight, dilH, dilW, group, qmin, qmax.
     /// mult/shift are per output channel ([M]) or per tensor ([1]).
     function conv(OpContext.Ctx memory c) internal pure returns (uint256) {
+        (ConvStep.Window memory g, ConvStep.Layout memory l, ConvStep.Output memory o) = convSetup(c);
+        int256 acc = convSum(c, g, l, o, 0, l.C / l.group);
+        return convRequant(c, l, o, acc);
+    }
+
+    /// The channel segments of conv (ConvSegments.plan): [channels per segment, segment count], the
+    /// count 0 for a conv checked in one step.
+    function convSegments(OpContext.Ctx memory c) internal pure returns (uint256 channels, uint256 segments) {
+        (ConvStep.Window memory g, ConvStep.Layout memory l,) = convSetup(c);
+        return ConvSegments.plan(l.C / l.group, g);
+    }
+
+    /// One step of a split conv reduction: for segment i < S, acc + Σ over the taps of segment i's
+    /// input channels (the prefix sum after segment i, given the one before it); for i = S, the
+    /// output byte requant(bias + acc) of the whole sum acc.
+    function convSegment(OpContext.Ctx memory c, uint256 segment, int256 acc) internal pure returns (int256) {
+        (ConvStep.Window memory g, ConvStep.Layout memory l, ConvStep.Output memory o) = convSetup(c);
+        uint256 cg = l.C / l.group;
+        (uint256 channels, uint256 segments) = ConvSegments.plan(cg, g);
+        if (segments == 0 || segment > segments) revert OneStepBadSegment(segment, segments);
+        if (segment == segments) return int256(convRequant(c, l, o, acc));
+        uint256 c0 = segment * channels;
+        uint256 n = cg - c0 < channels ? cg - c0 : channels;
+        // acc is a partial sum the game proved against the worker's commitment; an absurd one
+        // reverts here on overflow, on the worker's clock.
+        return acc + convSum(c, g, l, o, c0, n);
+    }
+
+    function convSetup(OpContext.Ctx memory c)
+        private
+        pure
+        returns (ConvStep.Window memory g, ConvStep.Layout memory l, ConvStep.Output memory o)
+    {
         TensorView.View memory x = c.ins[0];
         TensorView.View memory w = c.ins[1];
         TensorView.expect(x, TensorView.U8);
@@ -23,13 +57,32 @@ library LinearOps {
         TensorView.expectRank(x, 4);
         TensorView.expectRank(w, 4);
         OpContext.outRank(c, 4);
-        ConvStep.Window memory g = convWindow(c, x, w);
-        ConvStep.Layout memory l = convLayout(c, x, w);
-        ConvStep.Output memory o = ConvStep.outputCoords(l, c.element);
+        g = convWindow(c, x, w);
+        l = convLayout(c, x, w);
+        o = ConvStep.outputCoords(l, c.element);
+    }
+
+    /// Σ (x - zx) * w over the in-bounds taps of input channels [c0, c0 + n) of o's group.
+    function convSum(
+        OpContext.Ctx memory c,
+        ConvStep.Window memory g,
+        ConvStep.Layout memory l,
+        ConvStep.Output memory o,
+        uint256 c0,
+        uint256 n
+    ) private pure returns (int256) {
         // The weight slice of output channel m is contiguous in w: copied once, read a row per MLOAD.
-        (uint256 wStart, uint256 wLength) = ConvStep.weightRange(g, l, o.m);
-        bytes memory wTaps = TensorView.copyBytes(w, wStart, wLength);
-        int256 acc = ConvSum.sum(g, l, o, x, wTaps);
+        (uint256 wStart,) = ConvStep.weightRange(g, l, o.m);
+        uint256 area = g.KH * g.KW;
+        bytes memory wTaps = TensorView.copyBytes(c.ins[1], wStart + c0 * area, n * area);
+        return ConvSum.sum(g, l, o, c.ins[0], wTaps, c0, n);
+    }
+
+    function convRequant(OpContext.Ctx memory c, ConvStep.Layout memory l, ConvStep.Output memory o, int256 acc)
+        private
+        pure
+        returns (uint256)
+    {
         Requant.Params memory q = OpContext.requant(c, o.m, l.M, 9);
         return Requant.output(q, TensorView.i32At(c.ins[2], o.m) + acc);
     }

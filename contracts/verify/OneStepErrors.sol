@@ -57,3 +57,5 @@ error OneStepBadAttributes(uint256 code, uint256 length);
 error OneStepBadAttribute(uint256 position, int256 value);
 /// A multiplier/shift vector whose length is neither 1 nor the channel count, or a negative shift.
 error OneStepBadRequant(uint256 tensorId, uint256 length);
+/// A partial-sum step of an op whose reduction is not split, or past its last segment.
+error OneStepBadSegment(uint256 segment, uint256 segments);

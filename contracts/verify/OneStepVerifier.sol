@@ -11,6 +11,7 @@ import {
     OneStepBadDtype,
     OneStepBadInputCount,
     OneStepBadKind,
+    OneStepBadSegment,
     OneStepConstRootMismatch,
     OneStepElementOutOfRange,
     OneStepInputCount,
@@ -36,6 +37,8 @@ import {TensorView} from "./TensorView.sol";
 ///     OneStepMissingChunk for a chunk that was not supplied) and computes the element with the
 ///     contracts/onestep libraries, bit-identical to src/engine/reference.
 /// Conv takes mult/shift per output channel or per tensor (length 1, like matmul).
+/// A conv whose element reads too many input chunks for one step (ConvSegments) is also checked as
+/// a chain of partial sums over channel segments: segmentCount and computeSegment.
 contract OneStepVerifier is IOneStepVerifier {
     uint256 private constant ACTIVATION = 2;
 
@@ -46,16 +49,42 @@ contract OneStepVerifier is IOneStepVerifier {
         override
         returns (uint256 value, bytes32[] memory inputRoots)
     {
-        if (step.batch == 0) revert OneStepZeroBatch();
-        ModelProof.checkOp(step);
-        checkArity(step.op);
-        OpContext.Ctx memory c;
-        c.code = step.op.code;
-        c.attrs = step.op.attrs;
-        c.element = step.element;
+        OpContext.Ctx memory c = context(step);
         (c.ins, inputRoots) = openInputs(step);
         openOutput(step, c);
         value = run(c);
+    }
+
+    /// @inheritdoc IOneStepVerifier
+    function segmentCount(Step calldata step) external pure override returns (uint256 segments) {
+        OpContext.Ctx memory c = context(step);
+        (c.ins,) = openInputs(step);
+        openOutput(step, c);
+        if (c.code != 1) return 0;
+        (, segments) = LinearOps.convSegments(c);
+    }
+
+    /// @inheritdoc IOneStepVerifier
+    function computeSegment(Step calldata step, uint256 segment, int256 acc)
+        external
+        pure
+        override
+        returns (int256 value, bytes32[] memory inputRoots)
+    {
+        OpContext.Ctx memory c = context(step);
+        (c.ins, inputRoots) = openInputs(step);
+        openOutput(step, c);
+        if (c.code != 1) revert OneStepBadSegment(segment, 0);
+        value = LinearOps.convSegment(c, segment, acc);
+    }
+
+    function context(Step calldata step) private pure returns (OpContext.Ctx memory c) {
+        if (step.batch == 0) revert OneStepZeroBatch();
+        ModelProof.checkOp(step);
+        checkArity(step.op);
+        c.code = step.op.code;
+        c.attrs = step.op.attrs;
+        c.element = step.element;
     }
 
     function checkArity(OpOpening calldata op) private pure {

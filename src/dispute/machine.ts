@@ -16,6 +16,12 @@
 //   awaitWorkerChunk       worker       chunkRevealed            -> awaitChallengerElement
 //   awaitChallengerElement challenger   elementNamed             -> awaitStep
 //   awaitStep              worker*      stepVerified             -> resolved   (*anyone may submit)
+//                          worker       prefixRevealed           -> awaitChallengerPrefixPick (a split
+//                                                                   reduction: segments.ts)
+//   awaitChallengerPrefixPick challenger picked                  -> awaitWorkerPrefixNodes
+//                                       pickedLeaf               -> awaitPrefixStep
+//   awaitWorkerPrefixNodes worker       nodesRevealed            -> awaitChallengerPrefixPick
+//   awaitPrefixStep        worker*      segmentVerified          -> resolved
 //   any unresolved state   anyone       timedOut | moot          -> resolved
 
 export type DisputeState =
@@ -29,6 +35,9 @@ export type DisputeState =
   | 'awaitWorkerChunk'
   | 'awaitChallengerElement'
   | 'awaitStep'
+  | 'awaitChallengerPrefixPick'
+  | 'awaitWorkerPrefixNodes'
+  | 'awaitPrefixStep'
   | 'resolved';
 
 export type DisputeEvent =
@@ -43,6 +52,8 @@ export type DisputeEvent =
   | 'chunkRevealed'
   | 'elementNamed'
   | 'stepVerified'
+  | 'prefixRevealed'
+  | 'segmentVerified'
   | 'timedOut'
   | 'moot';
 
@@ -71,7 +82,10 @@ export const TRANSITIONS: Readonly<
   awaitWorkerChunkNodes: { nodesRevealed: 'awaitChallengerChunkPick', ...END },
   awaitWorkerChunk: { chunkRevealed: 'awaitChallengerElement', ...END },
   awaitChallengerElement: { elementNamed: 'awaitStep', ...END },
-  awaitStep: { stepVerified: 'resolved', ...END },
+  awaitStep: { stepVerified: 'resolved', prefixRevealed: 'awaitChallengerPrefixPick', ...END },
+  awaitChallengerPrefixPick: { picked: 'awaitWorkerPrefixNodes', pickedLeaf: 'awaitPrefixStep', ...END },
+  awaitWorkerPrefixNodes: { nodesRevealed: 'awaitChallengerPrefixPick', ...END },
+  awaitPrefixStep: { segmentVerified: 'resolved', ...END },
   resolved: {},
 };
 
@@ -87,6 +101,9 @@ export const MOVER: Readonly<Record<Exclude<DisputeState, 'resolved'>, Mover>> =
   awaitWorkerChunk: 'worker',
   awaitChallengerElement: 'challenger',
   awaitStep: 'worker',
+  awaitChallengerPrefixPick: 'challenger',
+  awaitWorkerPrefixNodes: 'worker',
+  awaitPrefixStep: 'worker',
 };
 
 /** The on-chain Phase enum (GameTypes.sol) by value. */
@@ -103,21 +120,31 @@ const PHASES: readonly (DisputeState | undefined)[] = [
   'awaitChallengerElement',
   'awaitStep',
   'resolved',
+  // The partial-sum level comes after Resolved in the enum, so the numbers above stay.
+  'awaitChallengerPrefixPick',
+  'awaitWorkerPrefixNodes',
+  'awaitPrefixStep',
 ];
 
 /**
  * The most moves a party makes inside one game, for a model of `opCount` ops whose largest op
  * output has `maxChunks` chunks: one per dissection round of each tree, plus the fixed moves.
  * Worker: revealTrace, revealTensor, revealChunk, submitStep, and one revealNodes per extra round.
- * Challenger: the opening challenge, nameOp, nameElement, and one pick per round.
+ * Challenger: the opening challenge, nameOp, nameElement, and one pick per round. A model with a
+ * split reduction of up to `maxSegments` segments adds revealPrefix and the partial-sum rounds.
  */
-export function maxMovesPerParty(opCount: number, maxChunks: number): { worker: number; challenger: number } {
+export function maxMovesPerParty(
+  opCount: number,
+  maxChunks: number,
+  maxSegments = 0,
+): { worker: number; challenger: number } {
   const rounds = (n: number) => Math.ceil(depth(n) / 6);
   const op = rounds(opCount);
   const chunk = rounds(maxChunks);
+  const prefix = maxSegments > 0 ? rounds(maxSegments + 1) : 0;
   return {
-    worker: 4 + Math.max(0, op - 1) + Math.max(0, chunk - 1),
-    challenger: 3 + op + chunk,
+    worker: 4 + Math.max(0, op - 1) + Math.max(0, chunk - 1) + prefix,
+    challenger: 3 + op + chunk + prefix,
   };
 }
 

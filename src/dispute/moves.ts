@@ -7,6 +7,7 @@ import { constRoot, modelLeaves, opAttributes } from '../commit/modelRoot.ts';
 import { type Model, OP_CODES } from '../engine/graph.ts';
 import type { TraceProvider } from './party.ts';
 import { type DissectionTree, firstDifferingChild, type RevealedTree } from './tree.ts';
+import type { Step } from './witness.ts';
 
 const ZERO: Hex = `0x${'00'.repeat(32)}`;
 const KIND_CODES = { input: 0n, const: 1n, activation: 2n } as const;
@@ -120,6 +121,49 @@ export function revealNodesArgs(tree: DissectionTree, height: number, position: 
 /** Move 7: chunk c of op k's output. */
 export function revealChunkArgs(worker: TraceProvider, k: number, c: number): Hex {
   return toHex(worker.chunk(k, c));
+}
+
+/**
+ * Move 9' (an op with a split reduction): [the element's descriptor (the final step's witness,
+ * which reads no input chunk), the root of the worker's partial-sum tree, the proof of its last
+ * leaf (the byte), the root's first children].
+ */
+export function revealPrefixArgs(
+  worker: TraceProvider,
+  k: number,
+  element: number,
+): [Step, Hex, Hex[], Hex[]] {
+  const p = worker.prefix(k, element);
+  if (!p) throw new RangeError(`Op ${k}'s reduction is not split into segments.`);
+  const t = p.tree;
+  const segments = p.sums.length;
+  return [
+    worker.segmentStep(k, element, segments),
+    t.root,
+    t.proof(segments),
+    t.height === 0 ? [] : t.children(t.height, 0),
+  ];
+}
+
+/**
+ * Move 11: [the step of segment i, the partial sum before it (0 for i = 0), its proof in the
+ * worker's tree]. `before` is the party's own sum: an honest challenger picked the first leaf that
+ * differs, so every leaf before it agrees, and `workerTree` (what the worker revealed, filled from
+ * the party's own tree) proves it.
+ */
+export function segmentStepArgs(
+  party: TraceProvider,
+  k: number,
+  element: number,
+  segment: number,
+  workerTree: { proof(index: number, own: DissectionTree): Hex[] } | undefined,
+): [Step, bigint, Hex[]] {
+  const p = party.prefix(k, element);
+  if (!p) throw new RangeError(`Op ${k}'s reduction is not split into segments.`);
+  const step = party.segmentStep(k, element, segment);
+  if (segment === 0) return [step, 0n, []];
+  const siblings = workerTree ? workerTree.proof(segment - 1, p.tree) : p.tree.proof(segment - 1);
+  return [step, BigInt(p.sums[segment - 1]), siblings];
 }
 
 // ---- the challenger ----

@@ -23,6 +23,8 @@ export const oneStepVerifierAbi = parseAbi([
   'struct OpOpening { uint256 index; uint256 code; uint256[] inputs; uint256 output; int256[] attrs; bytes32[] leafSiblings; }',
   'struct Step { bytes32 modelRoot; uint256 modelLeafCount; uint256 opCount; OpOpening op; TensorOpening[] inputs; TensorOpening output; uint256 batch; uint256 element; }',
   'function computeElement(Step step) view returns (uint256 value, bytes32[] inputRoots)',
+  'function segmentCount(Step step) view returns (uint256 segments)',
+  'function computeSegment(Step step, uint256 segment, int256 acc) view returns (int256 value, bytes32[] inputRoots)',
   // contracts/verify/OneStepErrors.sol
   'error OneStepZeroBatch()',
   'error OneStepOpIndexOutOfRange(uint256 index, uint256 opCount)',
@@ -50,6 +52,7 @@ export const oneStepVerifierAbi = parseAbi([
   'error OneStepBadAttributes(uint256 code, uint256 length)',
   'error OneStepBadAttribute(uint256 position, int256 value)',
   'error OneStepBadRequant(uint256 tensorId, uint256 length)',
+  'error OneStepBadSegment(uint256 segment, uint256 segments)',
   // contracts/lib and contracts/onestep: only a model outside validate.ts's ranges reaches these.
   'error IndexOutOfRange(uint256 index, uint256 count)',
   'error NotBroadcastable(uint256 inDim, uint256 outDim)',
@@ -131,4 +134,45 @@ export function encodeComputeElement(step: Step): Hex {
 export function decodeOneStepError(data: Hex): { errorName: string; args: readonly unknown[] } {
   const { errorName, args } = decodeErrorResult({ abi: oneStepVerifierAbi, data });
   return { errorName, args: args ?? [] };
+}
+
+/**
+ * eth_call of computeSegment(step, segment, acc): the prefix sum after segment `segment` given the
+ * one before it (acc), or for segment = S the requantized output of the whole sum acc.
+ */
+export async function computeSegmentOnChain(
+  client: Client,
+  verifier: Address,
+  step: Step,
+  segment: number,
+  acc: bigint,
+): Promise<{ value: bigint; inputRoots: Hex[] }> {
+  const [value, inputRoots] = await client.readContract({
+    address: verifier,
+    abi: oneStepVerifierAbi,
+    functionName: 'computeSegment',
+    args: [step, BigInt(segment), acc],
+  });
+  return { value, inputRoots: [...inputRoots] };
+}
+
+/** eth_call of segmentCount(step): the segments op step.op splits its reduction into. */
+export async function segmentCountOnChain(client: Client, verifier: Address, step: Step): Promise<number> {
+  return Number(
+    await client.readContract({
+      address: verifier,
+      abi: oneStepVerifierAbi,
+      functionName: 'segmentCount',
+      args: [step],
+    }),
+  );
+}
+
+/** The calldata of computeSegment(step, segment, acc). */
+export function encodeComputeSegment(step: Step, segment: number, acc: bigint): Hex {
+  return encodeFunctionData({
+    abi: oneStepVerifierAbi,
+    functionName: 'computeSegment',
+    args: [step, BigInt(segment), acc],
+  });
 }

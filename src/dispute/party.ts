@@ -8,6 +8,7 @@ import { checkpointIndex } from '../commit/traceRoot.ts';
 import { batchedShape, type Model } from '../engine/graph.ts';
 import { runOp, runReference } from '../engine/interpreter.ts';
 import type { Tensor } from '../engine/tensor.ts';
+import { prefixLeaves, prefixSums, segmentNeeds, segmentPlan } from './segments.ts';
 import { DissectionTree } from './tree.ts';
 import { buildOneStepWitness, type Step, WitnessCache } from './witness.ts';
 
@@ -41,6 +42,19 @@ export interface TraceProvider {
   chunk(k: number, c: number): Uint8Array;
   /** The one-step witness of element `element` of op k, from this party's own trace. */
   step(k: number, element: number): Step;
+  /**
+   * The partial-sum tree this party commits for element `element` of op k (segments.ts): S prefix
+   * sums and its byte. Undefined for an op whose reduction is not split.
+   */
+  prefix(k: number, element: number): Prefix | undefined;
+  /** The witness of the step of segment i (0 … S) of element `element` of op k. */
+  segmentStep(k: number, element: number, segment: number): Step;
+}
+
+/** A party's partial sums of one element and the tree over them (leaf S: its byte). */
+export interface Prefix {
+  sums: readonly number[];
+  tree: DissectionTree;
 }
 
 /** The 1 KiB chunks of a tensor's committed bytes (one empty chunk for an empty tensor). */
@@ -60,6 +74,8 @@ export interface ClaimOverrides {
   claims?: ReadonlyMap<number, OpClaim>;
   /** Leaves appended after the op roots in the trace tree (an honest tree pads with zeros). */
   tracePadding?: readonly Hash[];
+  /** Replaces the partial sums the party commits (given the honest ones) for op k's element. */
+  prefixSums?: (k: number, element: number, honest: readonly number[]) => readonly number[];
 }
 
 /** A TraceProvider over a complete trace (every op output, in op order). */
@@ -96,6 +112,21 @@ export function traceProvider(
   });
   const traceTree = new DissectionTree([...opRoots.map(fromHex), ...(overrides.tracePadding ?? [])]);
   const cache = new WitnessCache();
+  const run = { model, input, trace };
+  const prefixes = new Map<string, Prefix>();
+  const prefix = (k: number, element: number): Prefix | undefined => {
+    if (segmentPlan(model, k).segments === 0) return undefined;
+    const key = `${k}:${element}`;
+    let p = prefixes.get(key);
+    if (!p) {
+      const honest = prefixSums(run, k, element);
+      const sums = overrides.prefixSums?.(k, element, honest) ?? honest;
+      const byte = claim(k).chunks[Math.floor(element / CHUNK_BYTES)]?.[element % CHUNK_BYTES] ?? 0;
+      p = { sums, tree: new DissectionTree(prefixLeaves(sums, byte)) };
+      prefixes.set(key, p);
+    }
+    return p;
+  };
   return {
     model,
     input,
@@ -111,6 +142,17 @@ export function traceProvider(
     chunkTree,
     chunk: (k, c) => claim(k).chunks[c] ?? new Uint8Array(),
     step: (k, element) => buildOneStepWitness(model, input, [...trace], k, element, cache),
+    prefix,
+    segmentStep: (k, element, segment) =>
+      buildOneStepWitness(
+        model,
+        input,
+        [...trace],
+        k,
+        element,
+        cache,
+        segmentNeeds(run, k, element, segment),
+      ),
   };
 }
 

@@ -12,8 +12,10 @@ import {
   pickArgs,
   revealChunkArgs,
   revealNodesArgs,
+  revealPrefixArgs,
   revealTensorArgs,
   revealTraceArgs,
+  segmentStepArgs,
 } from './moves.ts';
 import type { TraceProvider } from './party.ts';
 import { RevealedTree } from './tree.ts';
@@ -34,6 +36,8 @@ export interface GameView {
   chunk: Hex;
   /** The worker's trace tree as far as it was revealed (undefined before move 1). */
   traceTree: RevealedTree | undefined;
+  /** The worker's partial-sum tree as far as it was revealed (undefined before revealPrefix). */
+  prefixTree: RevealedTree | undefined;
 }
 
 /** One call to the game. `delaySeconds` lets time pass first (a party that plays for time). */
@@ -46,7 +50,9 @@ export type GameFunction =
   | 'revealTensor'
   | 'revealChunk'
   | 'nameElement'
-  | 'submitStep';
+  | 'submitStep'
+  | 'revealPrefix'
+  | 'submitSegmentStep';
 
 /** Chooses a party's next move; undefined means it does not move (its clock runs). */
 export interface Strategy {
@@ -114,7 +120,22 @@ export function honestWorker(trace: TraceProvider): Strategy {
         case 'awaitStep': {
           const element = Number(g.element);
           if (trace.opBytes(k)[element] !== Number(g.workerByte)) return undefined;
+          // A split reduction: one step of the whole sum would not fit a transaction.
+          if (trace.prefix(k, element))
+            return { fn: 'revealPrefix', args: revealPrefixArgs(trace, k, element) };
           return { fn: 'submitStep', args: [trace.step(k, element)] };
+        }
+        case 'awaitWorkerPrefixNodes': {
+          const p = trace.prefix(k, Number(g.element));
+          return p && { fn: 'revealNodes', args: [revealNodesArgs(p.tree, g.height, Number(g.position))] };
+        }
+        case 'awaitPrefixStep': {
+          const element = Number(g.element);
+          if (!trace.prefix(k, element)) return undefined;
+          return {
+            fn: 'submitSegmentStep',
+            args: segmentStepArgs(trace, k, element, Number(g.position), undefined),
+          };
         }
         default:
           return undefined;
@@ -148,7 +169,22 @@ export function honestChallenger(trace: TraceProvider): Strategy {
           return args && { fn: 'nameElement', args };
         }
         case 'awaitStep':
+          // A split reduction is the worker's to open (revealPrefix); its clock runs meanwhile.
+          if (trace.prefix(k, Number(g.element))) return undefined;
           return { fn: 'submitStep', args: [trace.step(k, Number(g.element))] };
+        case 'awaitChallengerPrefixPick': {
+          const p = trace.prefix(k, Number(g.element));
+          const args = p && pickArgs(p.tree, g.height, position, view.children);
+          return args && { fn: 'pick', args };
+        }
+        case 'awaitPrefixStep': {
+          const element = Number(g.element);
+          if (!trace.prefix(k, element) || !view.prefixTree) return undefined;
+          return {
+            fn: 'submitSegmentStep',
+            args: segmentStepArgs(trace, k, element, position, view.prefixTree),
+          };
+        }
         default:
           return undefined;
       }
@@ -194,6 +230,7 @@ export async function readGameView(
   let children: Hex[] = [];
   let chunk: Hex = '0x';
   let traceTree: RevealedTree | undefined;
+  let prefixTree: RevealedTree | undefined;
   for (const log of logs) {
     const ev = log as unknown as { eventName: string; args: Record<string, unknown> };
     if (ev.args.gameId !== gameId) continue;
@@ -210,13 +247,24 @@ export async function readGameView(
       if (Number(ev.args.phase) === 3) {
         traceTree?.reveal(Number(ev.args.height), Number(ev.args.position), children);
       }
+      // Phase.WorkerPrefixNodes = 13: a reveal inside the partial-sum tree.
+      if (Number(ev.args.phase) === 13) {
+        prefixTree?.reveal(Number(ev.args.height), Number(ev.args.position), children);
+      }
+    } else if (ev.eventName === 'PrefixRevealed') {
+      const leaves = Number(ev.args.segments) + 1;
+      let height = 0;
+      while (2 ** height < leaves) height += 1;
+      prefixTree = new RevealedTree(height, ev.args.prefixRoot as Hex);
+      children = [...(ev.args.children as Hex[])];
+      if (height > 0) prefixTree.reveal(height, 0, children);
     } else if (ev.eventName === 'TensorRevealed') {
       children = [...(ev.args.children as Hex[])];
     } else if (ev.eventName === 'ChunkRevealed') {
       chunk = ev.args.chunk as Hex;
     }
   }
-  return { gameId, state: stateOfPhase(Number(game.phase)), game, children, chunk, traceTree };
+  return { gameId, state: stateOfPhase(Number(game.phase)), game, children, chunk, traceTree, prefixTree };
 }
 
 /** Plays game `gameId` until it resolves or the party to move does not move. */
@@ -245,7 +293,9 @@ export async function playDispute(
     if (secondsLeft === 0n) return finish(v, gameId, moves, view.state);
     // In the step phase the worker moves first; the challenger may finish the game for it.
     const order: ('worker' | 'challenger')[] =
-      view.state === 'awaitStep' ? ['worker', 'challenger'] : [MOVER[view.state]];
+      view.state === 'awaitStep' || view.state === 'awaitPrefixStep'
+        ? ['worker', 'challenger']
+        : [MOVER[view.state]];
     let sent = false;
     for (const role of order) {
       const move = parties[role].strategy?.move(view);

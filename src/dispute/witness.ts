@@ -10,9 +10,9 @@ import { type Hash, keccak256, toHex, ZERO_HASH } from '../commit/keccak.ts';
 import { buildLevels, merkleProof } from '../commit/merkle.ts';
 import { constBytes, modelLeaves, modelRootFromLeaves, opAttributes } from '../commit/modelRoot.ts';
 import { CHUNK_BYTES, tensorBytes, tensorRootFromDataRoot } from '../commit/tensorRoot.ts';
-import { type Model, OP_CODES, type TensorData } from '../engine/graph.ts';
+import { dtypeBytes, type Model, OP_CODES, type TensorData } from '../engine/graph.ts';
 import type { Tensor } from '../engine/tensor.ts';
-import { neededChunks, runBatch, tensorValue } from './witnessNeeds.ts';
+import { chunksOf, neededChunks, runBatch, tensorValue } from './witnessNeeds.ts';
 
 export { chunksOf, neededChunks, neededElements } from './witnessNeeds.ts';
 
@@ -165,7 +165,8 @@ function openTensor(
 /**
  * The witness for output element `element` (flat index) of op k in the run of `model` on `input`
  * (batched) whose op outputs are `trace`. Each input carries exactly the chunks the element reads
- * (neededChunks); the output descriptor carries no chunks, and its root is the trace's.
+ * (neededChunks), or those of `elements` (per input, the elements a partial-sum step reads); the
+ * output descriptor carries no chunks, and its root is the trace's.
  */
 export function buildOneStepWitness(
   model: Model,
@@ -174,11 +175,14 @@ export function buildOneStepWitness(
   k: number,
   element: number,
   cache: WitnessCache = new WitnessCache(),
+  elements?: readonly (readonly number[])[],
 ): Step {
   const op = model.ops[k];
   if (!op) throw new RangeError(`Op ${k} does not exist; the model has ${model.ops.length} ops.`);
   const run = { model, input, trace };
-  const chunks = neededChunks(model, input, trace, k, element);
+  const chunks = elements
+    ? elements.map((e, i) => chunksOf(e, dtypeBytes(model.tensors[op.inputs[i]].dtype)))
+    : neededChunks(model, input, trace, k, element);
   const tree = cache.model(model);
   return {
     modelRoot: toHex(tree.root),

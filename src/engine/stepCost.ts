@@ -13,6 +13,7 @@
 // the execution constants were measured on chain and rounded up (test/verify/step-cost.test.ts
 // checks that the bound holds and stays within 1.5x + 50k of the measured gas).
 import { ModelFormatError } from '../errors/base.ts';
+import { convPlan } from './convSegments.ts';
 import { batchedShape, dtypeBytes, elementCount, type Model, type Op, type OpType } from './graph.ts';
 import { constLayout } from './layout.ts';
 
@@ -98,6 +99,11 @@ export interface StepCost {
   inputChunks: number[];
   /** Why it costs what it costs: the input with the most chunks. */
   reason: string;
+  /**
+   * For a conv whose reduction is split into committed partial sums: the segment count S (the
+   * bound is then that of one segment step or the final step, whichever is dearer).
+   */
+  segments?: number;
 }
 
 /** Chunks of a run of `length` bytes that starts at a multiple of `align` (any row position). */
@@ -224,13 +230,22 @@ interface Work {
   loop?: number;
 }
 
-function opWork(model: Model, op: Op, shapes: number[][], out: number[]): Work {
+/**
+ * Which step of an op: the whole element, or for a conv split into segments (src/dispute/segments.ts)
+ * the step of one segment of `channels` input channels, or the final requantization.
+ */
+type Variant = { kind: 'plain' } | { kind: 'segment'; channels: number } | { kind: 'final' };
+
+function opWork(model: Model, op: Op, shapes: number[][], out: number[], variant: Variant): Work {
   const bytes = (k: number) => dtypeBytes(model.tensors[op.inputs[k]].dtype);
   const single = op.inputs.map(() => 1);
   switch (op.type) {
     case 'conv': {
+      if (variant.kind === 'final')
+        return { reads: [0, 0, 1, 1, 1], taps: 0, rows: 0, strided: false, loop: 0 };
       const [, , H, W] = shapes[0];
-      const [, Cg, KH, KW] = shapes[1];
+      const [, groupChannels, KH, KW] = shapes[1];
+      const Cg = variant.kind === 'segment' ? variant.channels : groupChannels;
       const [, , OH, OW] = out;
       const rows = window(OH, op.strides[0], op.pads[0], KH, op.dilations[0], H);
       const cols = window(OW, op.strides[1], op.pads[1], KW, op.dilations[1], W);
@@ -242,6 +257,16 @@ function opWork(model: Model, op: Op, shapes: number[][], out: number[]): Work {
         CONV_PER_CHANNEL * Cg +
         Cg * rows.taps * convRowGas(cols.taps, dil) +
         Math.max(0, x - 1) * convSlowRowGas(cols.taps);
+      // A segment's weights start at a multiple of KH*KW inside w[m], and it reads no requant input.
+      if (variant.kind === 'segment') {
+        return {
+          reads: [x, runChunks(weights, KH * KW), 0, 0, 0],
+          taps: Cg * rows.taps * cols.taps,
+          rows: Cg * rows.taps,
+          strided: false,
+          loop,
+        };
+      }
       return {
         reads: [x, runChunks(weights, weights), 1, 1, 1],
         taps: Cg * rows.taps * cols.taps,
@@ -299,13 +324,32 @@ function opWork(model: Model, op: Op, shapes: number[][], out: number[]): Work {
   }
 }
 
-/** The worst-case one-step gas of op k at batch size `batch`. */
+/**
+ * The worst-case one-step gas of op k at batch size `batch`. For a conv whose reduction is split
+ * into segments (src/dispute/segments.ts), the dearer of a segment step and the final
+ * requantization step (IOneStepVerifier.computeSegment), with `segments` set.
+ */
 export function stepCost(model: Model, k: number, batch = 1): StepCost {
+  const op = model.ops[k];
+  if (op.type === 'conv') {
+    const [, , H, W] = model.tensors[op.inputs[0]].shape;
+    const [, Cg, KH, KW] = model.tensors[op.inputs[1]].shape;
+    const plan = convPlan(Cg, H, W, KH, KW, op.dilations[0], op.dilations[1]);
+    if (plan.segments > 0) {
+      const segment = variantCost(model, k, batch, { kind: 'segment', channels: plan.channels });
+      const final = variantCost(model, k, batch, { kind: 'final' });
+      return { ...(final.gas > segment.gas ? final : segment), segments: plan.segments };
+    }
+  }
+  return variantCost(model, k, batch, { kind: 'plain' });
+}
+
+function variantCost(model: Model, k: number, batch: number, variant: Variant): StepCost {
   const op = model.ops[k];
   const shapeOf = (id: number) => batchedShape(model.tensors[id], batch);
   const shapes = op.inputs.map(shapeOf);
   const out = shapeOf(op.output);
-  const work = opWork(model, op, shapes, out);
+  const work = opWork(model, op, shapes, out, variant);
   const modelDepth = depth(1 + model.ops.length + model.tensors.length);
   const reads: Read[] = op.inputs.map((id, i) => {
     const byteLength = elementCount(shapes[i]) * dtypeBytes(model.tensors[id].dtype);
@@ -400,7 +444,7 @@ export function stepCost(model: Model, k: number, batch = 1): StepCost {
     chunks,
     taps: work.taps,
     inputChunks: reads.map((r) => r.chunks),
-    reason: `it reads ${reads[worst].chunks} chunk${reads[worst].chunks === 1 ? '' : 's'} of input ${worst} ("${inputName}")${whyChunks(model, op, worst, shapes)} and ${work.taps} taps`,
+    reason: `${variant.kind === 'segment' ? 'one segment step ' : variant.kind === 'final' ? 'the final step ' : 'it '}reads ${reads[worst].chunks} chunk${reads[worst].chunks === 1 ? '' : 's'} of input ${worst} ("${inputName}")${variant.kind === 'plain' ? whyChunks(model, op, worst, shapes) : ''} and ${work.taps} taps`,
   };
 }
 

@@ -15,7 +15,13 @@ const PHASES: Record<DisputeState, string> = {
   awaitWorkerChunkNodes: 'the worker must reveal the next level of its chunk tree',
   awaitWorkerChunk: 'the worker must reveal the disputed chunk',
   awaitChallengerElement: 'the challenger must name the element it says is wrong',
-  awaitStep: 'the worker must prove that element: the contract recomputes it from Merkle-proven operands',
+  awaitStep:
+    'the worker must prove that element: the contract recomputes it from Merkle-proven operands (or, for a long sum, the worker reveals its partial sums)',
+  awaitChallengerPrefixPick:
+    "the challenger must pick the branch of the worker's partial sums where the first wrong one lies",
+  awaitWorkerPrefixNodes: 'the worker must reveal the next level of its partial-sum tree',
+  awaitPrefixStep:
+    'the worker must prove the disputed partial sum: the contract recomputes one segment of the sum',
   resolved: 'the game is over',
 };
 

@@ -17,7 +17,9 @@ import { modelRoot } from '../../src/commit/modelRoot.ts';
 import { commitHonest, commitResult } from '../../src/commit/traceRoot.ts';
 import { createFastBackend } from '../../src/engine/fast/index.ts';
 import { runHonest, runReference } from '../../src/engine/interpreter.ts';
+import { STEP_BATCH_LIMIT, STEP_GAS_LIMIT, stepCostReport } from '../../src/engine/stepCost.ts';
 import type { Tensor } from '../../src/engine/tensor.ts';
+import { validateModel } from '../../src/engine/validate.ts';
 import { wasmBackend } from '../../src/engine/wasm/index.ts';
 import { dequantize } from '../../src/onnx/input.ts';
 import { parseOnnx } from '../../src/onnx/parse.ts';
@@ -81,6 +83,22 @@ describe('the MobileNetV2 builder', () => {
     for (const t of g.initializers.values()) params += t.data.length;
     // torchvision's mobilenet_v2 has 3,504,872 parameters; folding batch norm leaves 3,487,816 + 17,056 biases.
     assert.ok(params > 3_400_000 && params < 3_600_000, `${params} parameters`);
+  });
+
+  test('at 224x224 passes the validator: every conv too long for one step is split into partial sums', async (t) => {
+    // The importer runs validateModel (the one-step gas bound at batch 256). In NCHW a plane of
+    // 112x112 bytes is 12 chunks, so a 1x1 conv over 32 channels read 32 chunks in one step.
+    const { model } = await importBenchOnnx(mobileNetSpec('mobilenetv2-224'));
+    validateModel(model);
+    const report = stepCostReport(model, STEP_BATCH_LIMIT);
+    const split = report.filter((c) => c.segments);
+    const worst = report.reduce((a, b) => (b.gas > a.gas ? b : a));
+    assert.ok(worst.gas <= STEP_GAS_LIMIT);
+    assert.ok(split.length >= 30, `${split.length} split convs`);
+    assert.ok(split.every((c) => c.type === 'conv' && c.inputChunks[0] <= 8));
+    t.diagnostic(
+      `${split.length} of ${model.ops.length} ops split (up to ${Math.max(...split.map((c) => c.segments ?? 0))} segments); worst step ${worst.name} ${worst.gas} gas`,
+    );
   });
 });
 

@@ -13,9 +13,11 @@ import { toHex } from '../../src/commit/keccak.ts';
 import { modelRoot } from '../../src/commit/modelRoot.ts';
 import { corruptedTrace, honestParty, type OpClaim, traceProvider } from '../../src/dispute/party.ts';
 import { honestChallenger, honestWorker, type PlayedMove, type Strategy } from '../../src/dispute/play.ts';
+import { segmentPlan } from '../../src/dispute/segments.ts';
 import { runReference } from '../../src/engine/interpreter.ts';
 import { advance, receiptOf, registerAgent, startWorld, type World } from '../market/support.ts';
-import { mulberry32, randomCase } from '../support/randomModel.ts';
+import { mulberry32, randomCase, randomInput } from '../support/randomModel.ts';
+import { splitConvModel } from '../support/wideModels.ts';
 import {
   attackClaim,
   CLAIM_ATTACKS,
@@ -65,6 +67,8 @@ interface Tally {
   dishonestReverts: Map<string, number>;
   maxMoveGas: bigint;
   maxMoves: number;
+  /** Games that reached the partial-sum level (revealPrefix was played). */
+  partialSumGames: number;
 }
 
 const tally: Tally = {
@@ -75,6 +79,7 @@ const tally: Tally = {
   dishonestReverts: new Map(),
   maxMoveGas: 0n,
   maxMoves: 0,
+  partialSumGames: 0,
 };
 const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
 
@@ -87,10 +92,23 @@ async function serve(root: `0x${string}`) {
   }
 }
 
+/**
+ * The case for one seed: randomCase, or (one game in six, drawn from its own stream so the other
+ * cases stay as they were) a model whose conv splits its reduction into committed partial sums.
+ */
+function caseOf(seed: number) {
+  const r = mulberry32(seed ^ 0x5011);
+  if (!r.bool(1 / 6)) return randomCase(seed);
+  const model = splitConvModel(r);
+  const batch = r.int(1, 2);
+  return { seed, kind: model.meta.name, model, batch, input: randomInput(model, batch, r) };
+}
+
 async function playOne(seed: number) {
   const rng = mulberry32(seed ^ 0x5eed);
-  const c = randomCase(seed);
+  const c = caseOf(seed);
   const { model, input } = c;
+  const split = segmentPlan(model, 0).segments > 0;
   const root = toHex(modelRoot(model));
   if (!(await w.v.modelRegistry.read.isRegistered([root]))) {
     const info = { name: `fuzz-${seed}`, version: '1', parent: ZERO_BYTES32, dataId: ZERO_BYTES32, uri: '' };
@@ -126,10 +144,19 @@ async function playOne(seed: number) {
       const t = corruptedTrace(model, input, k, rng.int(0, 1 << 20) % honest.opBytes(k).length, {
         delta: rng.int(1, 255),
       });
+      // On a split conv, half the time its partial sums are wrong too, from a random segment on.
+      // (Drawn only then, so that the other cases play as they did.)
+      const wrongSums = split && rng.bool();
+      const from = wrongSums ? rng.int(0, 64) : 0;
+      const shift = wrongSums ? rng.int(1, 1000) * (rng.bool() ? 1 : -1) : 0;
+      if (wrongSums) attack = 'worker:consistent+prefixSums';
       cheat = traceProvider(
         model,
         input,
         t.map((x, i) => (i === last ? forged[last] : x)),
+        wrongSums
+          ? { prefixSums: (_k, _e, sums) => sums.map((v, i) => (i >= from % sums.length ? v + shift : v)) }
+          : {},
       );
     } else if (kind === 'tracePadding') {
       const width = 2 ** Math.ceil(Math.log2(model.ops.length));
@@ -149,6 +176,8 @@ async function playOne(seed: number) {
     const lie = rng.bool(0.7);
     attack = lie ? 'challenger:corruptTrace' : 'challenger:random';
     const k = rng.int(0, last);
+    const wrongSums = split && rng.bool();
+    if (lie && wrongSums) attack = 'challenger:corruptTrace+prefixSums';
     const own = lie
       ? traceProvider(
           model,
@@ -156,6 +185,7 @@ async function playOne(seed: number) {
           corruptedTrace(model, input, k, rng.int(0, 1 << 20) % honest.opBytes(k).length, {
             delta: rng.int(1, 255),
           }),
+          wrongSums ? { prefixSums: (_k, _e, sums) => sums.map((v, i) => (i >= 1 ? v + 7 : v)) } : {},
         )
       : honest;
     posted = await postTask(w, REQ, WORKER, honest, root);
@@ -191,6 +221,7 @@ async function playOne(seed: number) {
     assert.ok(n <= 10, `${by} made ${n} moves: ${context}`);
     tally.maxMoves = Math.max(tally.maxMoves, n);
   }
+  if (r.moves.some((m) => m.move === 'revealPrefix' && !m.reverted)) tally.partialSumGames += 1;
   if (workerCheats) tally.honestChallengerWins += 1;
   else tally.honestWorkerWins += 1;
   tally.games += 1;
@@ -212,6 +243,7 @@ test(`the honest party wins ${GAMES} random games against a random dishonest one
   assert.equal(tally.games, GAMES);
   // Both sides were played, and the attacks were actually exercised.
   assert.ok(tally.honestWorkerWins > 0 && tally.honestChallengerWins > 0);
+  if (GAMES >= 50) assert.ok(tally.partialSumGames > 0, 'some games reached the partial-sum level');
   const summary = {
     games: tally.games,
     honestWorkerWins: tally.honestWorkerWins,
@@ -220,6 +252,7 @@ test(`the honest party wins ${GAMES} random games against a random dishonest one
     dishonestReverts: Object.fromEntries(tally.dishonestReverts),
     maxMoveGas: tally.maxMoveGas.toString(),
     maxMovesPerParty: tally.maxMoves,
+    partialSumGames: tally.partialSumGames,
   };
   console.log(JSON.stringify(summary));
 });

@@ -4,6 +4,7 @@
 import type { Hex } from 'viem';
 import { type Hash, keccak256, toHex } from '../../src/commit/keccak.ts';
 import { tensorBytes } from '../../src/commit/tensorRoot.ts';
+import { revealPrefixArgs, segmentStepArgs } from '../../src/dispute/moves.ts';
 import { honestClaim, type OpClaim } from '../../src/dispute/party.ts';
 import {
   type GameView,
@@ -143,8 +144,35 @@ export function dishonestWorker(
           fn: 'revealChunk',
           args: [toHex(Uint8Array.from({ length: rng.int(0, 2048) }, () => rng.int(0, 255)))],
         };
-      case 'awaitStep':
-        return { fn: 'revealNodes', args: [children(2)] };
+      case 'awaitStep': {
+        const k = Number(g.opIndex);
+        const element = Number(g.element);
+        if (!provider.prefix(k, element) || rng.bool(0.3)) return { fn: 'revealNodes', args: [children(2)] };
+        // Its partial sums under a random root, or with the byte proof or children bent.
+        const [step, root, proof, first] = revealPrefixArgs(provider, k, element);
+        const u = rng.int(0, 2);
+        return {
+          fn: 'revealPrefix',
+          args: [
+            step,
+            u === 0 ? randomBytes32(rng) : root,
+            u === 1 ? proof.map(() => randomBytes32(rng)) : proof,
+            u === 2 ? children(first.length) : first,
+          ],
+        };
+      }
+      case 'awaitPrefixStep': {
+        const k = Number(g.opIndex);
+        const element = Number(g.element);
+        if (!provider.prefix(k, element)) return { fn: 'revealNodes', args: [children(2)] };
+        // Another segment's step, or a partial sum before it that is not its leaf.
+        const i = Number(g.position);
+        const [step, before, siblings] = segmentStepArgs(provider, k, element, i, undefined);
+        if (rng.bool())
+          return { fn: 'submitSegmentStep', args: [step, before + BigInt(rng.int(1, 9)), siblings] };
+        const other = provider.segmentStep(k, element, i === 0 ? 1 : i - 1);
+        return { fn: 'submitSegmentStep', args: [other, before, siblings] };
+      }
       default:
         return { fn: 'revealNodes', args: [children(2 ** stepBits(g.height))] };
     }
@@ -163,6 +191,7 @@ export function dishonestChallenger(
     switch (view.state) {
       case 'awaitChallengerOpPick':
       case 'awaitChallengerChunkPick':
+      case 'awaitChallengerPrefixPick':
         // Any child, including padding and out-of-range ones.
         return { fn: 'pick', args: [view.children, BigInt(rng.int(0, Math.max(0, view.children.length)))] };
       case 'awaitChallengerElement':
@@ -178,6 +207,16 @@ export function dishonestChallenger(
         ];
         const bent = sources.map((s) => (rng.bool(0.5) ? { ...s, producerRoot: randomBytes32(rng) } : s));
         return { fn: 'nameOp', args: [op, out, bent] };
+      }
+      case 'awaitPrefixStep': {
+        // Its own partial sum before the segment, proven in its own tree instead of the worker's.
+        const k = Number(g.opIndex);
+        const element = Number(g.element);
+        if (!provider.prefix(k, element)) return { fn: 'pick', args: [[], 0n] };
+        return {
+          fn: 'submitSegmentStep',
+          args: segmentStepArgs(provider, k, element, Number(g.position), undefined),
+        };
       }
       default:
         return { fn: 'submitStep', args: [provider.step(Number(g.opIndex), Number(g.element))] };

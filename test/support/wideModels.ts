@@ -1,6 +1,6 @@
 // Wide single-op models for one-step bounds: the shapes that real models' largest steps have.
 import type { Model } from '../../src/engine/graph.ts';
-import { ModelBuilder, mulberry32 } from './randomModel.ts';
+import { ModelBuilder, mulberry32, type Rng } from './randomModel.ts';
 
 /** x [1, M, K] @ w [K, N] with small constant weights (a classifier head's shape). */
 export function weightMatmul(M: number, K: number, N: number): Model {
@@ -27,4 +27,99 @@ export function weightMatmul(M: number, K: number, N: number): Model {
     100,
   );
   return b.build(`matmul ${K}x${N}`);
+}
+
+/**
+ * x [1, C, H, W] -> conv to M channels (KxK kernel, stride 1, pads K/2): with planes of 1 KiB or
+ * more one output element reads a chunk per input channel, so a large C splits the reduction into
+ * committed partial sums (src/engine/convSegments.ts). Small weights keep the sums in range.
+ */
+export function wideConv(C: number, M: number, H: number, W: number, K = 1, seed = C * M + H): Model {
+  const r = mulberry32(seed);
+  const b = new ModelBuilder();
+  const x = b.input('u8', [1, C, H, W], 5);
+  const p = Math.floor(K / 2);
+  const taps = C * K * K;
+  const w = b.constant(
+    Int8Array.from({ length: M * taps }, () => r.int(-3, 3)),
+    [M, C, K, K],
+  );
+  const bias = Int32Array.from({ length: M }, () => r.int(-200, 200));
+  b.op(
+    {
+      type: 'conv',
+      inputs: [
+        x,
+        w,
+        b.constant(bias, [M]),
+        b.constant(
+          Int32Array.from({ length: M }, () => r.int(1 << 14, 1 << 15)),
+          [M],
+        ),
+        b.constant(
+          Int32Array.from({ length: M }, () => 23 + Math.ceil(Math.log2(Math.sqrt(taps)))),
+          [M],
+        ),
+      ],
+      strides: [1, 1],
+      pads: [p, p, p, p],
+      dilations: [1, 1],
+      group: 1,
+      qmin: 0,
+      qmax: 255,
+    },
+    80,
+  );
+  return b.build(`conv ${C}->${M} ${K}x${K} at ${H}x${W}`);
+}
+
+/**
+ * A random model whose first op is a conv with a split reduction (32x32 planes, 24 to 64 input
+ * channels, 1x1 or 3x3), sometimes followed by a small 1x1 conv: for the dispute fuzzers.
+ */
+export function splitConvModel(r: Rng): Model {
+  const C = r.pick([24, 40, 64]);
+  const K = r.pick([1, 3]);
+  const M = r.pick([2, 4]);
+  const H = r.pick([32, 33]);
+  const b = new ModelBuilder();
+  const x = b.input('u8', [1, C, H, 32], r.int(0, 9));
+  const conv = (input: number, cin: number, cout: number, k: number) => {
+    const p = Math.floor(k / 2);
+    const taps = cin * k * k;
+    return b.op(
+      {
+        type: 'conv',
+        inputs: [
+          input,
+          b.constant(
+            Int8Array.from({ length: cout * taps }, () => r.int(-4, 4)),
+            [cout, cin, k, k],
+          ),
+          b.constant(
+            Int32Array.from({ length: cout }, () => r.int(-500, 500)),
+            [cout],
+          ),
+          b.constant(
+            Int32Array.from({ length: cout }, () => r.int(1 << 14, 1 << 15)),
+            [cout],
+          ),
+          b.constant(
+            Int32Array.from({ length: cout }, () => 24 + Math.ceil(Math.log2(Math.sqrt(taps)))),
+            [cout],
+          ),
+        ],
+        strides: [1, 1],
+        pads: [p, p, p, p],
+        dilations: [1, 1],
+        group: 1,
+        qmin: 0,
+        qmax: 255,
+      },
+      r.int(60, 120),
+    );
+  };
+  const y = conv(x, C, M, K);
+  if (r.bool()) conv(y, M, 2, 1);
+  return b.build(`split conv ${C}->${M} ${K}x${K} at ${H}x32`);
 }

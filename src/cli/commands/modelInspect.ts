@@ -24,6 +24,9 @@ export function registerModelInspect(model: Command): void {
         output: m.tensors[op.output].shape,
         stepGas: steps[k].gas,
         stepChunks: steps[k].chunks,
+        // A conv settled as a chain of committed partial sums: its segment count (stepGas is then
+        // the dearer of one segment step and the final step).
+        ...(steps[k].segments ? { stepSegments: steps[k].segments } : {}),
       }));
       if (opts.json) {
         console.log(JSON.stringify({ ...manifest, parameters: params, constantValues: constValues, ops }));
@@ -42,7 +45,7 @@ export function registerModelInspect(model: Command): void {
       for (const op of ops) {
         const count = elementCount(op.output);
         console.log(
-          `  ${String(op.index).padStart(3)}  ${op.type.padEnd(10)} [${op.output.join(',')}] (${count})  step ≤ ${op.stepGas.toLocaleString('en-US')} gas  ${op.name}`,
+          `  ${String(op.index).padStart(3)}  ${op.type.padEnd(10)} [${op.output.join(',')}] (${count})  step ≤ ${op.stepGas.toLocaleString('en-US')} gas${op.stepSegments ? ` (${op.stepSegments} partial sums)` : ''}  ${op.name}`,
         );
       }
     });

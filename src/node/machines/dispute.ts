@@ -91,7 +91,8 @@ export async function wakeDispute(
       }
     }
     // In the step phase anyone may submit; elsewhere only the party whose clock runs moves.
-    if (view.state !== 'awaitStep' && MOVER[view.state] !== p.role) return undefined;
+    const anyone = view.state === 'awaitStep' || view.state === 'awaitPrefixStep';
+    if (!anyone && MOVER[view.state] !== p.role) return undefined;
     const provider = await providers.get(env, p);
     const strategy = p.role === 'worker' ? honestWorker(provider) : honestChallenger(provider);
     const move = strategy.move(view);

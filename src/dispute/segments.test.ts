@@ -1,0 +1,95 @@
+// The partial-sum split (segments.ts, engine/convSegments.ts) off chain: the plan of known shapes,
+// segments that partition the channels, prefix sums whose requantized total is the reference
+// output, and steps that read at most SEGMENT_CHUNKS chunks of x whatever the element and batch.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { mulberry32, randomInput } from '../../test/support/randomModel.ts';
+import { wideConv } from '../../test/support/wideModels.ts';
+import { clamp, rq } from '../engine/arith.ts';
+import { runReference } from '../engine/interpreter.ts';
+import {
+  convPlan,
+  prefixLeaves,
+  prefixSums,
+  SEGMENT_CHUNKS,
+  segmentChannels,
+  segmentNeeds,
+  segmentPlan,
+  valueLeaf,
+} from './segments.ts';
+import { chunksOf } from './witnessNeeds.ts';
+
+test('the plan of known shapes', () => {
+  // 1x1 over 32 planes of 112x112 (12544 bytes): a chunk per channel, 8 channels a segment.
+  assert.deepEqual(convPlan(32, 112, 112, 1, 1, 1, 1), { channels: 8, segments: 4 });
+  // 3x3 at 32x32: a window spans 67 bytes (at most 2 chunks); 7 dense planes fit 8 chunks.
+  assert.deepEqual(convPlan(24, 32, 32, 3, 3, 1, 1), { channels: 7, segments: 4 });
+  // 160 planes of 7x7: 9 chunks in one step, 146 channels (7154 bytes) a segment.
+  assert.deepEqual(convPlan(160, 7, 7, 1, 1, 1, 1), { channels: 146, segments: 2 });
+  // Few channels, or small planes: one step.
+  assert.deepEqual(convPlan(3, 224, 224, 3, 3, 1, 1), { channels: 3, segments: 0 });
+  assert.deepEqual(convPlan(128, 7, 7, 1, 1, 1, 1), { channels: 128, segments: 0 });
+  assert.deepEqual(convPlan(1, 112, 112, 3, 3, 1, 1), { channels: 1, segments: 0 });
+});
+
+test('valueLeaf is keccak256 of the int256 word, two-complement for negatives', () => {
+  assert.notDeepEqual(valueLeaf(1), valueLeaf(-1));
+  assert.deepEqual(valueLeaf(-1), valueLeaf(-1n));
+  assert.deepEqual(prefixLeaves([1, 2], 7).length, 3);
+});
+
+const SHAPES: [number, number, number, number, number][] = [
+  // C, M, H, W, K
+  [64, 3, 32, 32, 1],
+  [24, 2, 32, 32, 3],
+  [40, 2, 33, 32, 3],
+  [20, 2, 16, 130, 1],
+];
+
+test('prefix sums requantize to the reference output, and each step reads at most 8 chunks of x', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: SHAPES.length - 1 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      (s, batch, seed) => {
+        const [C, M, H, W, K] = SHAPES[s];
+        const model = wideConv(C, M, H, W, K, s + 1);
+        const input = randomInput(model, batch, mulberry32(seed));
+        const { trace } = runReference(model, input);
+        const run = { model, input, trace };
+        const plan = segmentPlan(model, 0);
+        assert.ok(plan.segments >= 2);
+        // The segments partition the channels.
+        let covered = 0;
+        for (let i = 0; i < plan.segments; i++) {
+          const { c0, n } = segmentChannels(plan, C, i);
+          assert.equal(c0, covered);
+          assert.ok(n >= 1);
+          covered += n;
+        }
+        assert.equal(covered, C);
+        const op = model.ops[0];
+        if (op.type !== 'conv') throw new Error('a conv');
+        const [bias, mult, shift] = op.inputs.slice(2).map((id) => model.consts.get(id) as Int32Array);
+        const rng = mulberry32(seed ^ 1);
+        for (let t = 0; t < 4; t++) {
+          const e = rng.int(0, trace[0].data.length - 1);
+          const sums = prefixSums(run, 0, e);
+          assert.equal(sums.length, plan.segments);
+          const m = Math.floor(e / (trace[0].shape[2] * trace[0].shape[3])) % M;
+          const zy = model.tensors[op.output].zeroPoint;
+          const y = clamp(zy + rq(bias[m] + sums[sums.length - 1], mult[m], shift[m]), op.qmin, op.qmax);
+          assert.equal(y, trace[0].data[e], `element ${e}`);
+          for (let i = 0; i <= plan.segments; i++) {
+            const needs = segmentNeeds(run, 0, e, i);
+            assert.ok(chunksOf(needs[0], 1).length <= SEGMENT_CHUNKS, `segment ${i} of element ${e}`);
+            if (i === plan.segments) assert.equal(needs[0].length, 0);
+          }
+        }
+      },
+    ),
+    { numRuns: 40, seed: 20261201 },
+  );
+});

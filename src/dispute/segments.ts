@@ -1,0 +1,133 @@
+// The partial-sum level of the dispute game (contracts/game/DisputeGame.sol, revealPrefix): a conv
+// whose one output element reads too many input chunks for one step splits its reduction over
+// input channels into S segments fixed by the model (contracts/verify/ConvSegments.sol, mirrored
+// here). The worker commits the exact prefix sums after each segment, the challenger dissects
+// them down to the first wrong one, and one step checks one segment (or the final requantization).
+import { type Hash, keccak256 } from '../commit/keccak.ts';
+import { convPlan, type SegmentPlan } from '../engine/convSegments.ts';
+import { elementCount, type Model, type Op } from '../engine/graph.ts';
+import { type RunValues, runBatch, shapeAt, tensorValue } from './witnessNeeds.ts';
+
+export { convPlan, SEGMENT_CHUNKS, type SegmentPlan, SPLIT_CHUNKS } from '../engine/convSegments.ts';
+
+/** The split of op k (segments 0 for every op but a conv that needs it). */
+export function segmentPlan(model: Model, k: number): SegmentPlan {
+  const op = model.ops[k];
+  if (op?.type !== 'conv') return { channels: 0, segments: 0 };
+  const [, , H, W] = model.tensors[op.inputs[0]].shape;
+  const [, Cg, KH, KW] = model.tensors[op.inputs[1]].shape;
+  return convPlan(Cg, H, W, KH, KW, op.dilations[0], op.dilations[1]);
+}
+
+/** The channel range [c0, c0 + n) of segment i < S. */
+export function segmentChannels(plan: SegmentPlan, Cg: number, i: number): { c0: number; n: number } {
+  const c0 = i * plan.channels;
+  return { c0, n: Math.min(plan.channels, Cg - c0) };
+}
+
+interface ConvElement {
+  op: Extract<Op, { type: 'conv' }>;
+  shapes: number[][];
+  n: number;
+  m: number;
+  oy: number;
+  ox: number;
+  /** The first input channel of m's group. */
+  base: number;
+}
+
+function convElement(run: RunValues, k: number, e: number): ConvElement {
+  const op = run.model.ops[k];
+  if (op.type !== 'conv') throw new RangeError(`Op ${k} is a ${op.type}, not a conv.`);
+  const batch = runBatch(run);
+  const shapes = op.inputs.map((id) => shapeAt(run.model, id, batch));
+  const [, , OH, OW] = shapeAt(run.model, op.output, batch);
+  const M = shapes[1][0];
+  const Cg = shapes[1][1];
+  const m = Math.floor(e / (OW * OH)) % M;
+  return {
+    op,
+    shapes,
+    n: Math.floor(e / (OW * OH * M)),
+    m,
+    oy: Math.floor(e / OW) % OH,
+    ox: e % OW,
+    base: Math.floor(m / (M / op.group)) * Cg,
+  };
+}
+
+/** The in-bounds taps of channels [c0, c0 + n): [x flat index, w flat index] pairs. */
+function taps(c: ConvElement, c0: number, n: number): [number, number][] {
+  const [, C, H, W] = c.shapes[0];
+  const [, Cg, KH, KW] = c.shapes[1];
+  const out: [number, number][] = [];
+  for (let ch = c0; ch < c0 + n; ch++) {
+    for (let ky = 0; ky < KH; ky++) {
+      const iy = c.oy * c.op.strides[0] - c.op.pads[0] + ky * c.op.dilations[0];
+      if (iy < 0 || iy >= H) continue;
+      for (let kx = 0; kx < KW; kx++) {
+        const ix = c.ox * c.op.strides[1] - c.op.pads[1] + kx * c.op.dilations[1];
+        if (ix < 0 || ix >= W) continue;
+        out.push([((c.n * C + c.base + ch) * H + iy) * W + ix, ((c.m * Cg + ch) * KH + ky) * KW + kx]);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The exact prefix sums acc_1 … acc_S of output element `element` of op k: acc_i is Σ (x - zx) * w
+ * over the taps of segments 0 … i-1 (the bias is added at the final requantization). The
+ * validator bounds every conv sum below 2^31, so numbers hold them exactly.
+ */
+export function prefixSums(run: RunValues, k: number, element: number): number[] {
+  const plan = segmentPlan(run.model, k);
+  const c = convElement(run, k, element);
+  const x = tensorValue(run, c.op.inputs[0]);
+  const w = tensorValue(run, c.op.inputs[1]);
+  const Cg = c.shapes[1][1];
+  const sums: number[] = [];
+  let acc = 0;
+  for (let i = 0; i < plan.segments; i++) {
+    const { c0, n } = segmentChannels(plan, Cg, i);
+    for (const [xi, wi] of taps(c, c0, n)) acc += (x.data[xi] - x.zeroPoint) * w.data[wi];
+    sums.push(acc);
+  }
+  return sums;
+}
+
+/**
+ * Per input of op k (in op order), the flat elements the step of segment i reads: the taps of its
+ * channels and their weights for i < S; the bias, multiplier and shift of the channel for i = S.
+ */
+export function segmentNeeds(run: RunValues, k: number, element: number, i: number): number[][] {
+  const plan = segmentPlan(run.model, k);
+  if (plan.segments === 0 || i < 0 || i > plan.segments) {
+    throw new RangeError(`Op ${k} has no segment ${i} (it has ${plan.segments}).`);
+  }
+  const c = convElement(run, k, element);
+  if (i === plan.segments) {
+    const q = elementCount(c.shapes[3]) === 1 ? 0 : c.m;
+    return [[], [], [c.m], [q], [q]];
+  }
+  const [, Cg, KH, KW] = c.shapes[1];
+  const { c0, n } = segmentChannels(plan, Cg, i);
+  const area = KH * KW;
+  const start = (c.m * Cg + c0) * area;
+  const ws = Array.from({ length: n * area }, (_, t) => start + t);
+  return [taps(c, c0, n).map(([xi]) => xi), ws, [], [], []];
+}
+
+/** A leaf of the partial-sum tree: keccak256(abi.encode(int256 v)). */
+export function valueLeaf(v: number | bigint): Hash {
+  let x = BigInt(v);
+  if (x < 0n) x += 1n << 256n;
+  const word = new Uint8Array(32);
+  for (let b = 31; b >= 0; b--, x >>= 8n) word[b] = Number(x & 255n);
+  return keccak256(word);
+}
+
+/** The leaves of a partial-sum tree: the S prefix sums, then the output byte. */
+export function prefixLeaves(sums: readonly number[], outputByte: number): Hash[] {
+  return [...sums.map(valueLeaf), valueLeaf(outputByte)];
+}
