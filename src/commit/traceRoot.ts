@@ -9,8 +9,9 @@
 import { encodeAbiParameters } from 'viem';
 import type { HonestRunResult } from '../engine/interpreter.ts';
 import type { Tensor } from '../engine/tensor.ts';
+import { wasmMerkleRoot } from '../engine/wasm/hash.ts';
 import { fromHex, type Hash, keccak256, toHex } from './keccak.ts';
-import { buildLevels, merkleProof, merkleRoot } from './merkle.ts';
+import { buildLevels, merkleProof } from './merkle.ts';
 import { tensorBytes, tensorRoot } from './tensorRoot.ts';
 
 export interface ResultRoots {
@@ -32,8 +33,9 @@ export function checkpointIndex(opCount: number): number {
   return opCount >= 2 ? opCount - 2 : 0;
 }
 
+/** merkleRoot(opRoots) of merkle.ts, by the engine module's keccak256 in one call. */
 export function traceRootFromOpRoots(opRoots: Hash[]): Hash {
-  return merkleRoot(opRoots);
+  return wasmMerkleRoot(opRoots);
 }
 
 export function rootOfTensor(t: Tensor): Hash {

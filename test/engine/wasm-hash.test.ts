@@ -9,10 +9,16 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { keccak256 } from '../../src/commit/keccak.ts';
+import { merkleRoot } from '../../src/commit/merkle.ts';
 import { referenceTensorRoot, tensorBytes, tensorRoot } from '../../src/commit/tensorRoot.ts';
 import { commitTrace } from '../../src/commit/traceRoot.ts';
 import { runReference } from '../../src/engine/interpreter.ts';
-import { createWasmBackend, wasmKeccak256, wasmTensorRoot } from '../../src/engine/wasm/index.ts';
+import {
+  createWasmBackend,
+  wasmKeccak256,
+  wasmMerkleRoot,
+  wasmTensorRoot,
+} from '../../src/engine/wasm/index.ts';
 import { heldOutBatches } from '../../src/sdk/evaluate.ts';
 import { EXAMPLES, importExampleModel } from '../../src/sdk/examples.ts';
 import { loadModelDir } from '../../src/store/modelDir.ts';
@@ -82,6 +88,20 @@ describe('tensor roots in the engine module', () => {
     const big = randomBytes(5000, 7);
     const view = big.subarray(13, 13 + 3000);
     assert.equal(hex(wasmTensorRoot(view)), hex(referenceTensorRoot(view.slice())));
+  });
+});
+
+describe('Merkle roots in the engine module', () => {
+  test('every leaf count from 1 to 70 (odd levels, pairs and padding) equals merkle.ts', () => {
+    for (let n = 1; n <= 70; n++) {
+      const leaves = Array.from({ length: n }, (_, i) => randomBytes(32, 1000 * n + i));
+      assert.equal(hex(wasmMerkleRoot(leaves)), hex(merkleRoot(leaves)), `${n} leaves`);
+    }
+  });
+
+  test('a leaf that is not 32 bytes and an empty tree are refused', () => {
+    assert.throws(() => wasmMerkleRoot([new Uint8Array(31)]), RangeError);
+    assert.throws(() => wasmMerkleRoot([]), RangeError);
   });
 });
 

@@ -6,5 +6,5 @@ export {
   type WasmBackend,
   wasmBackend,
 } from './backend.ts';
-export { wasmKeccak256, wasmTensorRoot } from './hash.ts';
+export { wasmKeccak256, wasmMerkleRoot, wasmTensorRoot } from './hash.ts';
 export { engineBytes, engineModule } from './module.ts';

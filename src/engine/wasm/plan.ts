@@ -341,6 +341,11 @@ export function layoutBatch(model: Model, consts: ConstLayout, batch: number): B
           words.push(addr(op.inputs[0]), y, N * C, H, W, out[2], out[3], ...op.kernel, ...op.strides);
           words.push(op.pads[0], op.pads[1], zp(op.inputs[0]), zy);
           words.push(avg && op.countIncludePad ? 1 : 0, avg ? op.mult : 0, avg ? op.shift : 0);
+          // The row buffer of assembly/pool.ts: every column an output reads, left padding first.
+          const [sw, kw] = [op.strides[1], op.kernel[1]];
+          const Wb = align(Math.max(op.pads[1] + W, sw * out[3] + kw) + 16);
+          pushScratch(0, Wb * 4 + align(out[3] * 4) + out[3] * 8);
+          words.push(Wb);
         });
         return;
       }
@@ -377,7 +382,7 @@ export function layoutBatch(model: Model, consts: ConstLayout, batch: number): B
           words.push(addr(op.inputs[0]), addr(op.inputs[1]), addr(op.inputs[2]), y, elementCount(out) / D, D);
           words.push(zp(op.inputs[0]), zy, (op.eps % 2 ** 32) | 0, Math.floor(op.eps / 2 ** 32));
           words.push(op.mult, op.shift, op.qmin, op.qmax);
-          pushScratch(0, D * 4);
+          pushScratch(0, D * 16);
         });
         return;
       }

@@ -5,9 +5,10 @@ import { P } from './arith';
 import { conv } from './conv';
 import { matmul, matmulDirect } from './gemm';
 import { layernorm, softmax } from './norm';
-import { binary, copyRows, gather, lut, pool, reducemean, transpose } from './ops';
+import { binary, copyRows, gather, lut, reducemean, transpose } from './ops';
+import { pool } from './pool';
 
-export { keccak256, tensorRoot, tensorRoots } from './keccak';
+export { keccak256, merkleRoot, tensorRoot, tensorRoots } from './keccak';
 
 /** First free byte after the module's own data: plans and tensors live above it. */
 export function heapBase(): usize {

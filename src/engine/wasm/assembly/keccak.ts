@@ -2,9 +2,11 @@
 // src/commit/tensorRoot.ts: leaves are the keccak256 of each 1024-byte chunk, a Merkle tree over
 // them zero-padded to a power of two with parent = keccak256(left ‖ right), and
 // tensorRoot = keccak256(0x54 ‖ dataRoot ‖ uint64be(len)). The round function is unrolled, with
-// the 25 lanes in locals. Generated layout: lane (x, y) is a{x + 5y}.
+// the 25 lanes in locals. Generated layout: lane (x, y) is a{x + 5y}. Leaves and nodes are hashed
+// two at a time where they pair up (keccak2.ts).
+import { keccak256x2 } from './keccak2';
 
-const RC: usize = memory.data<u64>([
+export const RC: usize = memory.data<u64>([
   0x0000000000000001, 0x0000000000008082, 0x800000000000808a, 0x8000000080008000,
   0x000000000000808b, 0x0000000080000001, 0x8000000080008081, 0x8000000000008009,
   0x000000000000008a, 0x0000000000000088, 0x0000000080008009, 0x000000008000000a,
@@ -149,22 +151,44 @@ export function keccak256(src: usize, len: i32, out: usize): void {
 }
 
 /**
+ * The Merkle root of `leaves` 32-byte hashes at nodes, left in place of the first (leaves >= 1):
+ * zero hashes pad them to a power of two and parent = keccak256(left ‖ right). The area holds
+ * 32 bytes for each leaf of the padded width.
+ */
+export function merkleRoot(nodes: usize, leaves: i32): void {
+  let width = 1;
+  while (width < leaves) width <<= 1;
+  memory.fill(nodes + ((<usize>leaves) << 5), 0, (<usize>(width - leaves)) << 5);
+  // Each parent overwrites a node already read: parent i (at 32 i) reads nodes 2i and 2i + 1, and
+  // a pair of parents i, i + 1 reads all four of its nodes before it writes.
+  for (; width > 1; width >>= 1) {
+    const half = width >> 1;
+    let i = 0;
+    for (; i + 2 <= half; i += 2) {
+      const node = nodes + ((<usize>i) << 6);
+      keccak256x2(node, node + 64, 64, nodes + ((<usize>i) << 5), nodes + ((<usize>i) << 5) + 32);
+    }
+    if (i < half) keccak256(nodes + ((<usize>i) << 6), 64, nodes + ((<usize>i) << 5));
+  }
+}
+
+/**
  * tensorRoot of len bytes at src, written to out (32 bytes). scratch holds the Merkle levels:
  * 32 bytes per leaf, the leaf count rounded up to a power of two.
  */
 export function tensorRoot(src: usize, len: i32, out: usize, scratch: usize): void {
   const leaves = len > 1024 ? (len + 1023) >> 10 : 1;
-  let width = 1;
-  while (width < leaves) width <<= 1;
-  for (let i = 0; i < leaves; i++) {
+  let i = 0;
+  // Full chunks in pairs; a lone or short last chunk on its own.
+  for (; (i + 2) << 10 <= len; i += 2) {
+    const at = src + ((<usize>i) << 10);
+    keccak256x2(at, at + 1024, 1024, scratch + ((<usize>i) << 5), scratch + ((<usize>i) << 5) + 32);
+  }
+  for (; i < leaves; i++) {
     const at = i << 10;
     keccak256(src + <usize>at, min(1024, len - at), scratch + ((<usize>i) << 5));
   }
-  memory.fill(scratch + ((<usize>leaves) << 5), 0, (<usize>(width - leaves)) << 5);
-  // Each parent overwrites a node already read: parent i (at 32 i) reads nodes 2i and 2i + 1.
-  for (; width > 1; width >>= 1) {
-    for (let i = 0; i < width >> 1; i++) keccak256(scratch + ((<usize>i) << 6), 64, scratch + ((<usize>i) << 5));
-  }
+  merkleRoot(scratch, leaves);
   store<u8>(TAG, 0x54);
   memory.copy(TAG + 1, scratch, 32);
   store<u64>(TAG + 33, bswap<u64>(<u64>len));

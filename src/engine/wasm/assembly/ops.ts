@@ -1,8 +1,9 @@
 // Every op other than conv and matmul. Shapes arrive collapsed to six axes (leading axes of 1
 // where the tensor has fewer), with per-axis element strides, so broadcasting and transposes are
 // plain nested loops.
-import { A, divRound, P, rqClamp } from './arith';
+import { A, P, rqClamp } from './arith';
 import { rq4, rq4s, rqHigh, rqLow, store8 } from './gemm';
+import { meanClamp } from './pool';
 
 /** add: y = clamp(zy + rshift((a - za) * mA + (b - zb) * mB, s), qmin, qmax); |sum| < 2^25. */
 function addRun(
@@ -179,73 +180,6 @@ export function lut(r: usize): void {
   const y = A(r, 2);
   const n = P(r, 3);
   for (let i = 0; i < n; i++) store<u8>(y + <usize>i, load<u8>(table + <usize>load<u8>(x + <usize>i)));
-}
-
-/**
- * maxpool (5) and avgpool (6). Record: x, y, planes, H, W, OH, OW, kh, kw, sh, sw, pt, pl,
- * zx, zy, countIncludePad, mult, shift.
- */
-export function pool(r: usize, isAvg: bool): void {
-  const x = A(r, 0);
-  const y = A(r, 1);
-  const planes = P(r, 2);
-  const H = P(r, 3);
-  const W = P(r, 4);
-  const OH = P(r, 5);
-  const OW = P(r, 6);
-  const kh = P(r, 7);
-  const kw = P(r, 8);
-  const sh = P(r, 9);
-  const sw = P(r, 10);
-  const pt = P(r, 11);
-  const pl = P(r, 12);
-  const zx = P(r, 13);
-  const zy = P(r, 14);
-  const includePad = P(r, 15);
-  const mult = P(r, 16);
-  const shift = P(r, 17);
-  let out = y;
-  for (let p = 0; p < planes; p++) {
-    const plane = x + <usize>(p * H * W);
-    for (let oy = 0; oy < OH; oy++) {
-      const y0 = max(0, oy * sh - pt);
-      const y1 = min(H, oy * sh - pt + kh);
-      for (let ox = 0; ox < OW; ox++) {
-        const x0 = max(0, ox * sw - pl);
-        const x1 = min(W, ox * sw - pl + kw);
-        if (!isAvg) {
-          let m: u32 = 0;
-          for (let iy = y0; iy < y1; iy++) {
-            const row = plane + <usize>(iy * W);
-            for (let ix = x0; ix < x1; ix++) m = max(m, <u32>load<u8>(row + <usize>ix));
-          }
-          store<u8>(out, <u8>m);
-        } else {
-          let sum = 0;
-          for (let iy = y0; iy < y1; iy++) {
-            const row = plane + <usize>(iy * W);
-            for (let ix = x0; ix < x1; ix++) sum += <i32>load<u8>(row + <usize>ix) - zx;
-          }
-          const count = includePad ? kh * kw : (y1 - y0) * (x1 - x0);
-          store<u8>(out, meanClamp(<i64>sum * <i64>mult, count, shift, zy));
-        }
-        out += 1;
-      }
-    }
-  }
-}
-
-/** clamp(zy + divRound(p, count * 2^shift), 0, 255) for |p| < 2^49 and count < 2^26. */
-@inline
-function meanClamp(p: i64, count: i32, shift: i32, zy: i32): u8 {
-  const qf = <f64>count * <f64>((<i64>1) << (<i64>shift));
-  // With q >= 2^51 > |2p| the rounded quotient is 0 (the reference's doubles agree: no rounding
-  // of 2p + q can cross 0 or 2q at these magnitudes).
-  const d = qf >= 2251799813685248.0 ? 0 : divRound(p, <i64>qf);
-  let t = <i64>zy + d;
-  if (t < 0) t = 0;
-  if (t > 255) t = 255;
-  return <u8>t;
 }
 
 /** reducemean (7). Record: x, y, outer, len, inner, zx, zy, mult, shift. */
