@@ -7,8 +7,9 @@ import {LayerNormStep} from "../onestep/LayerNormStep.sol";
 import {PoolStep} from "../onestep/PoolStep.sol";
 import {Requant} from "../onestep/Requant.sol";
 import {SoftmaxStep} from "../onestep/SoftmaxStep.sol";
-import {OneStepBadAttribute, OneStepBadShape} from "./OneStepErrors.sol";
+import {OneStepBadAttribute, OneStepBadSegment, OneStepBadShape} from "./OneStepErrors.sol";
 import {OpContext} from "./OpContext.sol";
+import {ReduceSegments} from "./ReduceSegments.sol";
 import {TensorView} from "./TensorView.sol";
 
 /// @title PointOps: elementwise, pooling and normalization ops of the one-step verifier. Each
@@ -133,16 +134,62 @@ library PointOps {
     /// reducemean (code 7): attrs axis, keepDims, mult, shift. keepDims only shapes the output; the
     /// output's flat index is the same either way.
     function reducemean(OpContext.Ctx memory c) internal pure returns (uint256) {
-        TensorView.View memory x = c.ins[0];
+        (TensorView.View memory x, uint256 len, uint256 inner) = reduceAxis(c);
+        return meanOf(c, reduceSum(c, x, len, inner, 0, len, 0), len);
+    }
+
+    /// The split of reducemean's reduction (ReduceSegments.plan): [values per segment, segment
+    /// count], the count 0 for a reducemean checked in one step.
+    function reducemeanSegments(OpContext.Ctx memory c) internal pure returns (uint256 taps, uint256 segments) {
+        (, uint256 len, uint256 inner) = reduceAxis(c);
+        return ReduceSegments.plan(len, inner);
+    }
+
+    /// One step of a split reducemean: for segment i < S, acc + Σ (x - zx) over values
+    /// [i*G, min((i+1)*G, len)) of the reduced axis; for i = S, the output byte of the whole sum acc.
+    function reducemeanSegment(OpContext.Ctx memory c, uint256 segment, int256 acc) internal pure returns (int256) {
+        (TensorView.View memory x, uint256 len, uint256 inner) = reduceAxis(c);
+        (uint256 taps, uint256 segments) = ReduceSegments.plan(len, inner);
+        if (segments == 0 || segment > segments) revert OneStepBadSegment(segment, segments);
+        // acc is a partial sum the game proved against the worker's commitment; an absurd one
+        // reverts here on overflow, on the worker's clock.
+        if (segment == segments) return int256(uint256(meanOf(c, acc, len)));
+        uint256 r0 = segment * taps;
+        uint256 n = len - r0 < taps ? len - r0 : taps;
+        return reduceSum(c, x, len, inner, r0, n, acc);
+    }
+
+    function reduceAxis(OpContext.Ctx memory c)
+        private
+        pure
+        returns (TensorView.View memory x, uint256 len, uint256 inner)
+    {
+        x = c.ins[0];
         TensorView.expect(x, TensorView.U8);
         uint256 axis = OpContext.uattr(c, 0);
         if (axis >= x.shape.length) revert OneStepBadAttribute(0, c.attrs[0]);
-        uint256 len = x.shape[axis];
-        uint256 inner = 1;
+        len = x.shape[axis];
+        inner = 1;
         for (uint256 i = axis + 1; i < x.shape.length; ++i) inner *= x.shape[i];
-        bytes memory values = new bytes(len);
-        TensorView.gather(x, PoolStep.reduceSource(c.element, len, inner, 0), inner, len, values, 0);
-        return PoolStep.reducemean(values, x.zeroPoint, c.zy, c.attrs[2], OpContext.uattr(c, 3));
+    }
+
+    /// acc + Σ (x - zx) over values [r0, r0 + n) of the reduced axis of the output element.
+    function reduceSum(
+        OpContext.Ctx memory c,
+        TensorView.View memory x,
+        uint256 len,
+        uint256 inner,
+        uint256 r0,
+        uint256 n,
+        int256 acc
+    ) private pure returns (int256) {
+        bytes memory values = new bytes(n);
+        TensorView.gather(x, PoolStep.reduceSource(c.element, len, inner, r0), inner, n, values, 0);
+        return PoolStep.reduceSum(acc, values, x.zeroPoint);
+    }
+
+    function meanOf(OpContext.Ctx memory c, int256 sum, uint256 len) private pure returns (uint8) {
+        return PoolStep.meanOf(sum, len, c.zy, c.attrs[2], OpContext.uattr(c, 3));
     }
 
     /// softmax (code 8): over the last axis; the whole row and the whole exp table (i32 [256], one

@@ -1,17 +1,20 @@
-// The partial-sum split (segments.ts, engine/convSegments.ts) off chain: the plan of known shapes,
+// The partial-sum split (segments.ts, engine/convSegments.ts, engine/reduceSegments.ts) off chain: the plan of known shapes,
 // segments that partition the channels, prefix sums whose requantized total is the reference
 // output, and steps that read at most SEGMENT_CHUNKS chunks of x whatever the element and batch.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { mulberry32, randomInput } from '../../test/support/randomModel.ts';
-import { wideConv } from '../../test/support/wideModels.ts';
-import { clamp, rq } from '../engine/arith.ts';
+import { splitMeanModel, wideConv } from '../../test/support/wideModels.ts';
+import { clamp, divRound, rq } from '../engine/arith.ts';
 import { runReference } from '../engine/interpreter.ts';
+import { REDUCE_SEGMENT_CHUNKS } from '../engine/reduceSegments.ts';
 import {
   convPlan,
   prefixLeaves,
   prefixSums,
+  REDUCE_SEGMENT_TAPS,
+  reducePlan,
   SEGMENT_CHUNKS,
   segmentChannels,
   segmentNeeds,
@@ -91,5 +94,50 @@ test('prefix sums requantize to the reference output, and each step reads at mos
       },
     ),
     { numRuns: 40, seed: 20261201 },
+  );
+});
+
+test('the reducemean plan of known shapes', () => {
+  // Over the tokens of [T, 64]: 113 values (112 * 64 + 1 bytes) touch at most 8 chunks.
+  assert.deepEqual(reducePlan(128, 64), { channels: 113, segments: 2 });
+  assert.deepEqual(reducePlan(128, 256), { channels: 29, segments: 5 });
+  // A value per chunk: 8 a segment.
+  assert.deepEqual(reducePlan(64, 1024), { channels: 8, segments: 8 });
+  // Contiguous or short: one step; a very long contiguous axis in segments of at most 1024 taps.
+  assert.deepEqual(reducePlan(2048, 1), { channels: 2048, segments: 0 });
+  assert.deepEqual(reducePlan(16, 64), { channels: 16, segments: 0 });
+  assert.deepEqual(reducePlan(8192, 1), { channels: REDUCE_SEGMENT_TAPS, segments: 8 });
+});
+
+test('reducemean prefix sums average to the reference output, each step reads at most 8 chunks', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 3 }), (seed, batch) => {
+      const r = mulberry32(seed);
+      const model = splitMeanModel(r);
+      const input = randomInput(model, batch, r);
+      const { trace } = runReference(model, input);
+      const run = { model, input, trace };
+      const op = model.ops[0];
+      if (op.type !== 'reducemean') throw new Error('a reducemean');
+      const plan = segmentPlan(model, 0);
+      assert.ok(plan.segments >= 2);
+      const len = model.tensors[op.inputs[0]].shape[op.axis];
+      const zy = model.tensors[op.output].zeroPoint;
+      for (let t = 0; t < 4; t++) {
+        const e = r.int(0, trace[0].data.length - 1);
+        const sums = prefixSums(run, 0, e);
+        assert.equal(sums.length, plan.segments);
+        const y = clamp(zy + divRound(sums[sums.length - 1] * op.mult, len * 2 ** op.shift), 0, 255);
+        assert.equal(y, trace[0].data[e], `element ${e}`);
+        let values = 0;
+        for (let i = 0; i <= plan.segments; i++) {
+          const [needs] = segmentNeeds(run, 0, e, i);
+          assert.ok(chunksOf(needs, 1).length <= REDUCE_SEGMENT_CHUNKS, `segment ${i} of element ${e}`);
+          values += needs.length;
+        }
+        assert.equal(values, len, 'the segments partition the axis');
+      }
+    }),
+    { numRuns: 30, seed: 20261202 },
   );
 });

@@ -1,22 +1,48 @@
 // The partial-sum level of the dispute game (contracts/game/DisputeGame.sol, revealPrefix): a conv
-// whose one output element reads too many input chunks for one step splits its reduction over
-// input channels into S segments fixed by the model (contracts/verify/ConvSegments.sol, mirrored
-// here). The worker commits the exact prefix sums after each segment, the challenger dissects
-// them down to the first wrong one, and one step checks one segment (or the final requantization).
+// or reducemean whose one output element reads too many input chunks for one step splits its
+// reduction into S segments fixed by the model: conv over input channels
+// (contracts/verify/ConvSegments.sol), reducemean over its reduced axis (ReduceSegments.sol), both
+// mirrored here. The worker commits the exact prefix sums after each segment, the challenger
+// dissects them down to the first wrong one, and one step checks one segment (or the final
+// requantization).
 import { type Hash, keccak256 } from '../commit/keccak.ts';
 import { convPlan, type SegmentPlan } from '../engine/convSegments.ts';
 import { elementCount, type Model, type Op } from '../engine/graph.ts';
+import { reducePlan } from '../engine/reduceSegments.ts';
 import { type RunValues, runBatch, shapeAt, tensorValue } from './witnessNeeds.ts';
 
 export { convPlan, SEGMENT_CHUNKS, type SegmentPlan, SPLIT_CHUNKS } from '../engine/convSegments.ts';
+export { REDUCE_SEGMENT_TAPS, reducePlan } from '../engine/reduceSegments.ts';
 
-/** The split of op k (segments 0 for every op but a conv that needs it). */
+/**
+ * The split of op k (segments 0 for every op but a conv or reducemean that needs it): for a conv
+ * `channels` input channels per segment, for a reducemean that many values of the reduced axis.
+ * The validator keeps reducemean's axis >= 1, so the plan does not depend on the batch size.
+ */
 export function segmentPlan(model: Model, k: number): SegmentPlan {
   const op = model.ops[k];
+  if (op?.type === 'reducemean') {
+    const { len, inner } = reducedAxis(model.tensors[op.inputs[0]].shape, op.axis);
+    return reducePlan(len, inner);
+  }
   if (op?.type !== 'conv') return { channels: 0, segments: 0 };
   const [, , H, W] = model.tensors[op.inputs[0]].shape;
   const [, Cg, KH, KW] = model.tensors[op.inputs[1]].shape;
   return convPlan(Cg, H, W, KH, KW, op.dilations[0], op.dilations[1]);
+}
+
+/** The reduced axis of a reducemean over x: its length and the elements after it (its stride). */
+function reducedAxis(x: readonly number[], axis: number): { len: number; inner: number } {
+  return { len: x[axis], inner: elementCount(x.slice(axis + 1)) };
+}
+
+/** Reducemean: the flat indices in x of the values [r0, r0 + n) of output element e's axis. */
+function reduceSources(run: RunValues, k: number, e: number, r0: number, n: number): number[] {
+  const op = run.model.ops[k];
+  if (op.type !== 'reducemean') throw new RangeError(`Op ${k} is a ${op.type}, not a reducemean.`);
+  const { len, inner } = reducedAxis(shapeAt(run.model, op.inputs[0], runBatch(run)), op.axis);
+  const o = Math.floor(e / inner);
+  return Array.from({ length: n }, (_, t) => (o * len + r0 + t) * inner + (e % inner));
 }
 
 /** The channel range [c0, c0 + n) of segment i < S. */
@@ -82,6 +108,7 @@ function taps(c: ConvElement, c0: number, n: number): [number, number][] {
  */
 export function prefixSums(run: RunValues, k: number, element: number): number[] {
   const plan = segmentPlan(run.model, k);
+  if (run.model.ops[k].type === 'reducemean') return reducePrefixSums(run, k, element, plan);
   const c = convElement(run, k, element);
   const x = tensorValue(run, c.op.inputs[0]);
   const w = tensorValue(run, c.op.inputs[1]);
@@ -96,14 +123,40 @@ export function prefixSums(run: RunValues, k: number, element: number): number[]
   return sums;
 }
 
+/** Reducemean: acc_i = Σ (x - zx) over the values of segments 0 … i-1 (|acc| < 255 * len). */
+function reducePrefixSums(run: RunValues, k: number, element: number, plan: SegmentPlan): number[] {
+  const op = run.model.ops[k];
+  if (op.type !== 'reducemean') throw new RangeError(`Op ${k} is a ${op.type}, not a reducemean.`);
+  const x = tensorValue(run, op.inputs[0]);
+  const len = x.shape[op.axis];
+  const sums: number[] = [];
+  let acc = 0;
+  for (let i = 0; i < plan.segments; i++) {
+    const r0 = i * plan.channels;
+    for (const xi of reduceSources(run, k, element, r0, Math.min(plan.channels, len - r0))) {
+      acc += x.data[xi] - x.zeroPoint;
+    }
+    sums.push(acc);
+  }
+  return sums;
+}
+
 /**
- * Per input of op k (in op order), the flat elements the step of segment i reads: the taps of its
- * channels and their weights for i < S; the bias, multiplier and shift of the channel for i = S.
+ * Per input of op k (in op order), the flat elements the step of segment i reads: for a conv, the
+ * taps of its channels and their weights for i < S, the bias, multiplier and shift of the channel
+ * for i = S; for a reducemean, the values of its part of the axis for i < S, nothing for i = S.
  */
 export function segmentNeeds(run: RunValues, k: number, element: number, i: number): number[][] {
   const plan = segmentPlan(run.model, k);
   if (plan.segments === 0 || i < 0 || i > plan.segments) {
     throw new RangeError(`Op ${k} has no segment ${i} (it has ${plan.segments}).`);
+  }
+  const op = run.model.ops[k];
+  if (op.type === 'reducemean') {
+    if (i === plan.segments) return [[]];
+    const len = run.model.tensors[op.inputs[0]].shape[op.axis];
+    const r0 = i * plan.channels;
+    return [reduceSources(run, k, element, r0, Math.min(plan.channels, len - r0))];
   }
   const c = convElement(run, k, element);
   if (i === plan.segments) {

@@ -13,9 +13,10 @@
 // the execution constants were measured on chain and rounded up (test/verify/step-cost.test.ts
 // checks that the bound holds and stays within 1.5x + 50k of the measured gas).
 import { ModelFormatError } from '../errors/base.ts';
-import { convPlan } from './convSegments.ts';
+import { convPlan, type SegmentPlan } from './convSegments.ts';
 import { batchedShape, dtypeBytes, elementCount, type Model, type Op, type OpType } from './graph.ts';
 import { constLayout } from './layout.ts';
+import { reducePlan } from './reduceSegments.ts';
 
 /** The most gas one step may need (the game adds a little on top). */
 export const STEP_GAS_LIMIT = 1_000_000;
@@ -100,8 +101,8 @@ export interface StepCost {
   /** Why it costs what it costs: the input with the most chunks. */
   reason: string;
   /**
-   * For a conv whose reduction is split into committed partial sums: the segment count S (the
-   * bound is then that of one segment step or the final step, whichever is dearer).
+   * For a conv or reducemean whose reduction is split into committed partial sums: the segment
+   * count S (the bound is then that of one segment step or the final step, whichever is dearer).
    */
   segments?: number;
 }
@@ -231,8 +232,9 @@ interface Work {
 }
 
 /**
- * Which step of an op: the whole element, or for a conv split into segments (src/dispute/segments.ts)
- * the step of one segment of `channels` input channels, or the final requantization.
+ * Which step of an op: the whole element, or for a conv or reducemean split into segments
+ * (src/dispute/segments.ts) the step of one segment of `channels` input channels (values of the
+ * reduced axis), or the final requantization.
  */
 type Variant = { kind: 'plain' } | { kind: 'segment'; channels: number } | { kind: 'final' };
 
@@ -296,9 +298,21 @@ function opWork(model: Model, op: Op, shapes: number[][], out: number[], variant
       return { reads: [x], taps: op.kernel[0] * op.kernel[1], rows: rows.taps, strided: false };
     }
     case 'reducemean': {
+      if (variant.kind === 'final') return { reads: [0], taps: 0, rows: 0, strided: false };
       const x = shapes[0];
-      const len = x[op.axis];
+      const axis = x[op.axis];
       const inner = elementCount(x.slice(op.axis + 1));
+      if (variant.kind === 'segment') {
+        // A segment of `channels` values; its start is any multiple of gcd(len, channels).
+        const len = variant.channels;
+        return {
+          reads: [stridedChunks(len, inner, inner === 1 ? gcd(axis, len) : 1)],
+          taps: len,
+          rows: 0,
+          strided: inner > 1,
+        };
+      }
+      const len = axis;
       return {
         reads: [stridedChunks(len, inner, inner === 1 ? len : 1)],
         taps: len,
@@ -325,23 +339,32 @@ function opWork(model: Model, op: Op, shapes: number[][], out: number[], variant
 }
 
 /**
- * The worst-case one-step gas of op k at batch size `batch`. For a conv whose reduction is split
- * into segments (src/dispute/segments.ts), the dearer of a segment step and the final
+ * The worst-case one-step gas of op k at batch size `batch`. For a conv or reducemean whose
+ * reduction is split into segments (src/dispute/segments.ts), the dearer of a segment step and the final
  * requantization step (IOneStepVerifier.computeSegment), with `segments` set.
  */
 export function stepCost(model: Model, k: number, batch = 1): StepCost {
-  const op = model.ops[k];
+  const plan = segmentPlanOf(model, model.ops[k]);
+  if (plan.segments > 0) {
+    const segment = variantCost(model, k, batch, { kind: 'segment', channels: plan.channels });
+    const final = variantCost(model, k, batch, { kind: 'final' });
+    return { ...(final.gas > segment.gas ? final : segment), segments: plan.segments };
+  }
+  return variantCost(model, k, batch, { kind: 'plain' });
+}
+
+/** The split of an op's reduction (src/dispute/segments.ts segmentPlan, from the model shapes). */
+function segmentPlanOf(model: Model, op: Op): SegmentPlan {
   if (op.type === 'conv') {
     const [, , H, W] = model.tensors[op.inputs[0]].shape;
     const [, Cg, KH, KW] = model.tensors[op.inputs[1]].shape;
-    const plan = convPlan(Cg, H, W, KH, KW, op.dilations[0], op.dilations[1]);
-    if (plan.segments > 0) {
-      const segment = variantCost(model, k, batch, { kind: 'segment', channels: plan.channels });
-      const final = variantCost(model, k, batch, { kind: 'final' });
-      return { ...(final.gas > segment.gas ? final : segment), segments: plan.segments };
-    }
+    return convPlan(Cg, H, W, KH, KW, op.dilations[0], op.dilations[1]);
   }
-  return variantCost(model, k, batch, { kind: 'plain' });
+  if (op.type === 'reducemean') {
+    const x = model.tensors[op.inputs[0]].shape;
+    return reducePlan(x[op.axis], elementCount(x.slice(op.axis + 1)));
+  }
+  return { channels: 0, segments: 0 };
 }
 
 function variantCost(model: Model, k: number, batch: number, variant: Variant): StepCost {

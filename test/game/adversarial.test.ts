@@ -17,7 +17,7 @@ import { segmentPlan } from '../../src/dispute/segments.ts';
 import { runReference } from '../../src/engine/interpreter.ts';
 import { advance, receiptOf, registerAgent, startWorld, type World } from '../market/support.ts';
 import { mulberry32, randomCase, randomInput } from '../support/randomModel.ts';
-import { splitConvModel } from '../support/wideModels.ts';
+import { splitConvModel, splitMeanModel } from '../support/wideModels.ts';
 import {
   attackClaim,
   CLAIM_ATTACKS,
@@ -94,12 +94,13 @@ async function serve(root: `0x${string}`) {
 
 /**
  * The case for one seed: randomCase, or (one game in six, drawn from its own stream so the other
- * cases stay as they were) a model whose conv splits its reduction into committed partial sums.
+ * cases stay as they were) a model whose first op, a conv or a reducemean over a strided axis,
+ * splits its reduction into committed partial sums.
  */
 function caseOf(seed: number) {
   const r = mulberry32(seed ^ 0x5011);
   if (!r.bool(1 / 6)) return randomCase(seed);
-  const model = splitConvModel(r);
+  const model = r.bool() ? splitConvModel(r) : splitMeanModel(r);
   const batch = r.int(1, 2);
   return { seed, kind: model.meta.name, model, batch, input: randomInput(model, batch, r) };
 }
@@ -144,7 +145,7 @@ async function playOne(seed: number) {
       const t = corruptedTrace(model, input, k, rng.int(0, 1 << 20) % honest.opBytes(k).length, {
         delta: rng.int(1, 255),
       });
-      // On a split conv, half the time its partial sums are wrong too, from a random segment on.
+      // On a split op, half the time its partial sums are wrong too, from a random segment on.
       // (Drawn only then, so that the other cases play as they did.)
       const wrongSums = split && rng.bool();
       const from = wrongSums ? rng.int(0, 64) : 0;

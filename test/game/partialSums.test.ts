@@ -28,7 +28,7 @@ import {
   type World,
 } from '../market/support.ts';
 import { mulberry32, randomInput } from '../support/randomModel.ts';
-import { wideConv } from '../support/wideModels.ts';
+import { stridedMean, wideConv } from '../support/wideModels.ts';
 import { assertGameSolvent, challengeTask, play, postTask } from './support.ts';
 
 let w: World;
@@ -36,8 +36,19 @@ const REQ = 3;
 const WORKER = 1;
 const CHALLENGER = 2;
 
-/** 1x1 conv 64 -> 8 at 32x32 (8 segments of 8 channels) and 3x3 conv 24 -> 4 (4 segments of 7). */
-const MODELS: Model[] = [wideConv(64, 8, 32, 32), wideConv(24, 4, 32, 32, 3)];
+/**
+ * 1x1 conv 64 -> 8 at 32x32 (8 segments of 8 channels), 3x3 conv 24 -> 4 (4 segments of 7), and
+ * the mean over the tokens of [1,128,64] (2 segments of 113 tokens) and of [1,128,256] (5 of 29).
+ */
+const MODELS: Model[] = [
+  wideConv(64, 8, 32, 32),
+  wideConv(24, 4, 32, 32, 3),
+  stridedMean(128, 64),
+  stridedMean(128, 256, true),
+];
+/** An output element of op 0 of `model` (the means have d of them). */
+const at = (model: Model, e: number) =>
+  e % model.tensors[model.ops[0].output].shape.reduce((p, d) => p * d, 1);
 
 before(async () => {
   w = await startWorld();
@@ -94,6 +105,8 @@ describe('the models split their reduction', () => {
   test('segment counts, and every step within the one-step bound at batch 256', () => {
     assert.deepEqual(segmentPlan(MODELS[0], 0), { channels: 8, segments: 8 });
     assert.deepEqual(segmentPlan(MODELS[1], 0), { channels: 7, segments: 4 });
+    assert.deepEqual(segmentPlan(MODELS[2], 0), { channels: 113, segments: 2 });
+    assert.deepEqual(segmentPlan(MODELS[3], 0), { channels: 29, segments: 5 });
     for (const model of MODELS) assert.ok(stepCost(model, 0, 256).gas <= STEP_GAS_LIMIT);
   });
 });
@@ -103,7 +116,11 @@ for (const [mi, model] of MODELS.entries()) {
     test('a worker that changes one output element loses to an honest challenger (final step)', async (t) => {
       const input = inputOf(model, 10 + mi);
       const honest = honestParty(model, input);
-      const cheat = traceProvider(model, input, corruptedTrace(model, input, 0, 777, { delta: 3 }));
+      const cheat = traceProvider(
+        model,
+        input,
+        corruptedTrace(model, input, 0, at(model, 777), { delta: 3 }),
+      );
       const { gameId, result } = await dispute(model, cheat, honest);
       assertPartialSumGame(model, result, 'challenger');
       // Its partial sums are right, so the challenger points at the last leaf: the byte.
@@ -117,9 +134,9 @@ for (const [mi, model] of MODELS.entries()) {
       const input = inputOf(model, 20 + mi);
       const honest = honestParty(model, input);
       const S = segmentPlan(model, 0).segments;
-      const j = 2;
+      const j = Math.min(2, S - 1);
       // Wrong from segment j on, and a byte to match its wrong total (a consistent cheater).
-      const cheatTrace = corruptedTrace(model, input, 0, 100, { delta: 1 });
+      const cheatTrace = corruptedTrace(model, input, 0, at(model, 100), { delta: 1 });
       const cheat = traceProvider(model, input, cheatTrace, {
         prefixSums: (_k, _e, sums) => sums.map((v, i) => (i >= j ? v + 5 : v)),
       });
@@ -127,7 +144,7 @@ for (const [mi, model] of MODELS.entries()) {
       assertPartialSumGame(model, result, 'challenger');
       const g = await w.v.disputeGame.read.game([gameId]);
       assert.equal(Number(g.position), j, 'the first wrong partial sum');
-      assert.ok(j < S);
+      assert.ok(j > 0 && j < S);
       const step = result.moves.at(-1);
       t.diagnostic(`segment step ${j} by ${step?.by}: ${step?.gasUsed} gas`);
     });
@@ -135,7 +152,7 @@ for (const [mi, model] of MODELS.entries()) {
     test('an honest worker beats a challenger that disputes a right element', async (t) => {
       const input = inputOf(model, 30 + mi);
       const honest = honestParty(model, input);
-      const liar = traceProvider(model, input, corruptedTrace(model, input, 0, 5, { delta: 9 }));
+      const liar = traceProvider(model, input, corruptedTrace(model, input, 0, at(model, 5), { delta: 9 }));
       const { result } = await dispute(model, honest, liar);
       assertPartialSumGame(model, result, 'worker');
       t.diagnostic(`moves ${movesOf(result).join(' ')}; step ${result.moves.at(-1)?.gasUsed} gas`);
@@ -144,7 +161,7 @@ for (const [mi, model] of MODELS.entries()) {
     test('an honest worker beats a challenger with wrong partial sums', async (t) => {
       const input = inputOf(model, 40 + mi);
       const honest = honestParty(model, input);
-      const liar = traceProvider(model, input, corruptedTrace(model, input, 0, 9, { delta: 1 }), {
+      const liar = traceProvider(model, input, corruptedTrace(model, input, 0, at(model, 9), { delta: 1 }), {
         prefixSums: (_k, _e, sums) => sums.map((v, i) => (i >= 1 ? v - 3 : v)),
       });
       const { gameId, result } = await dispute(model, honest, liar);

@@ -123,3 +123,39 @@ export function splitConvModel(r: Rng): Model {
   if (r.bool()) conv(y, M, 2, 1);
   return b.build(`split conv ${C}->${M} ${K}x${K} at ${H}x32`);
 }
+
+/**
+ * x [1, T, d] -> reducemean over the tokens (axis 1), the pooling of a sentence encoder: the T
+ * values of one output are d bytes apart, so with T*d of 8 KiB or more one element reads more than
+ * 8 chunks and the reduction is split into committed partial sums (src/engine/reduceSegments.ts).
+ * mult / 2^shift about 1, so the mean lands in range.
+ */
+export function stridedMean(T: number, d: number, keepDims = false, zx = 7): Model {
+  const b = new ModelBuilder();
+  const x = b.input('u8', [1, T, d], zx);
+  b.op({ type: 'reducemean', inputs: [x], axis: 1, keepDims, mult: 9 << 11, shift: 14 }, 3);
+  return b.build(`mean [1,${T},${d}] over axis 1`);
+}
+
+/**
+ * A random model whose first op is a reducemean over a strided axis with a split reduction
+ * ([1, T, d] over T, or [1, C, H, W] over C), sometimes followed by a small reducemean over the
+ * last axis: for the dispute fuzzers.
+ */
+export function splitMeanModel(r: Rng): Model {
+  const b = new ModelBuilder();
+  const zx = r.int(0, 9);
+  const mult = r.int(1 << 12, 1 << 14);
+  const x = r.bool()
+    ? b.input('u8', [1, r.pick([128, 160, 200]), r.pick([64, 96, 256])], zx)
+    : b.input('u8', [1, r.pick([20, 24]), r.pick([16, 24]), 32], zx);
+  const y = b.op(
+    { type: 'reducemean', inputs: [x], axis: 1, keepDims: r.bool(), mult, shift: 13 },
+    r.int(0, 9),
+  );
+  if (r.bool()) {
+    const rank = b.shape(y).length;
+    b.op({ type: 'reducemean', inputs: [y], axis: rank - 1, keepDims: false, mult: 1 << 14, shift: 14 }, 0);
+  }
+  return b.build(`split mean of [${b.shape(x).join(',')}] over axis 1`);
+}

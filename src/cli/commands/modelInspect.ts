@@ -24,8 +24,8 @@ export function registerModelInspect(model: Command): void {
         output: m.tensors[op.output].shape,
         stepGas: steps[k].gas,
         stepChunks: steps[k].chunks,
-        // A conv settled as a chain of committed partial sums: its segment count (stepGas is then
-        // the dearer of one segment step and the final step).
+        // A conv or reducemean settled as a chain of committed partial sums: its segment count
+        // (stepGas is then the dearer of one segment step and the final step).
         ...(steps[k].segments ? { stepSegments: steps[k].segments } : {}),
       }));
       if (opts.json) {
