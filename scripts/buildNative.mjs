@@ -1,4 +1,4 @@
-// Builds the native GEMM kernels (src/engine/native/kernels.cc) into a Node-API addon with the
+// Builds the native kernels (src/engine/native/kernels.cc, which includes ops.h) into a Node-API addon with the
 // machine's C++ compiler and the headers of the npm package node-api-headers: nothing is fetched.
 // The addon goes to build/native/ (gitignored) under a name that carries a hash of the source,
 // the flags and the headers, so a changed source never loads a stale build. The engine works
@@ -17,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const NATIVE_SOURCE = join(root, 'src/engine/native/kernels.cc');
+/** Included by the source: part of the addon's hash too. */
+export const NATIVE_HEADERS = [join(root, 'src/engine/native/ops.h')];
 export const NATIVE_DIR = join(root, 'build/native');
 
 /** Plain optimisation, no -march: each vector path carries its own target attribute. */
@@ -36,6 +38,7 @@ export function nativeAddonFile() {
   if (!existsSync(NATIVE_SOURCE)) return undefined;
   const include = headersDir();
   const hash = createHash('sha256').update(readFileSync(NATIVE_SOURCE)).update(FLAGS.join(' '));
+  for (const h of NATIVE_HEADERS) if (existsSync(h)) hash.update(readFileSync(h));
   if (include && existsSync(join(include, 'node_api.h')))
     hash.update(readFileSync(join(include, 'node_api.h')));
   return join(NATIVE_DIR, `verinfer-${hash.digest('hex').slice(0, 16)}.node`);

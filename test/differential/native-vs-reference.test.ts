@@ -1,6 +1,7 @@
-// Differential tests: the native backend (the WebAssembly engine with its GEMMs on the native
-// kernels) must reproduce the reference interpreter's whole trace on random valid models, on
-// every vector path this CPU has. Every GEMM goes native here (minMacs 0), however small.
+// Differential tests: the native backend (the WebAssembly engine with its conv and matmul ops run
+// whole by the native kernels) must reproduce the reference interpreter's whole trace on random
+// valid models, on every vector path this CPU has. Every conv and matmul goes native here
+// (minMacs 0), however small; a second pass runs only the GEMMs natively (wholeOps false).
 // Skips where the addon could not be built (test/engine/native.test.ts fails if g++ exists).
 //
 // VERINFER_FUZZ_RUNS=N   random cases per path (default 300)
@@ -28,6 +29,7 @@ describe('native backend vs reference on random models', () => {
       skip,
     }, async () => {
       const native = await createNativeBackend({ path, minMacs: 0 });
+      const gemmOnly = await createNativeBackend({ path, minMacs: 0, wholeOps: false });
       const cases = [];
       for (let seed = SEED; seed < SEED + RUNS; seed++) {
         const c = randomCase(seed);
@@ -44,10 +46,15 @@ describe('native backend vs reference on random models', () => {
       for (const { model, input, where } of cases) {
         const want = runReference(model, input);
         const got = native.runSync(model, input);
+        const viaGemm = gemmOnly.runSync(model, input);
         want.trace.forEach((w, i) => {
           assert.ok(
             bytes(got.trace[i]).equals(bytes(w)),
             `${path}, ${where}: op ${i} (${model.ops[i].type}) differs`,
+          );
+          assert.ok(
+            bytes(viaGemm.trace[i]).equals(bytes(w)),
+            `${path}, ${where}: op ${i} (${model.ops[i].type}) differs with native GEMMs only`,
           );
         });
         const honest = native.runHonestSync(model, input);

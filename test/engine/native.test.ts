@@ -1,5 +1,5 @@
-// The native GEMM kernels (src/engine/native): every vector path this CPU has, forced one by one,
-// must compute the WebAssembly engine's GEMM bit for bit (random shapes, full i16 range, so even
+// The native GEMM kernels (src/engine/native; the whole-op kernels: native-ops.test.ts): every
+// vector path this CPU has, forced one by one, must compute the WebAssembly engine's GEMM bit for bit (random shapes, full i16 range, so even
 // 32-bit wrap-around agrees), and conv and matmul on them must match the reference interpreter and
 // the WebAssembly engine, up to the largest accumulators the validator allows. Where the addon
 // cannot be built these tests skip, except that a machine with g++ must have built it.

@@ -1,4 +1,4 @@
-// Loads the native GEMM kernels (kernels.cc, built by scripts/buildNative.mjs) once per process.
+// Loads the native kernels (kernels.cc, built by scripts/buildNative.mjs) once per process.
 // The addon is optional: when it is missing it is built lazily, and when that fails the status
 // says why and the WebAssembly kernels run instead. Node only (a browser never imports this).
 //
@@ -26,6 +26,11 @@ export interface NativeAddon {
     Np: number,
     path: number,
   ): void;
+  /**
+   * The whole conv (code 1) or matmul (code 2) whose plan record starts at byte offset `record`
+   * of `memory` (src/engine/wasm/plan.ts); throws VERINFER_NATIVE_ARGUMENT for a bad record.
+   */
+  op(memory: ArrayBuffer, code: number, record: number, path: number): void;
   /** The paths this CPU supports, the fastest first. */
   paths(): string[];
 }

@@ -1,13 +1,14 @@
-// The native backend: the WebAssembly engine with its GEMMs (conv as im2col GEMM, matmul) run by
-// the native kernels, which read and write the engine's linear memory in place. Everything else,
-// im2col and requantization included, stays in WebAssembly, so the results are the WebAssembly
-// engine's, bit for bit (test/engine/native.test.ts, test/differential/native-vs-reference.test.ts).
+// The native backend: the WebAssembly engine with its conv and matmul ops run whole by the native
+// kernels (im2col or packing, GEMM, requantization), which read the op's plan record and the
+// engine's linear memory in place. Every other op stays in WebAssembly. The kernels compute the
+// WebAssembly engine's results bit for bit (test/engine/native.test.ts,
+// test/differential/native-vs-reference.test.ts).
 import { createWasmBackend, type WasmBackend } from '../wasm/index.ts';
 import { choosePath, loadNative, type NativePath, NativeUnavailableError } from './addon.ts';
 
 /**
- * GEMMs below this many multiply-adds stay in WebAssembly: the call from WebAssembly through
- * JavaScript into the addon costs about as much as such a GEMM itself.
+ * Ops (and GEMMs) below this many multiply-adds stay in WebAssembly: the call from WebAssembly
+ * through JavaScript into the addon costs about as much as such an op itself.
  */
 export const MIN_NATIVE_MACS = 4096;
 
@@ -20,8 +21,10 @@ export interface NativeBackend extends WasmBackend {
 export interface CreateNativeBackendOptions {
   /** Force a path (default: VERINFER_NATIVE_PATH, else the fastest this CPU supports). */
   path?: NativePath;
-  /** GEMMs with fewer multiply-adds stay in WebAssembly (default MIN_NATIVE_MACS). */
+  /** Ops and GEMMs with fewer multiply-adds stay in WebAssembly (default MIN_NATIVE_MACS). */
   minMacs?: number;
+  /** false: only the GEMMs run natively, im2col and requantization stay in WebAssembly. */
+  wholeOps?: boolean;
 }
 
 /** Throws NativeUnavailableError when the addon cannot load, NativePathError for a bad path. */
@@ -31,8 +34,14 @@ export async function createNativeBackend(options: CreateNativeBackendOptions = 
   const { path, number } = choosePath(status, options.path);
   const minMacs = options.minMacs ?? MIN_NATIVE_MACS;
   const { addon } = status;
+  const wholeOps = options.wholeOps ?? true;
   const backend = createWasmBackend({
     name: 'native',
+    op: (memory, code, record, macs) => {
+      if (!wholeOps || macs < minMacs) return 0;
+      addon.op(memory, code, record, number);
+      return 1;
+    },
     gemm: (memory, a, b, c, M, Kp, Np) => {
       if (M * Kp * Np < minMacs) return 0;
       addon.gemm(memory, a, b, c, M, Kp, Np, number);

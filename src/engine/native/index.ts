@@ -1,4 +1,5 @@
-// Optional native GEMM kernels behind the WebAssembly engine (see backend.ts and kernels.cc).
+// Optional native kernels behind the WebAssembly engine: whole conv and matmul ops and their GEMMs
+// (see backend.ts, kernels.cc and ops.h).
 export {
   choosePath,
   loadNative,

@@ -12,6 +12,8 @@
 //   avx2     vpmaddwd + vpaddd on ymm
 //   scalar   plain loops in 64 bits, truncated to 32
 // No u8×s8 instruction is used: vpmaddubsw saturates its pair sums to i16.
+// ops.h runs whole conv and matmul ops (im2col or packing, one of these GEMMs, requantization)
+// straight from the engine's plan records, so that they leave WebAssembly in one call.
 #if !defined(__x86_64__)
 #error "the native kernels are x86-64 only; elsewhere the WebAssembly engine runs"
 #endif
@@ -21,6 +23,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
+#include <vector>
 
 namespace {
 
@@ -157,6 +161,9 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void gemm_vnni512(
   }
 }
 
+// Inside the namespace, after the GEMMs that the whole ops call.
+#include "ops.h"
+
 // ---- Node-API ----------------------------------------------------------------------------------
 
 napi_value fail(napi_env env, const char* message) {
@@ -222,6 +229,37 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// op(buffer, code, r, path): runs the whole conv (code 1) or matmul (code 2) whose plan record
+// (its parameter words) starts at byte offset r of buffer, the engine's linear memory.
+napi_value Op(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 4)
+    return fail(env, "op takes (buffer, code, record, path).");
+  bool isBuffer = false;
+  napi_is_arraybuffer(env, argv[0], &isBuffer);
+  if (!isBuffer) return fail(env, "op: the first argument must be an ArrayBuffer.");
+  void* data = nullptr;
+  size_t length = 0;
+  if (napi_get_arraybuffer_info(env, argv[0], &data, &length) != napi_ok)
+    return fail(env, "op: cannot read the ArrayBuffer.");
+  int64_t code, r, path;
+  if (!integerArg(env, argv[1], 1, 2, &code) || !integerArg(env, argv[2], 0, int64_t{1} << 40, &r) ||
+      !integerArg(env, argv[3], 0, 3, &path))
+    return fail(env, "op: the code, record offset and path must be integers in range.");
+  if (!supported(static_cast<int>(path))) return fail(env, "op: this CPU lacks that path.");
+  Mem mem{static_cast<uint8_t*>(data), length, true};
+  const auto* rec = reinterpret_cast<const int32_t*>(mem.span(r, code == 1 ? 31 * 4 : 29 * 4, 4));
+  if (!rec) return fail(env, "op: the record lies outside the buffer.");
+  if (code == 2 && rec[27] != 0) return fail(env, "op: a direct matmul stays in WebAssembly.");
+  const char* error = path == VNNI512   ? ops_vnni512(mem, static_cast<int>(code), rec)
+                      : path == AVXVNNI ? ops_avxvnni(mem, static_cast<int>(code), rec)
+                      : path == AVX2    ? ops_avx2(mem, static_cast<int>(code), rec)
+                                        : ops_scalar(mem, static_cast<int>(code), rec);
+  if (error) return fail(env, error);
+  return nullptr;
+}
+
 // paths(): the names of the paths this CPU supports, the fastest first.
 napi_value Paths(napi_env env, napi_callback_info) {
   napi_value list;
@@ -242,7 +280,8 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"paths", nullptr, Paths, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"op", nullptr, Op, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
-  napi_define_properties(env, exports, 2, props);
+  napi_define_properties(env, exports, 3, props);
   return exports;
 }

@@ -65,16 +65,26 @@ export type GemmHook = (
   Np: number,
 ) => number;
 
+/**
+ * Runs one whole conv (code 1) or matmul (code 2) of the engine from its plan record at byte
+ * offset `record` of `memory` (layout: plan.ts, assembly/conv.ts, assembly/gemm.ts); `macs` is
+ * its number of multiply-adds. Returns 1 when it wrote the op's output, 0 to let the engine run it.
+ */
+export type OpHook = (memory: ArrayBuffer, code: number, record: number, macs: number) => number;
+
 export interface CreateWasmBackendOptions {
   /** The backend's name (default `wasm`). */
   name?: string;
   /** Runs the engine's GEMMs elsewhere (the native kernels); without it they run in WebAssembly. */
   gemm?: GemmHook;
+  /** Runs whole conv and matmul ops elsewhere (tried before `gemm`, which serves the rest). */
+  op?: OpHook;
 }
 
 export function createWasmBackend(options: CreateWasmBackendOptions = {}): WasmBackend {
   let states = new WeakMap<Model, ModelState>();
   const hook = options.gemm;
+  const opHookOf = options.op;
 
   const instantiate = (): Exports => {
     let memory: WebAssembly.Memory | undefined;
@@ -84,7 +94,11 @@ export function createWasmBackend(options: CreateWasmBackendOptions = {}): WasmB
       ? (a: number, b: number, c: number, M: number, Kp: number, Np: number) =>
           hook((memory as WebAssembly.Memory).buffer, a >>> 0, b >>> 0, c >>> 0, M, Kp, Np)
       : () => 0;
-    const exports = new WebAssembly.Instance(engineModule(), { env: { gemmHook } })
+    const opHook = opHookOf
+      ? (code: number, r: number, macs: number) =>
+          opHookOf((memory as WebAssembly.Memory).buffer, code, r >>> 0, macs)
+      : () => 0;
+    const exports = new WebAssembly.Instance(engineModule(), { env: { gemmHook, opHook } })
       .exports as unknown as Exports;
     memory = exports.memory;
     return exports;

@@ -15,7 +15,7 @@ let hasher: HashExports | undefined;
 
 function instance(): HashExports {
   if (!hasher)
-    hasher = new WebAssembly.Instance(engineModule(), { env: { gemmHook: () => 0 } })
+    hasher = new WebAssembly.Instance(engineModule(), { env: { gemmHook: () => 0, opHook: () => 0 } })
       .exports as unknown as HashExports;
   return hasher;
 }

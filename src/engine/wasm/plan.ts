@@ -251,14 +251,17 @@ export function layoutBatch(model: Model, consts: ConstLayout, batch: number): B
         const Kp = K + (K & 1);
         const [sh, sw] = op.strides;
         const [dh, dw] = op.dilations;
-        // Stride 1 across: im2col from a padded plane, 8 outputs at a time (assembly/conv.ts),
-        // whose last row overshoots by up to 7 columns.
-        const padded = sw === 1;
+        // Stride 1 or 2 across: im2col from a padded plane, 8 outputs at a time
+        // (assembly/conv.ts), whose last row overshoots by up to 7 columns; a depthwise conv
+        // (one input plane, at most 3 output channels per group) sums its taps from the plane.
+        const padded = sw <= 2;
+        const Mg = M / op.group;
+        const direct = padded && Cg === 1 && Mg < 4 ? 1 : 0;
         const Pp = ceil8(padded ? (OH - 1) * OW + ceil8(OW) : OH * OW);
         const Hp = padded ? (OH - 1) * sh + (KH - 1) * dh + 1 : 0;
-        const Wp = padded ? ceil8(OW) + (KW - 1) * dw : 0;
-        const colBytes = align(Kp * Pp * 2);
-        const accBytes = align((M / op.group) * Pp * 4);
+        const Wp = padded ? sw * ceil8(OW) + (KW - 1) * dw : 0;
+        const colBytes = direct ? 0 : align(Kp * Pp * 2);
+        const accBytes = align(Mg * Pp * 4);
         const d = consts.derived.get(i)!;
         record(1, i, () => {
           words.push(addr(op.inputs[0]), d.w, addr(op.inputs[2]), d.mult, d.shift, y);
@@ -268,7 +271,7 @@ export function layoutBatch(model: Model, consts: ConstLayout, batch: number): B
           pushScratch(colBytes, accBytes);
           words.push(Kp, Pp);
           pushScratch(colBytes + accBytes, Cg * Hp * Wp * 2);
-          words.push(Hp, Wp);
+          words.push(Hp, Wp, direct);
         });
         return;
       }

@@ -2,12 +2,14 @@
 // p = (oy, ox); col is the zero-point-centred input, 0 at padding taps, in the pair layout of
 // gemm.ts.
 //
-// With a horizontal stride of 1 each tap's row of outputs reads a contiguous run of input, so the
-// input is first copied, centred and zero-padded, into an i16 plane (xp) wide enough that every
-// tap reads 8 outputs at a time with no bounds checks; two taps' runs are then interleaved into
-// pairs by one shuffle. Other strides take a scalar im2col.
+// With a horizontal stride of 1 or 2 each tap's row of outputs reads a run of input (every second
+// element for stride 2), so the input is first copied, centred and zero-padded, into an i16 plane
+// (xp) wide enough that every tap reads 8 outputs at a time with no bounds checks; two taps' runs
+// are then interleaved into pairs by one shuffle. Depthwise convs (one input plane per output
+// channel, few outputs per group) skip the GEMM: their taps are summed straight from the plane.
+// Other strides take a scalar im2col.
 import { A, P } from './arith';
-import { gemm, pairsHigh, pairsLow, requantRow } from './gemm';
+import { gemm, opHook, pairsHigh, pairsLow, requantRow } from './gemm';
 
 /**
  * xp[c][r][u] = x[c][r - pt][u - pl] - zx inside the input, else 0, for c < Cg, r < Hp, u < Wp:
@@ -44,11 +46,24 @@ function padPlanes(
   }
 }
 
+/** Eight taps of a row of outputs at stride sw (1 or 2): p[0], p[sw], ..., p[7 sw] (i16). */
+@inline
+function taps8(p: usize, sw: i32): v128 {
+  if (sw === 1) return v128.load(p);
+  return i8x16.shuffle(
+    v128.load(p),
+    v128.load(p, 16),
+    0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29,
+  );
+}
+
 /**
- * col (pair layout, Pp columns) from the padded planes, stride 1 across: tap k = (c, ky, kx) of
- * output (oy, ox) is xp[c][oy*sh + ky*dh][ox + kx*dw]. Each row of OW outputs is written 8 at a
- * time; the overshoot lands in the next row's place (written after it) or in the padding columns
- * (Pp >= (OH - 1) * OW + ceil8(OW)). An odd K's last pair repeats its tap: its weight is 0.
+ * col (pair layout, Pp columns) from the padded planes, stride sw (1 or 2) across: tap
+ * k = (c, ky, kx) of output (oy, ox) is xp[c][oy*sh + ky*dh][ox*sw + kx*dw]. Each row of OW
+ * outputs is written 8 at a time; the overshoot lands in the next row's place (written after it)
+ * or in the padding columns (Pp >= (OH - 1) * OW + ceil8(OW)). An odd K's last pair repeats its
+ * tap: its weight is 0. The plane is Wp >= sw * ceil8(OW) + (KW - 1) * dw wide, so the furthest
+ * read (16 lanes at stride 2) stays inside it.
  */
 function im2colPadded(
   xp: usize,
@@ -61,6 +76,7 @@ function im2colPadded(
   OH: i32,
   OW: i32,
   sh: i32,
+  sw: i32,
   dh: i32,
   dw: i32,
   Pp: i32,
@@ -79,15 +95,71 @@ function im2colPadded(
     for (let oy = 0; oy < OH; oy++) {
       let d = base + ((<usize>(oy * OW)) << 2);
       for (let ox = 0; ox < OW; ox += 8) {
-        const o = (<usize>ox) << 1;
-        const a = v128.load(s0 + o);
-        const b = v128.load(s1 + o);
+        const o = (<usize>(ox * sw)) << 1;
+        const a = taps8(s0 + o, sw);
+        const b = taps8(s1 + o, sw);
         v128.store(d, pairsLow(a, b));
         v128.store(d, pairsHigh(a, b), 16);
         d += 32;
       }
       s0 += rowStep;
       s1 += rowStep;
+    }
+  }
+}
+
+/**
+ * Depthwise conv from one padded plane: acc[m][oy * OW + ox] = Σ_(ky,kx) w[m][ky * KW + kx] *
+ * xp[oy*sh + ky*dh][ox*sw + kx*dw] for the Mg output channels of the plane, 8 outputs at a time
+ * in registers (exact i16 x i16 products, summed in i32), rows overshooting like im2colPadded.
+ */
+function depthwise(
+  xp: usize,
+  w: usize,
+  acc: usize,
+  Mg: i32,
+  KH: i32,
+  KW: i32,
+  OH: i32,
+  OW: i32,
+  sh: i32,
+  sw: i32,
+  dh: i32,
+  dw: i32,
+  Wp: i32,
+  Kp: i32,
+  Pp: i32,
+): void {
+  const rowStep = (<usize>(sh * Wp)) << 1;
+  const tapRow = (<usize>(dh * Wp)) << 1;
+  const tapCol = (<usize>dw) << 1;
+  for (let m = 0; m < Mg; m++) {
+    const wr = w + ((<usize>(m * Kp)) << 1);
+    const a = acc + ((<usize>(m * Pp)) << 2);
+    let row = xp;
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox += 8) {
+        let lo = i32x4.splat(0);
+        let hi = i32x4.splat(0);
+        let q = row + ((<usize>(ox * sw)) << 1);
+        let wt = wr;
+        for (let ky = 0; ky < KH; ky++) {
+          let qk = q;
+          for (let kx = 0; kx < KW; kx++) {
+            const x = taps8(qk, sw);
+            const wv = v128.load16_splat(wt);
+            lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(x, wv));
+            hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(x, wv));
+            qk += tapCol;
+            wt += 2;
+          }
+          q += tapRow;
+        }
+        const d = a + ((<usize>(oy * OW + ox)) << 2);
+        v128.store(d, lo);
+        v128.store(d, hi, 16);
+      }
+      row += rowStep;
     }
   }
 }
@@ -147,7 +219,7 @@ function im2colScalar(
 /**
  * conv (1). Record: x, w (i16 [M][Kp]), bias, mult, shift, y, N, C, H, W, M, OH, OW, Cg, KH, KW,
  * sh, sw, pt, pl, dh, dw, group, zx, zy, qmin, qmax, col, acc, Kp, Pp, xp, Hp, Wp (Hp = 0: the
- * scalar im2col).
+ * scalar im2col), direct (1: the depthwise kernel, no GEMM).
  */
 export function conv(r: usize): void {
   const x = A(r, 0);
@@ -184,20 +256,28 @@ export function conv(r: usize): void {
   const xp = A(r, 31);
   const Hp = P(r, 32);
   const Wp = P(r, 33);
+  const direct = P(r, 34);
   const Mg = M / group;
   const Pn = OH * OW;
   const HW = H * W;
   const K = Cg * KH * KW;
+  if (opHook(1, r, <f64>N * <f64>M * <f64>K * <f64>Pn)) return;
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < group; g++) {
       const plane = x + <usize>((n * C + g * Cg) * HW);
-      if (Hp > 0) {
-        padPlanes(plane, xp, Cg, H, W, Hp, Wp, pt, pl, zx);
-        im2colPadded(xp, col, K, KH, KW, Hp, Wp, OH, OW, sh, dh, dw, Pp);
+      const wg = w + ((<usize>(g * Mg * Kp)) << 1);
+      if (direct) {
+        padPlanes(plane, xp, 1, H, W, Hp, Wp, pt, pl, zx);
+        depthwise(xp, wg, acc, Mg, KH, KW, OH, OW, sh, sw, dh, dw, Wp, Kp, Pp);
       } else {
-        im2colScalar(plane, col, Cg, H, W, KH, KW, OH, OW, sh, sw, pt, pl, dh, dw, zx, Pp);
+        if (Hp > 0) {
+          padPlanes(plane, xp, Cg, H, W, Hp, Wp, pt, pl, zx);
+          im2colPadded(xp, col, K, KH, KW, Hp, Wp, OH, OW, sh, sw, dh, dw, Pp);
+        } else {
+          im2colScalar(plane, col, Cg, H, W, KH, KW, OH, OW, sh, sw, pt, pl, dh, dw, zx, Pp);
+        }
+        gemm(wg, col, acc, Mg, Kp, Pp);
       }
-      gemm(w + ((<usize>(g * Mg * Kp)) << 1), col, acc, Mg, Kp, Pp);
       for (let m = 0; m < Mg; m++) {
         const mm = g * Mg + m;
         const o = (<usize>mm) << 2;

@@ -13,6 +13,12 @@ import { A, P, rqClamp } from './arith';
 @external('env', 'gemmHook')
 declare function gemmHook(a: usize, b: usize, c: usize, M: i32, Kp: i32, Np: i32): i32;
 
+// The host may also run a whole conv (code 1) or matmul (code 2) from its record r: it returns 1
+// when it wrote the op's output, or 0 to leave the op to the engine. macs is the op's number of
+// multiply-adds, so that small ops need not leave WebAssembly at all.
+@external('env', 'opHook')
+export declare function opHook(code: i32, r: usize, macs: f64): i32;
+
 /** The i16 lanes 0..3 of a and b interleaved (a0 b0 a1 b1 ...), then lanes 4..7. */
 @inline
 export function pairsLow(a: v128, b: v128): v128 {
@@ -308,6 +314,7 @@ export function matmul(r: usize): void {
   const qmax = P(r, 25);
   const bSlice = P(r, 26);
   const small = P(r, 28) !== 0;
+  if (opHook(2, r, <f64>T * <f64>M * <f64>K * <f64>N)) return;
   let lastA = -1;
   for (let t = 0; t < T; t++) {
     const ai = load<i32>(aMap + ((<usize>t) << 2));

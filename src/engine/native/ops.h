@@ -1,0 +1,458 @@
+// The whole-op kernels of the native addon: conv and matmul run from their plan records. Included
+// by kernels.cc inside its anonymous namespace, after the GEMM kernels, which these call.
+#pragma once
+
+// ---- whole ops: conv and matmul from their plan records ------------------------------------
+//
+// The engine's conv and matmul records (src/engine/wasm/plan.ts; assembly/conv.ts and
+// assembly/gemm.ts read the same words) are read in place and the whole op runs here: im2col or
+// packing, the GEMM of the chosen path, requantization and clamping, in the engine's arithmetic
+// (32-bit wrap-around sums, i64 rshift, or the exact 32-bit split of gemm.ts's rq4s). Every
+// address a record names is checked against the memory first, so a corrupt record throws instead
+// of touching anything outside it.
+
+typedef void (*GemmFn)(const int16_t*, const int32_t*, int32_t*, int64_t, int64_t, int64_t);
+
+struct Mem {
+  uint8_t* base;
+  uint64_t len;
+  bool ok;
+  // [at, at + bytes) inside the memory and aligned, else the record is marked bad.
+  uint8_t* span(int64_t at, int64_t bytes, int64_t align = 1) {
+    if (at < 0 || bytes < 0 || (at % align) != 0 || static_cast<uint64_t>(at) > len ||
+        static_cast<uint64_t>(bytes) > len - static_cast<uint64_t>(at)) {
+      ok = false;
+      return nullptr;
+    }
+    return base + at;
+  }
+};
+
+// a * b * ..., or -1 (which every span rejects) once the product passes 2^48.
+inline int64_t prod(std::initializer_list<int64_t> xs) {
+  int64_t p = 1;
+  for (const int64_t x : xs) {
+    if (x < 0 || (x != 0 && p > (int64_t{1} << 48) / x)) return -1;
+    p *= x;
+  }
+  return p;
+}
+
+// Address word k of a record: wasm addresses are unsigned 32-bit.
+inline int64_t addr(const int32_t* r, int k) { return static_cast<uint32_t>(r[k]); }
+
+// base + d, or -1 (rejected by every span) when d is.
+inline int64_t offset(int64_t base, int64_t d) { return d < 0 ? -1 : base + d; }
+
+inline int32_t wrapAdd(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
+}
+inline int32_t wrapMul(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) * static_cast<uint32_t>(b));
+}
+
+// y[p] = clamp(zy + rshift((acc[p] + bias) * m, S), qmin, qmax), the sum wrapped to 32 bits like
+// the engine's. Where S >= 16 and 0 <= m < 2^15 the product splits into 16-bit halves exactly
+// (gemm.ts, rq4s), keeping every lane in 32 bits.
+__attribute__((always_inline)) inline void requantRun(const int32_t* __restrict acc,
+                                                      uint8_t* __restrict y, int64_t n,
+                                                      int32_t bias, int32_t m, int32_t S,
+                                                      int32_t zy, int32_t qmin, int32_t qmax) {
+  if (S >= 16 && m >= 0 && m < 32768) {
+    const int32_t rlo = S == 16 ? 1 << 15 : 0;
+    const int32_t rhi = S > 16 ? 1 << (S - 17) : 0;
+    const int32_t s16 = S - 16;
+    for (int64_t p = 0; p < n; p++) {
+      const int32_t v = wrapAdd(acc[p], bias);
+      const int32_t a = (v >> 16) * m + rhi;
+      const int32_t l = (v & 0xffff) * m + rlo;
+      int32_t t = ((a + static_cast<int32_t>(static_cast<uint32_t>(l) >> 16)) >> s16) + zy;
+      t = t < qmin ? qmin : t;
+      t = t > qmax ? qmax : t;
+      y[p] = static_cast<uint8_t>(t);
+    }
+    return;
+  }
+  const int64_t rnd = S > 0 ? int64_t{1} << (S - 1) : 0;
+  for (int64_t p = 0; p < n; p++) {
+    const int64_t v = wrapAdd(acc[p], bias);
+    int64_t t = ((v * m + rnd) >> S) + zy;
+    t = t < qmin ? qmin : t;
+    t = t > qmax ? qmax : t;
+    y[p] = static_cast<uint8_t>(t);
+  }
+}
+
+// The same with each column's own bias, multiplier and shift (a matmul row).
+__attribute__((always_inline)) inline void requantCols(const int32_t* __restrict acc,
+                                                       uint8_t* __restrict y, int64_t n,
+                                                       const int32_t* __restrict bias,
+                                                       const int32_t* __restrict m,
+                                                       const int32_t* __restrict S, int32_t zy,
+                                                       int32_t qmin, int32_t qmax) {
+  for (int64_t p = 0; p < n; p++) {
+    const int64_t v = wrapAdd(acc[p], bias[p]);
+    const int32_t s = S[p];
+    const int64_t rnd = s > 0 ? int64_t{1} << (s - 1) : 0;
+    int64_t t = ((v * m[p] + rnd) >> s) + zy;
+    t = t < qmin ? qmin : t;
+    t = t > qmax ? qmax : t;
+    y[p] = static_cast<uint8_t>(t);
+  }
+}
+
+// The same for per-column parameters brought to one shift S (plan.ts: multN, `small`: S >= 16 and
+// every multiplier below 2^15), in 32-bit lanes.
+__attribute__((always_inline)) inline void requantColsSmall(const int32_t* __restrict acc,
+                                                            uint8_t* __restrict y, int64_t n,
+                                                            const int32_t* __restrict bias,
+                                                            const int32_t* __restrict m, int32_t S,
+                                                            int32_t zy, int32_t qmin, int32_t qmax) {
+  const int32_t rlo = S == 16 ? 1 << 15 : 0;
+  const int32_t rhi = S > 16 ? 1 << (S - 17) : 0;
+  const int32_t s16 = S - 16;
+  for (int64_t p = 0; p < n; p++) {
+    const int32_t v = wrapAdd(acc[p], bias[p]);
+    const int32_t a = (v >> 16) * m[p] + rhi;
+    const int32_t l = (v & 0xffff) * m[p] + rlo;
+    int32_t t = ((a + static_cast<int32_t>(static_cast<uint32_t>(l) >> 16)) >> s16) + zy;
+    t = t < qmin ? qmin : t;
+    t = t > qmax ? qmax : t;
+    y[p] = static_cast<uint8_t>(t);
+  }
+}
+
+// One tap over all outputs: d[oy * OW + ox] = x[iy][ox * sw + off] - zx inside the input, else 0
+// (iy = iy0 + oy * sh).
+__attribute__((always_inline)) inline void tapPlane(const uint8_t* __restrict plane, int16_t* __restrict d, int64_t H,
+                                                    int64_t W, int64_t OH, int64_t OW, int64_t sh,
+                                                    int64_t sw, int64_t iy0, int64_t off,
+                                                    int32_t zx) {
+  int64_t ox0 = 0;
+  while (ox0 < OW && ox0 * sw + off < 0) ox0++;
+  int64_t ox1 = OW;
+  while (ox1 > ox0 && (ox1 - 1) * sw + off >= W) ox1--;
+  for (int64_t oy = 0; oy < OH; oy++, d += OW) {
+    const int64_t iy = iy0 + oy * sh;
+    if (iy < 0 || iy >= H) {
+      for (int64_t ox = 0; ox < OW; ox++) d[ox] = 0;
+      continue;
+    }
+    const uint8_t* __restrict s = plane + iy * W + off;
+    for (int64_t ox = 0; ox < ox0; ox++) d[ox] = 0;
+    if (sw == 1) {
+      for (int64_t ox = ox0; ox < ox1; ox++) d[ox] = static_cast<int16_t>(s[ox] - zx);
+    } else {
+      for (int64_t ox = ox0; ox < ox1; ox++) d[ox] = static_cast<int16_t>(s[ox * sw] - zx);
+    }
+    for (int64_t ox = ox1; ox < OW; ox++) d[ox] = 0;
+  }
+}
+
+// Two rows of i16 as the pair layout's words: w[p] = lo[p] | hi[p] << 16.
+__attribute__((always_inline)) inline void interleave(const int16_t* __restrict lo,
+                                                      const int16_t* __restrict hi,
+                                                      int32_t* __restrict w, int64_t n) {
+  for (int64_t p = 0; p < n; p++)
+    w[p] = static_cast<int32_t>(static_cast<uint16_t>(lo[p]) |
+                                (static_cast<uint32_t>(static_cast<uint16_t>(hi[p])) << 16));
+}
+
+thread_local std::vector<int16_t> scratch16;
+
+int16_t* scratch(int64_t n) {
+  if (static_cast<int64_t>(scratch16.size()) < n) scratch16.resize(n);
+  return scratch16.data();
+}
+
+const int64_t SIZE_LIM = int64_t{1} << 24;
+
+thread_local std::vector<uint8_t> scratchBytes;
+thread_local std::vector<int32_t> scratchCol, scratchAcc;
+thread_local std::vector<int64_t> scratchTaps;
+
+template <typename T>
+T* grow(std::vector<T>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(n);
+  return v.data();
+}
+
+// The planes of one group, padded with zx (so that a padding tap centres to 0), in u8:
+// xp[c][r][u] = x[c][r - pt][u - pl] inside the input, else zx.
+__attribute__((always_inline)) inline void padPlanes(const uint8_t* __restrict x,
+                                                     uint8_t* __restrict xp, int64_t Cg, int64_t H,
+                                                     int64_t W, int64_t Hp, int64_t Wp, int64_t pt,
+                                                     int64_t pl, int32_t zx) {
+  std::memset(xp, zx, Cg * Hp * Wp);
+  const int64_t w = W < Wp - pl ? W : Wp - pl;
+  if (w <= 0) return;
+  for (int64_t c = 0; c < Cg; c++) {
+    for (int64_t iy = 0; iy < H && iy + pt < Hp; iy++)
+      std::memcpy(xp + (c * Hp + iy + pt) * Wp + pl, x + (c * H + iy) * W, w);
+  }
+}
+
+// Eight centred taps of one row of outputs from a padded plane: p[0], p[sw], ..., p[7 sw] - zx,
+// for a horizontal stride sw of 1 or 2 (SSE2, the x86-64 baseline, so every path has it).
+__attribute__((always_inline)) inline __m128i taps8(const uint8_t* p, int64_t sw, __m128i zxv) {
+  const __m128i v =
+      sw == 1 ? _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)),
+                                  _mm_setzero_si128())
+              : _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)),
+                              _mm_set1_epi16(0xff));
+  return _mm_sub_epi16(v, zxv);
+}
+
+// conv of one sample and group with horizontal stride 1 or 2, from padded planes: every row of
+// outputs is read 8 at a time with no bounds checks. Planes are Hp x Wp with
+// Hp = (OH - 1) sh + (KH - 1) dh + 1 and Wp = sw ceil8(OW) + (KW - 1) dw, so the furthest read,
+// 8 bytes (sw 1) or 16 (sw 2) at the last chunk of the last tap, stays inside; the 8-wide stores
+// of a row overshoot into the next row's place (written later) or into Pq's padding.
+struct PlaneConv {
+  int64_t Cg, KH, KW, OH, OW, sh, sw, dh, dw, Hp, Wp, Kp, Pq, Mg;
+};
+
+__attribute__((always_inline)) inline void convPlanes(const PlaneConv& c, const uint8_t* xp,
+                                                      const int16_t* w, int32_t* col, int32_t* acc,
+                                                      int64_t* taps, GemmFn gemm, int32_t zx) {
+  const __m128i zxv = _mm_set1_epi16(static_cast<int16_t>(zx));
+  const int64_t KK = c.KH * c.KW, K = c.Cg * KK;
+  for (int64_t k = 0; k < K; k++)
+    taps[k] = ((k / KK) * c.Hp + ((k % KK) / c.KW) * c.dh) * c.Wp + (k % c.KW) * c.dw;
+  const int64_t rowStep = c.sh * c.Wp;
+  if (c.Cg == 1 && c.Mg < 4) {
+    // Depthwise: the taps' products summed in registers, two taps per 32-bit lane (vpmaddwd;
+    // an odd tap count pairs the last tap with a zero weight).
+    for (int64_t m = 0; m < c.Mg; m++) {
+      const int16_t* wr = w + m * c.Kp;
+      int32_t* a = acc + m * c.Pq;
+      for (int64_t oy = 0; oy < c.OH; oy++) {
+        const uint8_t* row = xp + oy * rowStep;
+        for (int64_t ox = 0; ox < c.OW; ox += 8) {
+          const uint8_t* q = row + ox * c.sw;
+          __m128i lo = _mm_setzero_si128(), hi = _mm_setzero_si128();
+          for (int64_t t = 0; t < KK; t += 2) {
+            const bool two = t + 1 < KK;
+            const __m128i x0 = taps8(q + taps[t], c.sw, zxv);
+            const __m128i x1 = two ? taps8(q + taps[t + 1], c.sw, zxv) : _mm_setzero_si128();
+            const __m128i wv = _mm_set1_epi32(static_cast<int32_t>(
+                static_cast<uint16_t>(wr[t]) |
+                (static_cast<uint32_t>(static_cast<uint16_t>(two ? wr[t + 1] : 0)) << 16)));
+            lo = _mm_add_epi32(lo, _mm_madd_epi16(_mm_unpacklo_epi16(x0, x1), wv));
+            hi = _mm_add_epi32(hi, _mm_madd_epi16(_mm_unpackhi_epi16(x0, x1), wv));
+          }
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(a + oy * c.OW + ox), lo);
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(a + oy * c.OW + ox + 4), hi);
+        }
+      }
+    }
+    return;
+  }
+  // im2col in the pair layout (col[(k >> 1) * Pq + p] holds taps k and k + 1 of output p).
+  for (int64_t k = 0; k < K; k += 2) {
+    const bool two = k + 1 < K;
+    const uint8_t* p0 = xp + taps[k];
+    const uint8_t* p1 = xp + taps[two ? k + 1 : k];
+    int32_t* base = col + (k >> 1) * c.Pq;
+    for (int64_t oy = 0; oy < c.OH; oy++) {
+      int32_t* d = base + oy * c.OW;
+      const uint8_t* r0 = p0 + oy * rowStep;
+      const uint8_t* r1 = p1 + oy * rowStep;
+      for (int64_t ox = 0; ox < c.OW; ox += 8) {
+        const __m128i a = taps8(r0 + ox * c.sw, c.sw, zxv);
+        const __m128i b = two ? taps8(r1 + ox * c.sw, c.sw, zxv) : _mm_setzero_si128();
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + ox), _mm_unpacklo_epi16(a, b));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + ox + 4), _mm_unpackhi_epi16(a, b));
+      }
+    }
+  }
+  gemm(w, col, acc, c.Mg, c.Kp, c.Pq);
+}
+
+
+// conv record words (assembly/conv.ts): x, w, bias, mult, shift, y, N, C, H, W, M, OH, OW, Cg,
+// KH, KW, sh, sw, pt, pl, dh, dw, group, zx, zy, qmin, qmax, col, acc, Kp, Pp, ...
+__attribute__((always_inline)) inline const char* convOp(Mem& mem, const int32_t* r, GemmFn gemm) {
+  int64_t f[31];
+  for (int i = 0; i < 31; i++) f[i] = r[i];
+  const int64_t N = f[6], C = f[7], H = f[8], W = f[9], M = f[10], OH = f[11], OW = f[12];
+  const int64_t Cg = f[13], KH = f[14], KW = f[15], sh = f[16], sw = f[17], pt = f[18], pl = f[19];
+  const int64_t dh = f[20], dw = f[21], group = f[22], Kp = f[29], Pp = f[30];
+  const int32_t zx = r[23], zy = r[24], qmin = r[25], qmax = r[26];
+  for (int i = 6; i <= 22; i++)
+    if (f[i] < (i == 18 || i == 19 ? 0 : 1) || f[i] > SIZE_LIM) return "a conv size is out of range";
+  const int64_t K = Cg * KH * KW, Pn = OH * OW, Mg = M / group;
+  if (C != Cg * group || M % group != 0 || K > SIZE_LIM || Pn > SIZE_LIM || Kp != K + (K & 1) ||
+      Pp < Pn || (Pp & 7) || qmin < 0 || qmax > 255 || qmin > qmax || zx < 0 || zx > 255)
+    return "a conv record is inconsistent";
+  const int64_t HW = H * W;
+  const uint8_t* x = mem.span(addr(r, 0), prod({N, C, HW}));
+  const auto* w = reinterpret_cast<const int16_t*>(mem.span(addr(r, 1), prod({M, Kp, 2}), 2));
+  const auto* bias = reinterpret_cast<const int32_t*>(mem.span(addr(r, 2), M * 4, 4));
+  const auto* mult = reinterpret_cast<const int32_t*>(mem.span(addr(r, 3), M * 4, 4));
+  const auto* shift = reinterpret_cast<const int32_t*>(mem.span(addr(r, 4), M * 4, 4));
+  uint8_t* y = mem.span(addr(r, 5), prod({N, M, Pn}));
+  if (!mem.ok) return "a conv operand lies outside the memory";
+  for (int64_t m = 0; m < M; m++)
+    if (shift[m] < 0 || shift[m] > 62) return "a conv shift is out of range";
+  if (sw <= 2) {
+    const int64_t c8 = (OW + 7) & ~int64_t{7};
+    PlaneConv pc{Cg, KH, KW, OH, OW, sh, sw, dh, dw, (OH - 1) * sh + (KH - 1) * dh + 1,
+                 sw * c8 + (KW - 1) * dw, Kp, (((OH - 1) * OW + c8) + 7) & ~int64_t{7}, Mg};
+    const int64_t planeBytes = prod({Cg, pc.Hp, pc.Wp});
+    const int64_t colWords = prod({Kp / 2, pc.Pq}), accWords = prod({Mg, pc.Pq});
+    const int64_t GIB = int64_t{1} << 30;
+    if (planeBytes < 0 || planeBytes > GIB || colWords < 0 || colWords > GIB / 4 ||
+        accWords < 0 || accWords > GIB / 4)
+      return "a conv needs too much scratch memory";
+    uint8_t* xp = grow(scratchBytes, planeBytes);
+    int32_t* cw = grow(scratchCol, colWords);
+    int32_t* aw = grow(scratchAcc, accWords);
+    int64_t* taps = grow(scratchTaps, K);
+    for (int64_t n = 0; n < N; n++) {
+      for (int64_t g = 0; g < group; g++) {
+        padPlanes(x + (n * C + g * Cg) * HW, xp, Cg, H, W, pc.Hp, pc.Wp, pt, pl, zx);
+        convPlanes(pc, xp, w + g * Mg * Kp, cw, aw, taps, gemm, zx);
+        for (int64_t m = 0; m < Mg; m++) {
+          const int64_t mm = g * Mg + m;
+          requantRun(aw + m * pc.Pq, y + (n * M + mm) * Pn, Pn, bias[mm], mult[mm], shift[mm], zy,
+                     qmin, qmax);
+        }
+      }
+    }
+    return nullptr;
+  }
+  // Other strides: each tap's outputs gathered with bounds checks, then paired.
+  auto* col = reinterpret_cast<int32_t*>(mem.span(addr(r, 27), prod({Kp, Pp, 2}), 4));
+  auto* acc = reinterpret_cast<int32_t*>(mem.span(addr(r, 28), prod({Mg, Pp, 4}), 4));
+  if (!mem.ok) return "a conv scratch area lies outside the memory";
+  int16_t* t0 = scratch(2 * Pn);
+  int16_t* t1 = t0 + Pn;
+  for (int64_t n = 0; n < N; n++) {
+    for (int64_t g = 0; g < group; g++) {
+      const uint8_t* planes = x + (n * C + g * Cg) * HW;
+      if (Cg == 1 && Mg < 4) {
+        // Depthwise: each tap's plane straight into the sums (a GEMM of K = KH * KW and one or
+        // two rows would spend more on packing than on products).
+        for (int64_t m = 0; m < Mg; m++) {
+          const int64_t mm = g * Mg + m;
+          for (int64_t p = 0; p < Pn; p++) acc[p] = 0;
+          for (int64_t t = 0; t < KH * KW; t++) {
+            const int32_t wt = w[mm * Kp + t];
+            tapPlane(planes, t0, H, W, OH, OW, sh, sw, (t / KW) * dh - pt, (t % KW) * dw - pl, zx);
+            for (int64_t p = 0; p < Pn; p++) acc[p] = wrapAdd(acc[p], wrapMul(wt, t0[p]));
+          }
+          requantRun(acc, y + (n * M + mm) * Pn, Pn, bias[mm], mult[mm], shift[mm], zy, qmin, qmax);
+        }
+        continue;
+      }
+      // im2col in the pair layout, a pair of taps at a time; an odd K's last pair gets zeros.
+      for (int64_t k = 0; k < K; k += 2) {
+        for (int64_t h = 0; h < 2; h++) {
+          int16_t* d = h ? t1 : t0;
+          const int64_t kk = k + h;
+          if (kk >= K) {
+            for (int64_t p = 0; p < Pn; p++) d[p] = 0;
+            continue;
+          }
+          const int64_t cc = kk / (KH * KW), t = kk % (KH * KW);
+          tapPlane(planes + cc * HW, d, H, W, OH, OW, sh, sw, (t / KW) * dh - pt,
+                   (t % KW) * dw - pl, zx);
+        }
+        interleave(t0, t1, col + (k >> 1) * Pp, Pn);
+        for (int64_t p = Pn; p < Pp; p++) col[(k >> 1) * Pp + p] = 0;
+      }
+      gemm(w + g * Mg * Kp, col, acc, Mg, Kp, Pp);
+      for (int64_t m = 0; m < Mg; m++) {
+        const int64_t mm = g * Mg + m;
+        requantRun(acc + m * Pp, y + (n * M + mm) * Pn, Pn, bias[mm], mult[mm], shift[mm], zy, qmin,
+                   qmax);
+      }
+    }
+  }
+  return nullptr;
+}
+
+// matmul record words (assembly/gemm.ts): a, b, bias, multN, S, mode, mult, shift, y, T, aMap,
+// bMap, M, K, N, Kp, Np, za, zb, bConst, aBuf, bBuf, acc, zy, qmin, qmax, bSlice, direct, small.
+__attribute__((always_inline)) inline const char* matmulOp(Mem& mem, const int32_t* r, GemmFn gemm) {
+  const int64_t T = r[9], M = r[12], K = r[13], N = r[14], Kp = r[15], Np = r[16];
+  const int32_t za = r[17], zb = r[18], zy = r[23], qmin = r[24], qmax = r[25];
+  const bool bConst = r[19] != 0;
+  const int64_t bSlice = r[26];
+  if (T < 1 || M < 1 || K < 1 || N < 1 || T > SIZE_LIM || M > SIZE_LIM || K > SIZE_LIM ||
+      N > SIZE_LIM || Kp != K + (K & 1) || Np != ((N + 7) & ~int64_t{7}) || qmin < 0 ||
+      qmax > 255 || qmin > qmax || za < 0 || za > 255 || zb < 0 || zb > 255 || bSlice < 0)
+    return "a matmul record is inconsistent";
+  const auto* bias = reinterpret_cast<const int32_t*>(mem.span(addr(r, 2), N * 4, 4));
+  const auto* mult = reinterpret_cast<const int32_t*>(mem.span(addr(r, 6), N * 4, 4));
+  const auto* multN = reinterpret_cast<const int32_t*>(mem.span(addr(r, 3), N * 4, 4));
+  const int32_t S = r[4];
+  // plan.ts sets small only when S >= 16 and every multN is in [0, 2^15): checked again here.
+  bool small = r[5] == 0 && r[28] != 0 && S >= 16 && S <= 62;
+  const auto* shift = reinterpret_cast<const int32_t*>(mem.span(addr(r, 7), N * 4, 4));
+  const auto* aMap = reinterpret_cast<const int32_t*>(mem.span(addr(r, 10), T * 4, 4));
+  const auto* bMap = reinterpret_cast<const int32_t*>(mem.span(addr(r, 11), T * 4, 4));
+  uint8_t* y = mem.span(addr(r, 8), prod({T, M, N}));
+  auto* aBuf = reinterpret_cast<int16_t*>(mem.span(addr(r, 20), prod({M, Kp, 2}), 4));
+  auto* acc = reinterpret_cast<int32_t*>(mem.span(addr(r, 22), prod({M, Np, 4}), 4));
+  auto* bBuf = bConst ? nullptr : reinterpret_cast<int32_t*>(mem.span(addr(r, 21), prod({Kp, Np, 2}), 4));
+  if (!mem.ok) return "a matmul operand lies outside the memory";
+  for (int64_t j = 0; j < N; j++)
+    if (shift[j] < 0 || shift[j] > 62) return "a matmul shift is out of range";
+  for (int64_t j = 0; j < N && small; j++) small = multN[j] >= 0 && multN[j] < 32768;
+  int64_t lastA = -1;
+  for (int64_t t = 0; t < T; t++) {
+    const int64_t ai = aMap[t], bi = bMap[t];
+    if (ai < 0 || bi < 0) return "a matmul slice index is negative";
+    if (ai != lastA) {
+      const uint8_t* a = mem.span(offset(addr(r, 0), prod({ai, M, K})), prod({M, K}));
+      if (!a) return "a matmul operand lies outside the memory";
+      for (int64_t i = 0; i < M; i++) {
+        int16_t* d = aBuf + i * Kp;
+        for (int64_t k = 0; k < K; k++) d[k] = static_cast<int16_t>(a[i * K + k] - za);
+        if (K < Kp) d[K] = 0;
+      }
+      lastA = ai;
+    }
+    const int32_t* bp;
+    if (bConst) {
+      bp = reinterpret_cast<const int32_t*>(mem.span(offset(addr(r, 1), prod({bi, bSlice})), prod({Kp, Np, 2}), 4));
+      if (!bp) return "a matmul operand lies outside the memory";
+    } else {
+      const uint8_t* b = mem.span(offset(addr(r, 1), prod({bi, K, N})), prod({K, N}));
+      if (!b) return "a matmul operand lies outside the memory";
+      // The pair layout of b - zb; the k padding is zero in A, the column padding zero here.
+      for (int64_t k = 0; k < K; k += 2) {
+        const uint8_t* s0 = b + k * N;
+        const uint8_t* s1 = k + 1 < K ? s0 + N : s0;
+        int32_t* d = bBuf + (k >> 1) * Np;
+        for (int64_t j = 0; j < N; j++)
+          d[j] = static_cast<int32_t>(
+              static_cast<uint16_t>(s0[j] - zb) |
+              (static_cast<uint32_t>(static_cast<uint16_t>(s1[j] - zb)) << 16));
+        for (int64_t j = N; j < Np; j++) d[j] = 0;
+      }
+      bp = bBuf;
+    }
+    gemm(aBuf, bp, acc, M, Kp, Np);
+    for (int64_t i = 0; i < M; i++) {
+      if (small) requantColsSmall(acc + i * Np, y + (t * M + i) * N, N, bias, multN, S, zy, qmin, qmax);
+      else requantCols(acc + i * Np, y + (t * M + i) * N, N, bias, mult, shift, zy, qmin, qmax);
+    }
+  }
+  return nullptr;
+}
+
+const char* ops_scalar(Mem& mem, int code, const int32_t* r) {
+  return code == 1 ? convOp(mem, r, gemm_scalar) : matmulOp(mem, r, gemm_scalar);
+}
+
+// One instance of both ops per vector path, so that their loops vectorise for that path's target.
+#define OPS(NAME, TARGET, GEMM)                                                                  \
+  __attribute__((target(TARGET))) const char* NAME(Mem& mem, int code, const int32_t* r) {       \
+    return code == 1 ? convOp(mem, r, GEMM) : matmulOp(mem, r, GEMM);                            \
+  }
+OPS(ops_avx2, "avx2", gemm_avx2)
+OPS(ops_avxvnni, "avx2,avxvnni", gemm_avxvnni)
+OPS(ops_vnni512, "avx512f,avx512bw,avx512vnni", gemm_vnni512)
