@@ -8,9 +8,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Address } from 'viem';
 import { type Deployment, deploymentToJson } from '../chain/deploymentFile.ts';
 import { VerinferError } from '../errors/base.ts';
 import { MiB } from '../store/readBounded.ts';
+import { agentEndpoints, type HostAllowance, probeAgent } from './agentProbe.ts';
 
 export class DashboardError extends VerinferError {
   override name: string = 'DashboardError';
@@ -24,6 +26,8 @@ export const MAX_SERVED_BYTES = 256 * MiB;
 /** A node's /health answer is small; anything longer is cut off and reported unreachable. */
 const MAX_HEALTH_BYTES = 64 * 1024;
 const HEALTH_TIMEOUT_MS = 1_500;
+/** How long one round of agent probes answers every page. */
+const AGENT_PROBE_MS = 3_000;
 /** The longest request path this server reads. */
 const MAX_PATH = 512;
 
@@ -61,6 +65,11 @@ export interface DashboardServerOptions {
    * are the well-known test keys, holding devnet ether only.
    */
   devnetKey?: `0x${string}`;
+  /**
+   * Without `nodes`: the agents' endpoints registered in the AgentRegistry at `registry`, read over
+   * `rpcUrl` (as this server reaches the chain) and probed for liveness on the allowed hosts only.
+   */
+  agents?: { rpcUrl: string; registry: Address; allow: HostAllowance };
   /** A folder of task inputs, `<taskId>.bin`, for tasks whose input is not on chain. */
   inputsDir?: string;
   distDir?: string;
@@ -108,13 +117,34 @@ export async function insideDir(dir: string, name: string): Promise<string | und
   return real;
 }
 
-/** A node's /health, fetched with a deadline and a size bound; unreachable is an answer too. */
-async function nodeHealth(node: DashboardNode): Promise<Record<string, unknown>> {
-  const base = { name: node.name, role: node.role, address: node.address };
+/** Reads at most `max` characters of a response body; undefined if it is longer. */
+async function boundedText(res: Response, max: number): Promise<string | undefined> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const decoder = new TextDecoder();
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    text += decoder.decode(value, { stream: true });
+    if (text.length > max) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+  }
+}
+
+/** A /health answer, fetched with a deadline and a size bound, no redirect followed; unreachable is an answer too. */
+export async function healthAt(
+  url: string,
+  base: Omit<DashboardNode, 'health'>,
+): Promise<Record<string, unknown>> {
   try {
-    const res = await fetch(node.health, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-    const text = await res.text();
-    if (text.length > MAX_HEALTH_BYTES) return { ...base, reachable: false, error: 'answer too long' };
+    const res = await fetch(url, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS), redirect: 'manual' });
+    if (res.status >= 300 && res.status < 400)
+      return { ...base, reachable: false, error: 'redirected; not followed' };
+    const text = await boundedText(res, MAX_HEALTH_BYTES);
+    if (text === undefined) return { ...base, reachable: false, error: 'answer too long' };
     const h = JSON.parse(text) as Record<string, unknown>;
     const num = (v: unknown) => (typeof v === 'string' && /^\d{1,20}$/.test(v) ? v : undefined);
     return {
@@ -130,6 +160,27 @@ async function nodeHealth(node: DashboardNode): Promise<Record<string, unknown>>
   }
 }
 
+const nodeHealth = (node: DashboardNode) =>
+  healthAt(node.health, { name: node.name, role: node.role, address: node.address });
+
+/** Probes the registry's agents at most once per AGENT_PROBE_MS, however many pages ask. */
+function agentProber(options: NonNullable<DashboardServerOptions['agents']>) {
+  const endpoints = agentEndpoints(options.rpcUrl, options.registry);
+  let last: { at: number; value: Promise<Record<string, unknown>[]> } | undefined;
+  return (): Promise<Record<string, unknown>[]> => {
+    if (last && Date.now() - last.at < AGENT_PROBE_MS) return last.value;
+    const value = endpoints().then((list) =>
+      Promise.all(list.map((a) => probeAgent(a, options.allow, (url, base) => healthAt(url, base)))),
+    );
+    last = { at: Date.now(), value };
+    // A failed read is not cached: the next request tries again.
+    value.catch(() => {
+      last = undefined;
+    });
+    return value;
+  };
+}
+
 export function dashboardConfig(options: DashboardServerOptions): Record<string, unknown> {
   const d = options.deployment;
   return {
@@ -142,7 +193,12 @@ export function dashboardConfig(options: DashboardServerOptions): Record<string,
   };
 }
 
-async function route(options: DashboardServerOptions, req: IncomingMessage, res: ServerResponse) {
+async function route(
+  options: DashboardServerOptions,
+  probeAgents: (() => Promise<Record<string, unknown>[]>) | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
   if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'GET only.' });
   const rawPath = (req.url ?? '/').split('?')[0];
   if (rawPath.length > MAX_PATH) return notFound(res, 'Path too long.');
@@ -153,8 +209,12 @@ async function route(options: DashboardServerOptions, req: IncomingMessage, res:
     return notFound(res, 'Bad path.');
   }
   if (path === '/api/config') return sendJson(res, 200, dashboardConfig(options));
-  if (path === '/api/nodes')
-    return sendJson(res, 200, await Promise.all((options.nodes ?? []).map(nodeHealth)));
+  if (path === '/api/nodes') {
+    if (options.nodes || !probeAgents)
+      return sendJson(res, 200, await Promise.all((options.nodes ?? []).map(nodeHealth)));
+    const list = await probeAgents().catch(() => undefined);
+    return list ? sendJson(res, 200, list) : sendJson(res, 502, { error: 'Cannot read the AgentRegistry.' });
+  }
   const pkg = /^\/api\/models\/(0x[0-9a-fA-F]{64})\/([a-z.]+)$/.exec(path);
   if (pkg) {
     const root = pkg[1].toLowerCase();
@@ -183,8 +243,9 @@ export async function serveDashboard(options: DashboardServerOptions): Promise<D
     throw new DashboardError(`The dashboard is not built (${join(dist, 'index.html')} is missing).`, {
       metaMessages: ['Build it with `node scripts/buildDashboard.mjs` (npm install does it too).'],
     });
+  const probeAgents = options.agents ? agentProber(options.agents) : undefined;
   const server: Server = createServer((req, res) => {
-    route(options, req, res).catch(() => {
+    route(options, probeAgents, req, res).catch(() => {
       if (!res.headersSent) sendJson(res, 500, { error: 'Internal error.' });
       else res.destroy();
     });

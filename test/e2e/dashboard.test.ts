@@ -38,6 +38,8 @@ const MOVES = new Set([
   'ChunkRevealed',
   'ElementNamed',
   'StepVerified',
+  'PrefixRevealed',
+  'SegmentVerified',
 ]);
 
 /**
@@ -144,6 +146,17 @@ describe('the dashboard in a browser', { timeout: 900_000 }, () => {
     await shot('task', '[data-testid="task-page"]');
   });
 
+  it('verifies with the reference interpreter when the page is told to (its fallback engine)', async () => {
+    await page.goto(`${url}?engine=reference#/task/${honestTask}`);
+    await page.waitForSelector('[data-status="live"]', { timeout: 30_000 });
+    await page.click('[data-testid="verify-button"]');
+    const result = page.locator('[data-testid="verify-result"]');
+    await result.waitFor({ timeout: 120_000 });
+    assert.equal(await result.getAttribute('data-engine'), 'reference');
+    assert.equal(await result.getAttribute('data-ok'), 'true');
+    assert.match((await result.textContent()) ?? '', /Ran the reference interpreter/);
+  });
+
   let convicted = '';
   it('disagrees with the convicted cheater, and replays its dispute move by move', async () => {
     const cheater = await devnet.waitFor((e) => e.event === 'tour' && e.step === 'cheater', 600_000);
@@ -194,12 +207,22 @@ describe('the dashboard in a browser', { timeout: 900_000 }, () => {
       .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status'))))
       assert.equal(s, 'convicted');
     await page.fill('[data-testid="task-search"]', '');
+    // One page of the newest tasks; the devnet's few fit on it, so there is no older page.
+    assert.match(await text('[data-testid="tasks-page"]'), /page 1 · the newest, live · \d+ tasks in all/);
+    assert.equal(await page.locator('[data-testid="tasks-older"]').isDisabled(), true);
     await shot('tasks', '[data-testid="tasks"]');
     await open('agents');
     assert.equal(await page.locator('[data-testid="agent-row"]').count(), 5);
     assert.match(await text('[data-testid="agents"]'), /1 · −\d/);
     await shot('agents', '[data-testid="agents"]');
     await open('');
+    // Every contract's books match its balance: the card names all three and is green.
+    const books = page.locator('[data-testid="health-card"]', { hasText: 'Contract books' });
+    await page.waitForFunction(() => !document.body.textContent?.includes('reading…'), null, {
+      timeout: 30_000,
+    });
+    assert.match((await books.textContent()) ?? '', /TaskMarket .* = open fees .*BatchMarket .*DisputeGame/);
+    assert.equal(await books.getAttribute('class'), 'card good');
     await shot('overview', '[data-testid="overview"]');
   });
 
@@ -273,6 +296,16 @@ describe('the dashboard in a browser', { timeout: 900_000 }, () => {
         devnet.ready.contracts.taskMarket,
       );
       assert.equal(config.devnet, null, 'outside the devnet command the page gets no key');
+      // No node list here: the agents' registered endpoints (libp2p multiaddrs on loopback) are probed.
+      const probed = (await (await fetch(`${served}api/nodes`)).json()) as {
+        address: string;
+        reachable: boolean;
+      }[];
+      assert.equal(probed.length, 5, 'every registered agent');
+      assert.ok(
+        probed.every((n) => n.reachable),
+        `every agent's endpoint answers: ${JSON.stringify(probed)}`,
+      );
       await page.goto(`${served}#/try`);
       await page.waitForSelector('[data-status="live"]', { timeout: 30_000 });
       await page.locator('[data-testid="try-nokey"]').waitFor({ timeout: 10_000 });

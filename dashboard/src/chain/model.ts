@@ -38,6 +38,52 @@ export interface AgentRow {
   earnings: bigint;
   outcomes: { block: bigint; outcome: number; count: bigint }[];
   lastActive: bigint;
+  /** Audits drawn on this agent's results: attested, convicted, or neither yet. */
+  audits: { passed: number; failed: number; open: number };
+}
+
+/**
+ * What the page keeps of a task that is not settled yet, whether or not its row is still kept:
+ * the health cards, the audit pass rates and the market's books need it. Settled tasks drop out.
+ */
+export interface OpenTask {
+  worker?: Address;
+  /** The fee, when it is in the native currency (the books count native ether only). */
+  nativeFee?: bigint;
+  /**
+   * A drawn audit: `answered` once attested or challenged (the health card), `counted` once it left
+   * the worker's open audits (attested: passed; convicted first: failed; a silent auditor: neither).
+   */
+  audit?: { auditor: Address; deadline: bigint; answered: boolean; counted: boolean };
+}
+
+/**
+ * Running sums of the native ether each contract's events say it holds, by the contracts' own
+ * solvency rules (contracts/market/TaskMarket.sol, BatchMarket.sol, game/DisputeGame.sol).
+ */
+export interface Ledger {
+  /** TaskMarket: fees of open native tasks, Σ owed (payouts, refunds, deposits), conviction escrows. */
+  taskFees: bigint;
+  taskOwed: bigint;
+  taskEscrow: bigint;
+  /** BatchMarket: what came in (deposits, query bonds, slash proceeds) less what went out. */
+  batchIn: bigint;
+  batchOut: bigint;
+  /** BatchMarket query bonds paid in (each is the market's queryBond). */
+  batchQueries: bigint;
+  /** BatchMarket queries answered for the worker: their bonds are partly burnt. */
+  batchAnswered: bigint;
+  /** DisputeGame: bonds of open games, and credits not yet claimed. */
+  gameBonds: bigint;
+  gameCredits: bigint;
+}
+
+export interface Book {
+  contract: 'taskMarket' | 'batchMarket' | 'disputeGame';
+  balance: bigint;
+  books: bigint;
+  /** How the books add up, for the card (a negative part is subtracted). */
+  parts: [string, bigint][];
 }
 
 export interface Move extends Tx {
@@ -103,6 +149,7 @@ export interface ChainState {
   head: bigint;
   headTime: number;
   seenAt: number;
+  /** The newest tasks only (KEPT_TASKS, in creation order); older ones are read back a page at a time. */
   tasks: Map<Hex, TaskRow>;
   agents: Map<Address, AgentRow>;
   games: Map<bigint, GameRow>;
@@ -119,7 +166,11 @@ export interface ChainState {
     toBeneficiary: bigint;
     burnt: bigint;
   })[];
-  gameBooks: { balance: bigint; books: bigint } | null;
+  /** Counted over every task, kept or not. */
+  counts: { tasks: number; final: number; convicted: number };
+  open: Map<Hex, OpenTask>;
+  ledger: Ledger;
+  books: Book[] | null;
   nodes: NodeHealth[] | null;
   nodesError?: string;
   openClocks: Map<bigint, { secondsLeft: bigint; mover?: string }>;
@@ -140,7 +191,20 @@ export function emptyState(): ChainState {
     blockTimes: new Map(),
     created: [],
     slashEvents: [],
-    gameBooks: null,
+    counts: { tasks: 0, final: 0, convicted: 0 },
+    open: new Map(),
+    ledger: {
+      taskFees: 0n,
+      taskOwed: 0n,
+      taskEscrow: 0n,
+      batchIn: 0n,
+      batchOut: 0n,
+      batchQueries: 0n,
+      batchAnswered: 0n,
+      gameBonds: 0n,
+      gameCredits: 0n,
+    },
+    books: null,
     nodes: null,
     openClocks: new Map(),
   };

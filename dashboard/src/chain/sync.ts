@@ -1,10 +1,12 @@
 // One sync path, as the nodes have: a cursor, and each new block's logs of the Verinfer contracts
 // decoded and applied in order. A failed read marks the page disconnected (never stale-as-live);
 // the next good read brings it back and resumes from the cursor.
-import { type Abi, type Address, decodeEventLog, type Hex, type Log } from 'viem';
+import { type Abi, type Address, decodeEventLog, type Log } from 'viem';
 import { abis } from '../../../src/chain/bindings/systemAbis.ts';
+import { type BatchTerms, booksOf } from './books.ts';
 import type { Client, DashboardConfig } from './config.ts';
-import { type ChainState, emptyState, type Move, type NodeHealth, type Tick } from './model.ts';
+import { applyEvent } from './events.ts';
+import { type ChainState, emptyState, type NodeHealth } from './model.ts';
 
 /** Blocks read per getLogs call while catching up. */
 const RANGE = 2_000n;
@@ -21,10 +23,6 @@ export interface Store {
   /** Asks for an immediate sync (after a write). */
   poke(): void;
 }
-
-const WORKER_MOVES = new Set(['TraceRevealed', 'NodesRevealed', 'TensorRevealed', 'ChunkRevealed']);
-const CHALLENGER_MOVES = new Set(['ChildPicked', 'OpNamed', 'ElementNamed']);
-const GAME_MOVES = new Set([...WORKER_MOVES, ...CHALLENGER_MOVES, 'StepVerified']);
 
 export function startSync(config: DashboardConfig, client: Client): Store {
   const state = emptyState();
@@ -52,186 +50,16 @@ export function startSync(config: DashboardConfig, client: Client): Store {
   let cursor = -1n;
   let wake: (() => void) | undefined;
   let rounds = 0;
-  let claimed = 0n;
-
-  const timeOf = (block: bigint) => {
-    const known = state.blockTimes.get(block);
-    if (known !== undefined) return known;
-    // One block a second on a devnet; elsewhere this only places a point on the chart.
-    return state.headTime - Number(state.head - block);
+  let batchTerms: BatchTerms | undefined;
+  const parties = {
+    taskMarket: config.contracts.taskMarket.toLowerCase(),
+    batchMarket: config.contracts.batchMarket.toLowerCase(),
   };
 
-  const tick = (kind: Tick['kind'], block: bigint, n = 1) => state.ticks.push({ t: timeOf(block), kind, n });
-
-  const apply = (contract: string, name: string, a: Record<string, unknown>, log: Log) => {
-    const at = { block: log.blockNumber!, tx: log.transactionHash! };
-    const task = (id: unknown) => state.tasks.get(id as Hex);
-    const agent = (address: unknown) => state.agents.get(String(address).toLowerCase() as Address);
-    const active = (address: unknown) => {
-      const ag = agent(address);
-      if (ag) ag.lastActive = at.block;
-    };
-    if (contract === 'taskMarket') {
-      if (name === 'TaskCreated' || name === 'SignedTaskPosted') {
-        const terms = a.task as { inputRoot: Hex; fee: bigint; modelRoot: Hex };
-        state.tasks.set(a.taskId as Hex, {
-          id: a.taskId as Hex,
-          created: at,
-          requester: a.requester as Address,
-          modelRoot: terms.modelRoot.toLowerCase() as Hex,
-          inputRoot: terms.inputRoot,
-          fee: terms.fee,
-          inline: (a.inlineInput as Hex | undefined) ?? '0x',
-          challenges: [],
-        });
-        state.created.push(timeOf(at.block));
-      }
-      const t = task(a.taskId);
-      if (!t) return;
-      if (name === 'SignedTaskPosted' || name === 'ResultPosted') {
-        t.posted = {
-          ...at,
-          worker: a.worker as Address,
-          outputRoot: a.outputRoot as Hex,
-          commitment: a.resultCommitment as Hex,
-          output: a.output as Hex,
-        };
-        active(a.worker);
-        tick('committed', at.block);
-      } else if (name === 'TaskTaken') {
-        t.taken = { ...at, worker: a.worker as Address };
-        active(a.worker);
-      } else if (name === 'AuditDrawn') {
-        t.audit = {
-          ...at,
-          selected: !!a.selected,
-          auditor: a.auditor as Address,
-          deadline: a.deadline as bigint,
-        };
-        if (a.selected) tick('audited', at.block);
-      } else if (name === 'AuditAttested') {
-        t.attested = { ...at, auditor: a.auditor as Address };
-        active(a.auditor);
-        const v = agent(a.auditor);
-        if (v) v.earnings += (a.paid as bigint) ?? 0n;
-      } else if (name === 'AuditorSlashed') t.auditorSlashed = at;
-      else if (name === 'TaskChallenged') {
-        t.challenges.push({ ...at, gameId: a.gameId as bigint, challenger: a.challenger as Address });
-        active(a.challenger);
-        tick('disputed', at.block);
-      } else if (name === 'TaskConvicted') t.convicted = { ...at, challenger: a.challenger as Address };
-      else if (name === 'TaskExpired') t.expired = at;
-      else if (name === 'TaskFinalized') {
-        t.finalized = { ...at, workerPay: a.workerPay as bigint };
-        const w = agent(a.worker);
-        if (w) w.earnings += a.workerPay as bigint;
-        tick('finalized', at.block);
-      } else if (name === 'BountyClaimed') {
-        const c = agent(a.challenger);
-        if (c) c.earnings += a.amount as bigint;
-      }
-    } else if (contract === 'batchMarket') {
-      const header = a.header as { count?: number } | undefined;
-      if (name === 'BatchPosted') {
-        tick('committed', at.block, Number(header?.count ?? 1));
-        active(a.worker);
-      } else if (name === 'BatchFinalized') {
-        tick('finalized', at.block);
-        const w = agent(a.worker);
-        if (w) w.earnings += a.totalFee as bigint;
-      } else if (name === 'ResultChallenged') tick('disputed', at.block);
-    } else if (contract === 'agentRegistry') {
-      const key = String(a.agent ?? '').toLowerCase() as Address;
-      if (name === 'StakeSlashed')
-        state.slashEvents.push({
-          ...at,
-          agent: a.agent as Address,
-          beneficiary: a.beneficiary as Address,
-          amount: a.amount as bigint,
-          toBeneficiary: a.toBeneficiary as bigint,
-          burnt: a.burnt as bigint,
-        });
-      if (name === 'AgentRegistered') {
-        state.agents.set(key, {
-          address: a.agent as Address,
-          endpoint: String(a.endpoint).slice(0, 200),
-          registered: at,
-          stake: a.stake as bigint,
-          slashed: 0n,
-          slashes: 0,
-          earnings: 0n,
-          outcomes: [],
-          lastActive: at.block,
-        });
-      }
-      const ag = state.agents.get(key);
-      if (!ag) return;
-      if (name === 'StakeAdded') ag.stake = a.stake as bigint;
-      else if (name === 'StakeSlashed') {
-        ag.slashed += a.amount as bigint;
-        ag.slashes++;
-        ag.stake -= a.amount as bigint;
-      } else if (name === 'OutcomeRecorded')
-        ag.outcomes.push({ block: at.block, outcome: Number(a.outcome), count: a.count as bigint });
-    } else if (contract === 'modelRegistry' && name === 'ModelPublished') {
-      const root = String(a.modelRoot).toLowerCase() as Hex;
-      if (!state.models.has(root))
-        state.models.set(root, {
-          root,
-          publisher: a.publisher as Address,
-          parent: String(a.parent).toLowerCase() as Hex,
-          name: String(a.name).slice(0, 64),
-          version: String(a.version).slice(0, 32),
-          dataId: String(a.dataId).toLowerCase() as Hex,
-          uri: String(a.uri).slice(0, 200),
-          published: at,
-        });
-    } else if (contract === 'dataRegistry') {
-      const id = String(a.contentId).toLowerCase() as Hex;
-      if (name === 'DatasetRegistered' && !state.datasets.has(id))
-        state.datasets.set(id, {
-          contentId: id,
-          registrant: a.registrant as Address,
-          uri: String(a.uri).slice(0, 200),
-          registered: at,
-          duplicates: [],
-        });
-      if (name === 'DuplicateDatasetLinked')
-        state.datasets
-          .get(id)
-          ?.duplicates.push({ registrant: a.registrant as Address, registration: a.registration as bigint });
-    } else if (contract === 'disputeGame') {
-      const id = a.gameId as bigint;
-      if (name === 'GameOpened') {
-        state.games.set(id, {
-          id,
-          subject: a.subject as Hex,
-          arena: a.arena as Address,
-          bond: a.bond as bigint,
-          opCount: a.opCount as bigint,
-          opened: at,
-          moves: [],
-        });
-      }
-      const g = state.games.get(id);
-      if (!g) return;
-      if (GAME_MOVES.has(name)) {
-        const by: Move['by'] = WORKER_MOVES.has(name)
-          ? 'worker'
-          : CHALLENGER_MOVES.has(name)
-            ? 'challenger'
-            : 'anyone';
-        g.moves.push({ ...at, kind: name, by, args: a });
-      } else if (name === 'GameResolved') {
-        g.resolved = {
-          ...at,
-          outcome: Number(a.outcome),
-          toWorker: a.toWorker as bigint,
-          toChallenger: a.toChallenger as bigint,
-          burnt: a.burnt as bigint,
-        };
-      }
-    }
+  const readBatchTerms = async (): Promise<BatchTerms> => {
+    const read = (functionName: 'queryBond' | 'bondWorkerBps') =>
+      client.readContract({ address: config.contracts.batchMarket, abi: abis.batchMarket, functionName });
+    return { queryBond: BigInt(await read('queryBond')), bondWorkerBps: BigInt(await read('bondWorkerBps')) };
   };
 
   const readBlockTimes = async (logs: Log[]) => {
@@ -259,14 +87,19 @@ export function startSync(config: DashboardConfig, client: Client): Store {
       if (d.clocks.secondsLeft !== undefined)
         state.openClocks.set(g.id, { secondsLeft: d.clocks.secondsLeft, mover: d.clocks.mover });
     }
-    // The game's books: every open bond plus every credit not yet claimed (GameResolved pays into
-    // credits; CreditClaimed pays them out). Its ether balance must equal that.
-    const balance = await client.getBalance({ address: config.contracts.disputeGame });
-    let books = 0n;
-    for (const g of state.games.values())
-      books += g.resolved ? g.resolved.toWorker + g.resolved.toChallenger : g.bond;
-    books -= claimed;
-    state.gameBooks = { balance, books };
+    // Each contract's balance against the books its events add up to (books.ts).
+    batchTerms ??= await readBatchTerms();
+    const balance = (c: 'taskMarket' | 'batchMarket' | 'disputeGame') =>
+      client.getBalance({ address: config.contracts[c] });
+    state.books = booksOf(
+      state.ledger,
+      {
+        taskMarket: await balance('taskMarket'),
+        batchMarket: await balance('batchMarket'),
+        disputeGame: await balance('disputeGame'),
+      },
+      batchTerms,
+    );
   };
 
   const syncOnce = async () => {
@@ -296,9 +129,7 @@ export function startSync(config: DashboardConfig, client: Client): Store {
           continue; // an event this page does not know (a newer contract): skip it, not the block
         }
         const args = (decoded.args ?? {}) as Record<string, unknown>;
-        if (c.name === 'disputeGame' && decoded.eventName === 'CreditClaimed')
-          claimed += args.amount as bigint;
-        apply(c.name, decoded.eventName, args, log);
+        applyEvent(state, parties, c.name, decoded.eventName, args, log);
       }
       cursor = to;
     }
@@ -311,6 +142,7 @@ export function startSync(config: DashboardConfig, client: Client): Store {
   const pollNodes = async () => {
     try {
       const res = await fetch('./api/nodes', { cache: 'no-store', signal: AbortSignal.timeout(4_000) });
+      if (!res.ok) throw new Error(`status ${res.status}`);
       const list = (await res.json()) as NodeHealth[];
       state.nodes = Array.isArray(list) ? list.slice(0, 256) : [];
       state.nodesError = undefined;

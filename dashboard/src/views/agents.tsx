@@ -10,17 +10,6 @@ export function Agents({ ctx }: { ctx: Ctx }) {
   const { state } = useStore(ctx.store);
   const names = new Map(ctx.config.nodes.map((n) => [n.address.toLowerCase(), n]));
   const health = new Map((state.nodes ?? []).map((n) => [n.address.toLowerCase(), n]));
-  // Audits of each worker's results: passed (attested), failed (convicted) or still open.
-  const audits = new Map<string, { passed: number; failed: number; open: number }>();
-  for (const t of state.tasks.values()) {
-    if (!t.audit?.selected || !t.posted) continue;
-    const key = t.posted.worker.toLowerCase();
-    const a = audits.get(key) ?? { passed: 0, failed: 0, open: 0 };
-    if (t.attested) a.passed++;
-    else if (t.convicted) a.failed++;
-    else a.open++;
-    audits.set(key, a);
-  }
   const rate = (a?: { passed: number; failed: number; open: number }) => {
     if (!a) return '—';
     const done = a.passed + a.failed;
@@ -71,7 +60,7 @@ export function Agents({ ctx }: { ctx: Ctx }) {
                 <td class={a.slashes > 0 ? 'bad' : ''}>
                   {a.slashes > 0 ? `${a.slashes} · −${eth(a.slashed)} ETH` : 'none'}
                 </td>
-                <td>{rate(audits.get(key))}</td>
+                <td>{rate(a.audits.passed + a.audits.failed + a.audits.open > 0 ? a.audits : undefined)}</td>
                 <td>
                   {a.outcomes.length === 0
                     ? '—'

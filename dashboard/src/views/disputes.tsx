@@ -1,10 +1,11 @@
 // Every dispute game, and a replay of one: the dissection drawn as a range narrowing over ops, then
-// over one op's output chunks, then over a chunk's bytes; who moved and when; the one-step check's
-// claimed and recomputed values and its gas; the winner, and where the bond and the stake went.
+// over one op's output chunks, then over a chunk's bytes, then (for a conv split into segments)
+// over the worker's partial sums; who moved and when; the one-step or segment step's claimed and
+// recomputed values and its gas; the winner, and where the bond and the stake went.
 import { useEffect, useState } from 'preact/hooks';
 import { DISPUTE_OUTCOMES } from '../../../src/client/index.ts';
 import type { Ctx } from '../app.tsx';
-import { type Range, ranges } from '../chain/dissection.ts';
+import { type Range, ranges, type SegmentStep, segmentStep } from '../chain/dissection.ts';
 import { eth, type Move, short } from '../chain/model.ts';
 import { useStore } from '../hooks.ts';
 
@@ -33,9 +34,15 @@ function describe(m: Move): string {
     case 'TraceRevealed':
       return `reveals its trace root ${short(String(a.traceTreeRoot))} and the top of the op tree`;
     case 'NodesRevealed':
-      return `reveals the ${(a.children as unknown[]).length} children of node ${a.position} at height ${a.height}`;
+      return `reveals the ${(a.children as unknown[]).length} children of ${Number(a.phase) === 13 ? 'partial-sum ' : ''}node ${a.position} at height ${a.height}`;
     case 'ChildPicked':
-      return `picks the child at height ${a.height}, position ${a.position}, where the claims part`;
+      return Number(a.phase) === 12
+        ? `picks the partial-sum node at height ${a.height}, position ${a.position}: the first where the sums part`
+        : `picks the child at height ${a.height}, position ${a.position}, where the claims part`;
+    case 'PrefixRevealed':
+      return `splits the element's sum into ${a.segments} segments: commits its ${BigInt(a.segments as bigint) + 1n} partial sums (root ${short(String(a.prefixRoot))}, the last leaf proven to be its byte)`;
+    case 'SegmentVerified':
+      return `segment step: the contract recomputes leaf ${a.segment} of the partial sums as ${a.value}`;
     case 'OpNamed':
       return `names op ${a.opIndex} (output ${a.outputLength} bytes; inputs agreed)`;
     case 'TensorRevealed':
@@ -85,12 +92,37 @@ export function Disputes({ ctx }: { ctx: Ctx }) {
   );
 }
 
+/** The segment step: which leaf of the partial sums it checked, the claim, the recomputation, its gas. */
+function SegmentCard({ s, gas }: { s?: SegmentStep; gas?: bigint }) {
+  if (!s) return null;
+  const before = s.before === undefined ? '…' : s.before.toString();
+  return (
+    <div class="card" data-testid="one-step" data-segment={s.segment.toString()}>
+      <b>
+        {s.final
+          ? `Final step: requantize the total of all ${s.segments} segments`
+          : `Segment step: segment ${s.segment} of ${s.segments}`}
+      </b>
+      <span>
+        {s.final
+          ? `from the worker's proven total ${before}: claimed byte ${String(s.claimed)} · recomputed on chain: ${s.value}`
+          : `from the worker's proven sum before it, ${before}: claimed leaf ${short(String(s.claimed))} · recomputed on chain: ${s.value} (leaf ${short(s.recomputedLeaf ?? '')})`}{' '}
+        · gas {gas === undefined ? '…' : gas.toString()}
+      </span>
+      <span>
+        {s.workerLost ? "they differ: the worker's claim is wrong" : "they agree: the worker's claim stands"}
+      </span>
+    </div>
+  );
+}
+
 export function DisputeReplay({ ctx, id }: { ctx: Ctx; id?: string }) {
   const { state } = useStore(ctx.store);
   const g = id && /^\d{1,20}$/.test(id) ? state.games.get(BigInt(id)) : undefined;
   const [parties, setParties] = useState<{ worker: string; challenger: string; budget: [bigint, bigint] }>();
   const [gas, setGas] = useState<bigint>();
-  const step = g?.moves.find((m) => m.kind === 'StepVerified');
+  const [input, setInput] = useState<`0x${string}`>();
+  const step = g?.moves.find((m) => m.kind === 'StepVerified' || m.kind === 'SegmentVerified');
   useEffect(() => {
     if (!g) return;
     ctx.client
@@ -105,9 +137,15 @@ export function DisputeReplay({ ctx, id }: { ctx: Ctx; id?: string }) {
       .catch(() => {});
   }, [g?.id, g?.moves.length, g?.resolved?.tx]);
   useEffect(() => {
-    if (step)
-      ctx.client.getTransactionReceipt({ hash: step.tx }).then(
-        (r) => setGas(r.gasUsed),
+    if (!step) return;
+    ctx.client.getTransactionReceipt({ hash: step.tx }).then(
+      (r) => setGas(r.gasUsed),
+      () => {},
+    );
+    // The segment step's calldata holds the worker's proven sum before the segment.
+    if (step.kind === 'SegmentVerified')
+      ctx.client.getTransaction({ hash: step.tx }).then(
+        (t) => setInput(t.input),
         () => {},
       );
   }, [step?.tx]);
@@ -160,7 +198,8 @@ export function DisputeReplay({ ctx, id }: { ctx: Ctx; id?: string }) {
           {parties.budget[1].toString()}s.
         </p>
       )}
-      {step && (
+      {step?.kind === 'SegmentVerified' && <SegmentCard s={segmentStep(g, input)} gas={gas} />}
+      {step?.kind === 'StepVerified' && (
         <div class="card" data-testid="one-step">
           <b>One-step check</b>
           <span>

@@ -2,6 +2,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import type { Ctx } from '../app.tsx';
+import { bookLine } from '../chain/books.ts';
 import { type ChainState, eth, type Tick } from '../chain/model.ts';
 import { useStore } from '../hooks.ts';
 
@@ -57,13 +58,14 @@ interface Card {
 export function healthCards(state: ChainState): Card[] {
   const near = [...state.openClocks.entries()].filter(([, c]) => c.secondsLeft <= 20n);
   const now = BigInt(state.headTime);
-  const unanswered = [...state.tasks.values()].filter(
-    (t) =>
-      t.audit?.selected && !t.attested && t.challenges.length === 0 && !t.convicted && t.audit.deadline < now,
+  // Open work covers every unsettled task, whether or not its row is still kept.
+  const unanswered = [...state.open.values()].filter(
+    (o) => o.audit && !o.audit.answered && o.audit.deadline < now,
   );
   const nodes = state.nodes ?? [];
   const stale = nodes.filter((n) => !n.reachable || n.ok === false || Number(n.lag ?? 0) > 5);
-  const books = state.gameBooks;
+  const books = state.books;
+  const off = (books ?? []).filter((b) => b.balance !== b.books);
   return [
     {
       title: 'Disputes near their deadline',
@@ -97,14 +99,9 @@ export function healthCards(state: ChainState): Card[] {
               : `${nodes.length} nodes answering, in sync`,
     },
     {
-      title: 'Dispute game books',
-      bad: books !== null && books.balance !== books.books,
-      text:
-        books === null
-          ? 'reading…'
-          : books.balance === books.books
-            ? `balance ${eth(books.balance)} ETH = open bonds + unclaimed credits`
-            : `balance ${eth(books.balance)} ETH ≠ books ${eth(books.books)} ETH`,
+      title: 'Contract books',
+      bad: off.length > 0,
+      text: books === null ? 'reading…' : books.map(bookLine).join(' · '),
     },
   ];
 }
@@ -114,15 +111,14 @@ export function Overview({ ctx }: { ctx: Ctx }) {
   const agents = [...state.agents.values()];
   const stake = agents.reduce((s, a) => s + a.stake, 0n);
   const perMin = state.created.filter((t) => t > state.headTime - 60).length;
-  const tasks = [...state.tasks.values()];
   const stats: [string, string][] = [
     ['models', String(state.models.size)],
     ['agents', String(agents.length)],
     ['total stake', `${eth(stake)} ETH`],
     ['tasks / min', String(perMin)],
-    ['tasks', String(tasks.length)],
-    ['final', String(tasks.filter((t) => t.finalized).length)],
-    ['convicted', String(tasks.filter((t) => t.convicted).length)],
+    ['tasks', String(state.counts.tasks)],
+    ['final', String(state.counts.final)],
+    ['convicted', String(state.counts.convicted)],
     ['disputes', String(state.games.size)],
   ];
   return (

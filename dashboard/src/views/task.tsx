@@ -9,6 +9,7 @@ import { wasmBackend } from '../../../src/engine/wasm/index.ts';
 import type { Ctx } from '../app.tsx';
 import { STAGES, short, type TaskRow, taskStage } from '../chain/model.ts';
 import { type CheckedPackage, packageOf } from '../chain/packages.ts';
+import { readTasks } from '../chain/taskPages.ts';
 import { useStore } from '../hooks.ts';
 import { InputView, ScoresView } from './taskParts.tsx';
 
@@ -56,6 +57,11 @@ function engineFailed(e: unknown): boolean {
   );
 }
 
+/** `?engine=reference` runs the reference interpreter, as a browser without WebAssembly would. */
+function forcedReference(): boolean {
+  return new URLSearchParams(window.location.search).get('engine') === 'reference';
+}
+
 function Verify({ ctx, t, pkg }: { ctx: Ctx; t: TaskRow; pkg?: CheckedPackage }) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ r: VerifyTaskReturnType; engine: string }>();
@@ -66,13 +72,14 @@ function Verify({ ctx, t, pkg }: { ctx: Ctx; t: TaskRow; pkg?: CheckedPackage })
     setError(undefined);
     try {
       const p = pkg ?? (await packageOf(t.modelRoot));
-      // The WASM exact engine, bit-identical to the reference interpreter, which is the fallback.
-      let backend: Backend = wasmBackend;
+      // The WASM exact engine, bit-identical to the reference interpreter, which is the fallback
+      // (and what `?engine=reference` in the page's address asks for).
+      let backend: Backend = forcedReference() ? referenceBackend : wasmBackend;
       let r: VerifyTaskReturnType;
       try {
         r = await ctx.client.verifyTask({ taskId: t.id, model: p.model, backend });
       } catch (e) {
-        if (!engineFailed(e)) throw e;
+        if (backend === referenceBackend || !engineFailed(e)) throw e;
         backend = referenceBackend;
         r = await ctx.client.verifyTask({ taskId: t.id, model: p.model, backend });
       }
@@ -101,6 +108,7 @@ function Verify({ ctx, t, pkg }: { ctx: Ctx; t: TaskRow; pkg?: CheckedPackage })
           class={result.r.ok ? 'card good' : 'card bad'}
           data-testid="verify-result"
           data-ok={String(result.r.ok)}
+          data-engine={result.engine === 'the reference interpreter' ? 'reference' : 'wasm'}
         >
           {result.r.ok ? (
             <b>✓ Agrees with the chain: this page re-ran the model and got the committed output.</b>
@@ -124,9 +132,30 @@ function Verify({ ctx, t, pkg }: { ctx: Ctx; t: TaskRow; pkg?: CheckedPackage })
   );
 }
 
+/**
+ * A task older than the rows kept live is read from the chain, and read again on new blocks until
+ * it is settled.
+ */
+function useOlderTask(ctx: Ctx, id: string | undefined, kept: TaskRow | undefined): TaskRow | undefined {
+  const { state } = useStore(ctx.store);
+  const [row, setRow] = useState<TaskRow>();
+  const [asked, setAsked] = useState(-1n);
+  const valid = id !== undefined && /^0x[0-9a-f]{64}$/.test(id);
+  const settled = row && (row.finalized || row.convicted || row.expired);
+  useEffect(() => {
+    if (kept || !valid || settled || state.status !== 'live' || state.head === asked) return;
+    setAsked(state.head);
+    readTasks(ctx.client, ctx.config.contracts.taskMarket, [id as Hex], row?.created.block ?? 0n, state.head)
+      .then((rows) => rows[0] && setRow(rows[0]))
+      .catch(() => {});
+  }, [id, kept, state.head, state.status]);
+  return kept ?? row;
+}
+
 export function TaskPage({ ctx, id }: { ctx: Ctx; id?: string }) {
   const { state } = useStore(ctx.store);
-  const t = id ? (state.tasks.get(id.toLowerCase() as Hex) ?? state.tasks.get(id as Hex)) : undefined;
+  const key = id?.toLowerCase();
+  const t = useOlderTask(ctx, key, key ? state.tasks.get(key as Hex) : undefined);
   const [pkg, setPkg] = useState<CheckedPackage>();
   const [pkgError, setPkgError] = useState<string>();
   useEffect(() => {

@@ -129,7 +129,7 @@ export function TryIt({ ctx }: { ctx: Ctx }) {
       setBusy(false);
     }
   };
-  const task = taskId ? state.tasks.get(taskId) : undefined;
+  const task = taskId ? state.tasks.get(taskId.toLowerCase() as Hex) : undefined;
   return (
     <section data-testid="try">
       <label>

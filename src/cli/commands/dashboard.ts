@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { resolveDeployment } from '../../chain/deploymentFile.ts';
+import { hostAllowance } from '../../dashboard/agentProbe.ts';
 import { serveDashboard } from '../../dashboard/server.ts';
 import { InputError } from '../../errors/base.ts';
 
@@ -9,6 +10,7 @@ interface DashboardFlags {
   port: string;
   host: string;
   inputs?: string;
+  agentHosts?: string;
 }
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -22,6 +24,10 @@ export function registerDashboard(program: Command): void {
     .option('--port <port>', 'HTTP port (0 = any free port)', '8080')
     .option('--host <host>', 'interface to bind (localhost unless you mean to expose it)', '127.0.0.1')
     .option('--inputs <dir>', 'a folder of task inputs, <taskId>.bin, for tasks without inline input')
+    .option(
+      '--agent-hosts <hosts>',
+      "hosts whose registered agent endpoints this server may probe for liveness, comma-separated, or '*' (default: loopback only)",
+    )
     .action(async (flags: DashboardFlags) => {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535)
@@ -41,8 +47,16 @@ export function registerDashboard(program: Command): void {
         host: flags.host,
         port,
         inputsDir: flags.inputs,
+        // No node list here: liveness comes from the agents' own registered endpoints.
+        agents: {
+          rpcUrl: flags.rpc,
+          registry: deployment.addresses.agentRegistry,
+          allow: hostAllowance(flags.agentHosts),
+        },
       });
       console.log(`Verinfer dashboard on ${server.url}  (chain ${flags.rpc}, id ${deployment.chainId})`);
+      if (flags.agentHosts)
+        console.log(`  probes agent endpoints on loopback and: ${flags.agentHosts.slice(0, 200)}`);
       if (!LOCAL_HOSTS.has(flags.host))
         console.log(`  bound to ${flags.host}: anyone who reaches this interface can open it`);
       await new Promise<void>((done) => {
