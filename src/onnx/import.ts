@@ -1,5 +1,6 @@
 // importOnnx: float ONNX model + calibration samples -> validated integer model + report.
 import type { Model, ModelMeta } from '../engine/graph.ts';
+import { type Backend, referenceBackend } from '../engine/interpreter.ts';
 import { countParameters } from '../engine/parameters.ts';
 import { validateGraph, validateModel } from '../engine/validate.ts';
 import { AccuracyDriftError, InputError, OnnxFormatError, VerinferError } from '../errors/base.ts';
@@ -13,7 +14,7 @@ import {
 } from './drift.ts';
 import type { FTensor } from './float/tensor.ts';
 import { foldGraph, graphInput, normalizeSamples } from './fold.ts';
-import type { FloatTensor } from './input.ts';
+import { dequantize, type FloatTensor, quantizeInput } from './input.ts';
 import { type LayerError, layerErrors, worstLayers } from './layerError.ts';
 import { lowerGraph } from './lower/index.ts';
 import { parseOnnx } from './parse.ts';
@@ -99,17 +100,42 @@ function toF(t: FloatTensor, i: number, what: string): FTensor {
   return { shape: [...t.shape], data, dtype: 'float' };
 }
 
+function stageFailed(stage: string, err: unknown): VerinferError {
+  if (err instanceof VerinferError) return err;
+  const why = err instanceof Error ? err.message : String(err);
+  return new OnnxFormatError(`The ONNX model could not be imported: ${stage} failed.`, {
+    cause: err,
+    details: why,
+  });
+}
+
 /** Runs a pipeline stage; unexpected errors (from odd graphs) become OnnxFormatError. */
 function guard<T>(stage: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof VerinferError) throw err;
-    const why = err instanceof Error ? err.message : String(err);
-    throw new OnnxFormatError(`The ONNX model could not be imported: ${stage} failed.`, {
-      cause: err,
-      details: why,
-    });
+    throw stageFailed(stage, err);
+  }
+}
+
+async function guardAsync<T>(stage: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw stageFailed(stage, err);
+  }
+}
+
+/**
+ * The fast backend (bit-identical to the reference interpreter, many times faster on 224x224
+ * convolutions), or the reference interpreter where onnxruntime cannot load.
+ */
+async function exactBackend(): Promise<Backend & { release?: (model: Model) => Promise<void> }> {
+  try {
+    const { createFastBackend } = await import('../engine/fast/index.ts');
+    return createFastBackend();
+  } catch {
+    return referenceBackend;
   }
 }
 
@@ -249,21 +275,37 @@ export async function importOnnx(
   const producer = graph.nodes.find((n) => n.outputs.includes(outputName));
   const isProbability = producer?.opType === 'Softmax' || producer?.opType === 'Sigmoid';
   const layerSamples = samples.slice(0, LAYER_ERROR_SAMPLES);
-  const total = all.length + layerSamples.length;
-  const agree = agreement(model, samples, floatOut.slice(0, samples.length), isProbability, (d) =>
-    progress('evaluate', d, total),
+  const total = all.length;
+  // Every sample runs once on a bit-exact backend: the first LAYER_ERROR_SAMPLES also give their
+  // trace to the per-layer error, all give their output to the agreement.
+  const backend = await exactBackend();
+  const quantOut: number[][] = [];
+  const runSample = async (k: number) => {
+    const s = all[k];
+    const run = await backend.run(model, quantizeInput(model, { shape: s.shape, data: Array.from(s.data) }));
+    quantOut[k] = dequantize(model, run.output);
+    progress('evaluate', k + 1, total);
+    return run.trace;
+  };
+  let layers: LayerError[];
+  try {
+    layers = await guardAsync('per-layer error', () =>
+      layerErrors(dyn, model, built.valueNames, layerSamples, runSample),
+    );
+    for (let k = layerSamples.length; k < all.length; k++) await runSample(k);
+  } finally {
+    await backend.release?.(model);
+  }
+  const agree = agreement(
+    model,
+    quantOut.slice(0, samples.length),
+    floatOut.slice(0, samples.length),
+    isProbability,
   );
   const evalAgree =
     evaluation.length > 0
-      ? agreement(model, evaluation, floatOut.slice(samples.length), isProbability, (d) =>
-          progress('evaluate', samples.length + d, total),
-        )
+      ? agreement(model, quantOut.slice(samples.length), floatOut.slice(samples.length), isProbability)
       : undefined;
-  const layers = guard('per-layer error', () =>
-    layerErrors(dyn, model, built.valueNames, layerSamples, (d) =>
-      progress('evaluate', all.length + d, total),
-    ),
-  );
   const worst = worstLayers(layers, worstCount);
   const drift = checkDrift(
     [

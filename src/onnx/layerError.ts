@@ -2,10 +2,9 @@
 // dequantized output next to the float value of the same ONNX tensor. The error accumulates along
 // the graph, so the layers where it jumps are the ones that lose accuracy.
 import type { Model } from '../engine/graph.ts';
-import { runReference } from '../engine/interpreter.ts';
+import type { Tensor } from '../engine/tensor.ts';
 import type { FTensor } from './float/tensor.ts';
 import { type DynGraph, runDynamic } from './fold.ts';
-import { quantizeInput } from './input.ts';
 
 export interface LayerError {
   /**
@@ -51,15 +50,17 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
 /**
  * Per-op errors, in op order, for every op whose output is an ONNX tensor of the same shape
  * (`valueNames` maps integer tensor ids to the lowered value, i.e. ONNX tensor, names). Ops that
- * produce importer-made intermediates (names the ONNX graph lacks) are skipped.
+ * produce importer-made intermediates (names the ONNX graph lacks) are skipped. `trace(k)` runs
+ * the integer model on sample k and returns every op's output (a bit-exact backend).
  */
-export function layerErrors(
+export async function layerErrors(
   g: DynGraph,
   model: Model,
   valueNames: Map<number, string>,
   samples: FTensor[],
+  trace: (k: number) => Promise<Tensor[]>,
   onSample?: (done: number) => void,
-): LayerError[] {
+): Promise<LayerError[]> {
   const accs: Acc[] = [];
   const wanted = new Set<string>();
   const producer = new Map<number, number>();
@@ -93,11 +94,11 @@ export function layerErrors(
     runDynamic(g, s, (name, value) => {
       if (wanted.has(name)) float.set(name, value);
     });
-    const run = runReference(model, quantizeInput(model, { shape: s.shape, data: Array.from(s.data) }));
+    const run = await trace(k);
     for (const acc of accs) {
       const f = float.get(acc.tensor);
       const info = model.tensors[model.ops[acc.index].output];
-      const q = run.trace[acc.index];
+      const q = run[acc.index];
       if (!f || !sameShape(f.shape, info.shape) || f.data.length !== q.data.length) {
         skipped.add(acc);
         continue;
