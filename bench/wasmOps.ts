@@ -40,7 +40,7 @@ interface Engine {
 }
 
 const { model, input } = await load();
-const engine = new WebAssembly.Instance(engineModule(), { env: { gemmHook: () => 0 } })
+const engine = new WebAssembly.Instance(engineModule(), { env: { gemmHook: () => 0, opHook: () => 0 } })
   .exports as unknown as Engine;
 const place = (end: number, blobs: Blob[]) => {
   const have = engine.memory.buffer.byteLength;

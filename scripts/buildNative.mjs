@@ -1,4 +1,4 @@
-// Builds the native kernels (src/engine/native/kernels.cc, which includes ops.h) into a Node-API addon with the
+// Builds the native kernels (src/engine/native/kernels.cc, which includes ops.h and depthwise.h) into a Node-API addon with the
 // machine's C++ compiler and the headers of the npm package node-api-headers: nothing is fetched.
 // The addon goes to build/native/ (gitignored) under a name that carries a hash of the source,
 // the flags and the headers, so a changed source never loads a stale build. The engine works
@@ -18,7 +18,10 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const NATIVE_SOURCE = join(root, 'src/engine/native/kernels.cc');
 /** Included by the source: part of the addon's hash too. */
-export const NATIVE_HEADERS = [join(root, 'src/engine/native/ops.h')];
+export const NATIVE_HEADERS = [
+  join(root, 'src/engine/native/ops.h'),
+  join(root, 'src/engine/native/depthwise.h'),
+];
 export const NATIVE_DIR = join(root, 'build/native');
 
 /** Plain optimisation, no -march: each vector path carries its own target attribute. */

@@ -46,6 +46,11 @@ const CONVS: ConvSpec[] = [
   { C: 3, H: 19, W: 10, M: 6, group: 1, k: [3, 2], s: [1, 2], d: [1, 3], pads: [1, 0, 0, 3] },
   { C: 2, H: 7, W: 31, M: 3, group: 1, k: [1, 1], s: [2, 2] },
   { C: 1, H: 28, W: 28, M: 8, group: 1, k: [5, 5], s: [1, 1], pads: [2, 2, 2, 2] },
+  // More than one block of GEMM columns (ops.h, NB), with 8-output chunks across a block's edge.
+  { C: 6, H: 30, W: 30, M: 10, group: 1, k: [1, 1], s: [1, 1] },
+  { C: 4, H: 61, W: 61, M: 12, group: 2, k: [3, 3], s: [2, 2], pads: [1, 1, 1, 1] },
+  // Depthwise rows of 16 outputs and then 8, at horizontal stride 2.
+  { C: 4, H: 40, W: 41, M: 4, group: 4, k: [3, 3], s: [2, 2], pads: [1, 1, 1, 1] },
 ];
 
 /** i8 weights: random, or all at the corners -128 / 127 (the largest accumulators). */

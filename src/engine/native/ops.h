@@ -212,67 +212,87 @@ struct PlaneConv {
   int64_t Cg, KH, KW, OH, OW, sh, sw, dh, dw, Hp, Wp, Kp, Pq, Mg;
 };
 
+#include "depthwise.h"
+
+// The requantization of one group's Mg output planes of Pn bytes each (y, bias, mult and shift
+// already offset to the group's first channel).
+struct PlaneOut {
+  uint8_t* y;
+  const int32_t *bias, *mult, *shift;
+  int64_t Pn;
+  int32_t zy, qmin, qmax;
+};
+
+// Columns per GEMM block: the block's B (Kp/2 x NB words) and sums (Mg x NB) stay in L2 and are
+// requantized while there, instead of the whole Mg x Pq sums going out to memory and back.
+const int64_t NB = 512;
+
 __attribute__((always_inline)) inline void convPlanes(const PlaneConv& c, const uint8_t* xp,
                                                       const int16_t* w, int32_t* col, int32_t* acc,
-                                                      int64_t* taps, GemmFn gemm, int32_t zx) {
+                                                      int64_t* taps, GemmFn gemm, DwFn depth,
+                                                      int32_t zx, const PlaneOut& o) {
   const __m128i zxv = _mm_set1_epi16(static_cast<int16_t>(zx));
   const int64_t KK = c.KH * c.KW, K = c.Cg * KK;
   for (int64_t k = 0; k < K; k++)
     taps[k] = ((k / KK) * c.Hp + ((k % KK) / c.KW) * c.dh) * c.Wp + (k % c.KW) * c.dw;
   const int64_t rowStep = c.sh * c.Wp;
   if (c.Cg == 1 && c.Mg < 4) {
-    // Depthwise: the taps' products summed in registers, two taps per 32-bit lane (vpmaddwd;
-    // an odd tap count pairs the last tap with a zero weight).
+    // Depthwise: the taps' products summed in registers (see dwChunk8).
     for (int64_t m = 0; m < c.Mg; m++) {
-      const int16_t* wr = w + m * c.Kp;
       int32_t* a = acc + m * c.Pq;
-      for (int64_t oy = 0; oy < c.OH; oy++) {
-        const uint8_t* row = xp + oy * rowStep;
-        for (int64_t ox = 0; ox < c.OW; ox += 8) {
-          const uint8_t* q = row + ox * c.sw;
-          __m128i lo = _mm_setzero_si128(), hi = _mm_setzero_si128();
-          for (int64_t t = 0; t < KK; t += 2) {
-            const bool two = t + 1 < KK;
-            const __m128i x0 = taps8(q + taps[t], c.sw, zxv);
-            const __m128i x1 = two ? taps8(q + taps[t + 1], c.sw, zxv) : _mm_setzero_si128();
-            const __m128i wv = _mm_set1_epi32(static_cast<int32_t>(
-                static_cast<uint16_t>(wr[t]) |
-                (static_cast<uint32_t>(static_cast<uint16_t>(two ? wr[t + 1] : 0)) << 16)));
-            lo = _mm_add_epi32(lo, _mm_madd_epi16(_mm_unpacklo_epi16(x0, x1), wv));
-            hi = _mm_add_epi32(hi, _mm_madd_epi16(_mm_unpackhi_epi16(x0, x1), wv));
-          }
-          _mm_storeu_si128(reinterpret_cast<__m128i*>(a + oy * c.OW + ox), lo);
-          _mm_storeu_si128(reinterpret_cast<__m128i*>(a + oy * c.OW + ox + 4), hi);
-        }
-      }
+      depth(c, xp, w + m * c.Kp, a, taps, zx);
+      requantRun(a, o.y + m * o.Pn, o.Pn, o.bias[m], o.mult[m], o.shift[m], o.zy, o.qmin, o.qmax);
     }
     return;
   }
-  // im2col in the pair layout (col[(k >> 1) * Pq + p] holds taps k and k + 1 of output p).
+  // im2col in the pair layout, cut into blocks of NB columns (the last one narrower), each its
+  // own c2 matrix: column p sits in block p / NB, at word (k >> 1) * width + p % NB of it.
+  const int64_t kh = c.Kp >> 1;
   for (int64_t k = 0; k < K; k += 2) {
     const bool two = k + 1 < K;
     const uint8_t* p0 = xp + taps[k];
     const uint8_t* p1 = xp + taps[two ? k + 1 : k];
-    int32_t* base = col + (k >> 1) * c.Pq;
     for (int64_t oy = 0; oy < c.OH; oy++) {
-      int32_t* d = base + oy * c.OW;
       const uint8_t* r0 = p0 + oy * rowStep;
       const uint8_t* r1 = p1 + oy * rowStep;
       for (int64_t ox = 0; ox < c.OW; ox += 8) {
         const __m128i a = taps8(r0 + ox * c.sw, c.sw, zxv);
         const __m128i b = two ? taps8(r1 + ox * c.sw, c.sw, zxv) : _mm_setzero_si128();
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + ox), _mm_unpacklo_epi16(a, b));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + ox + 4), _mm_unpackhi_epi16(a, b));
+        const __m128i lo = _mm_unpacklo_epi16(a, b), hi = _mm_unpackhi_epi16(a, b);
+        const int64_t p = oy * c.OW + ox, blk = p / NB, q = p - blk * NB;
+        const int64_t width = c.Pq - blk * NB < NB ? c.Pq - blk * NB : NB;
+        int32_t* d = col + blk * NB * kh + (k >> 1) * width + q;
+        if (q + 8 <= width) {
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(d), lo);
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 4), hi);
+        } else {
+          // The chunk runs into the next block: its words one by one.
+          alignas(16) int32_t t[8];
+          _mm_store_si128(reinterpret_cast<__m128i*>(t), lo);
+          _mm_store_si128(reinterpret_cast<__m128i*>(t + 4), hi);
+          for (int64_t e = 0; e < 8 && p + e < c.Pq; e++) {
+            const int64_t pe = p + e, be = pe / NB, we = c.Pq - be * NB < NB ? c.Pq - be * NB : NB;
+            col[be * NB * kh + (k >> 1) * we + (pe - be * NB)] = t[e];
+          }
+        }
       }
     }
   }
-  gemm(w, col, acc, c.Mg, c.Kp, c.Pq);
+  for (int64_t j0 = 0; j0 < c.Pq; j0 += NB) {
+    const int64_t width = c.Pq - j0 < NB ? c.Pq - j0 : NB;
+    gemm(w, col + j0 * kh, acc, c.Mg, c.Kp, width);
+    const int64_t n = o.Pn - j0 < width ? o.Pn - j0 : width;
+    if (n <= 0) continue;
+    for (int64_t m = 0; m < c.Mg; m++)
+      requantRun(acc + m * width, o.y + m * o.Pn + j0, n, o.bias[m], o.mult[m], o.shift[m], o.zy,
+                 o.qmin, o.qmax);
+  }
 }
 
 
 // conv record words (assembly/conv.ts): x, w, bias, mult, shift, y, N, C, H, W, M, OH, OW, Cg,
 // KH, KW, sh, sw, pt, pl, dh, dw, group, zx, zy, qmin, qmax, col, acc, Kp, Pp, ...
-__attribute__((always_inline)) inline const char* convOp(Mem& mem, const int32_t* r, GemmFn gemm) {
+__attribute__((always_inline)) inline const char* convOp(Mem& mem, const int32_t* r, GemmFn gemm, DwFn depth) {
   int64_t f[31];
   for (int i = 0; i < 31; i++) f[i] = r[i];
   const int64_t N = f[6], C = f[7], H = f[8], W = f[9], M = f[10], OH = f[11], OW = f[12];
@@ -312,12 +332,9 @@ __attribute__((always_inline)) inline const char* convOp(Mem& mem, const int32_t
     for (int64_t n = 0; n < N; n++) {
       for (int64_t g = 0; g < group; g++) {
         padPlanes(x + (n * C + g * Cg) * HW, xp, Cg, H, W, pc.Hp, pc.Wp, pt, pl, zx);
-        convPlanes(pc, xp, w + g * Mg * Kp, cw, aw, taps, gemm, zx);
-        for (int64_t m = 0; m < Mg; m++) {
-          const int64_t mm = g * Mg + m;
-          requantRun(aw + m * pc.Pq, y + (n * M + mm) * Pn, Pn, bias[mm], mult[mm], shift[mm], zy,
-                     qmin, qmax);
-        }
+        const int64_t m0 = g * Mg;
+        const PlaneOut o{y + (n * M + m0) * Pn, bias + m0, mult + m0, shift + m0, Pn, zy, qmin, qmax};
+        convPlanes(pc, xp, w + m0 * Kp, cw, aw, taps, gemm, depth, zx, o);
       }
     }
     return nullptr;
@@ -445,13 +462,13 @@ __attribute__((always_inline)) inline const char* matmulOp(Mem& mem, const int32
 }
 
 const char* ops_scalar(Mem& mem, int code, const int32_t* r) {
-  return code == 1 ? convOp(mem, r, gemm_scalar) : matmulOp(mem, r, gemm_scalar);
+  return code == 1 ? convOp(mem, r, gemm_scalar, depthwise8) : matmulOp(mem, r, gemm_scalar);
 }
 
 // One instance of both ops per vector path, so that their loops vectorise for that path's target.
 #define OPS(NAME, TARGET, GEMM)                                                                  \
   __attribute__((target(TARGET))) const char* NAME(Mem& mem, int code, const int32_t* r) {       \
-    return code == 1 ? convOp(mem, r, GEMM) : matmulOp(mem, r, GEMM);                            \
+    return code == 1 ? convOp(mem, r, GEMM, depthwise16) : matmulOp(mem, r, GEMM);                            \
   }
 OPS(ops_avx2, "avx2", gemm_avx2)
 OPS(ops_avxvnni, "avx2,avxvnni", gemm_avxvnni)

@@ -6,12 +6,9 @@
 // accumulators: |a| <= 255 and |b| <= 255, so each pair sum is below 2^17 and the validator bounds
 // every accumulator below 2^31. Kp is even and Np a multiple of 8; the padding of A or of B is zero.
 import { A, P, rqClamp } from './arith';
+import { gemm } from './tiles';
 
-// The host may compute a GEMM itself (the native kernels, src/engine/native): it returns 1 when it
-// wrote C, exactly as the loops below would, or 0 to leave the work to them. Without native
-// kernels the host passes a function that returns 0, so the engine runs anywhere.
-@external('env', 'gemmHook')
-declare function gemmHook(a: usize, b: usize, c: usize, M: i32, Kp: i32, Np: i32): i32;
+export { gemm };
 
 // The host may also run a whole conv (code 1) or matmul (code 2) from its record r: it returns 1
 // when it wrote the op's output, or 0 to leave the op to the engine. macs is the op's number of
@@ -28,78 +25,6 @@ export function pairsLow(a: v128, b: v128): v128 {
 @inline
 export function pairsHigh(a: v128, b: v128): v128 {
   return i8x16.shuffle(a, b, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
-}
-
-export function gemm(a: usize, b: usize, c: usize, M: i32, Kp: i32, Np: i32): void {
-  if (gemmHook(a, b, c, M, Kp, Np)) return;
-  const kh = Kp >> 1;
-  const aRow = (<usize>Kp) << 1;
-  const bRow = (<usize>Np) << 2;
-  const cRow = (<usize>Np) << 2;
-  let i = 0;
-  for (; i + 4 <= M; i += 4) {
-    const a0 = a + <usize>i * aRow;
-    const a1 = a0 + aRow;
-    const a2 = a1 + aRow;
-    const a3 = a2 + aRow;
-    const c0 = c + <usize>i * cRow;
-    for (let j = 0; j < Np; j += 8) {
-      let s00 = i32x4.splat(0);
-      let s01 = i32x4.splat(0);
-      let s10 = i32x4.splat(0);
-      let s11 = i32x4.splat(0);
-      let s20 = i32x4.splat(0);
-      let s21 = i32x4.splat(0);
-      let s30 = i32x4.splat(0);
-      let s31 = i32x4.splat(0);
-      let bp = b + ((<usize>j) << 2);
-      for (let k = 0; k < kh; k++) {
-        const b0 = v128.load(bp);
-        const b1 = v128.load(bp, 16);
-        const o = (<usize>k) << 2;
-        const x0 = v128.load32_splat(a0 + o);
-        s00 = i32x4.add(s00, i32x4.dot_i16x8_s(x0, b0));
-        s01 = i32x4.add(s01, i32x4.dot_i16x8_s(x0, b1));
-        const x1 = v128.load32_splat(a1 + o);
-        s10 = i32x4.add(s10, i32x4.dot_i16x8_s(x1, b0));
-        s11 = i32x4.add(s11, i32x4.dot_i16x8_s(x1, b1));
-        const x2 = v128.load32_splat(a2 + o);
-        s20 = i32x4.add(s20, i32x4.dot_i16x8_s(x2, b0));
-        s21 = i32x4.add(s21, i32x4.dot_i16x8_s(x2, b1));
-        const x3 = v128.load32_splat(a3 + o);
-        s30 = i32x4.add(s30, i32x4.dot_i16x8_s(x3, b0));
-        s31 = i32x4.add(s31, i32x4.dot_i16x8_s(x3, b1));
-        bp += bRow;
-      }
-      const cp = c0 + ((<usize>j) << 2);
-      v128.store(cp, s00);
-      v128.store(cp, s01, 16);
-      v128.store(cp + cRow, s10);
-      v128.store(cp + cRow, s11, 16);
-      v128.store(cp + 2 * cRow, s20);
-      v128.store(cp + 2 * cRow, s21, 16);
-      v128.store(cp + 3 * cRow, s30);
-      v128.store(cp + 3 * cRow, s31, 16);
-    }
-  }
-  for (; i < M; i++) {
-    const a0 = a + <usize>i * aRow;
-    const c0 = c + <usize>i * cRow;
-    for (let j = 0; j < Np; j += 8) {
-      let s00 = i32x4.splat(0);
-      let s01 = i32x4.splat(0);
-      let bp = b + ((<usize>j) << 2);
-      for (let k = 0; k < kh; k++) {
-        const x0 = v128.load32_splat(a0 + ((<usize>k) << 2));
-        s00 = i32x4.add(s00, i32x4.dot_i16x8_s(x0, v128.load(bp)));
-        s01 = i32x4.add(s01, i32x4.dot_i16x8_s(x0, v128.load(bp, 16)));
-        bp += bRow;
-      }
-      const cp = c0 + ((<usize>j) << 2);
-      v128.store(cp, s00);
-      v128.store(cp, s01, 16);
-    }
-  }
 }
 
 /** clamp(zy + rshift(v * m, S), qmin, qmax) on 4 lanes in i64: |v| < 2^31, 0 <= m < 2^31, S <= 40. */
