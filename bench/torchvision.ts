@@ -65,6 +65,8 @@ interface Row {
   /** Ops whose one-step proof exceeds STEP_GAS_LIMIT, and the largest bound. */
   opsOverGas?: number;
   worstGas?: number;
+  /** The dearest op over the bound: its type, name and why. */
+  worstOver?: string;
   warnings?: number;
 }
 
@@ -149,6 +151,8 @@ async function runOne(model: string, opset: number, size: number): Promise<Row> 
   row.gasOk = over.length === 0;
   row.opsOverGas = over.length;
   row.worstGas = Math.max(...costs.map((c) => c.gas));
+  const dearest = [...over].sort((a, b) => b.gas - a.gas)[0];
+  if (dearest) row.worstOver = `${dearest.type} "${dearest.name}": ${dearest.reason}`;
 
   const fast = createFastBackend();
   const session = await ort.InferenceSession.create(bytes);
@@ -197,7 +201,7 @@ function table(rows: Row[]): string {
     const gas = r.ok
       ? r.gasOk
         ? 'passes'
-        : `fails: ${r.opsOverGas} ops over ${STEP_GAS_LIMIT / 1e6}M (worst ${(r.worstGas! / 1e6).toFixed(1)}M)`
+        : `fails: ${r.opsOverGas} ops over ${STEP_GAS_LIMIT / 1e6}M (worst ${(r.worstGas! / 1e6).toFixed(1)}M, ${r.worstOver})`
       : '–';
     lines.push(
       `| ${r.model} | ${r.opset} | ${r.size}×${r.size} | ${r.ok ? 'ok' : r.error} | ${r.ops ?? '–'} | ${
