@@ -5,17 +5,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CALIBRATION_METHODS, type FloatTensor, importOnnx, parseFloatInput } from '../src/onnx/index.ts';
 import { EXAMPLES } from '../src/sdk/examples.ts';
+import { seededInts } from './models/seeded.ts';
 
-/** Mulberry32, so the fixture inputs are the same on every run (as in test/onnx). */
+/** Mulberry32 as a float in [0, 1), so the fixture inputs are the same on every run (as in test/onnx). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const ints = seededInts(seed);
+  return () => ints.uint32() / 4294967296;
 }
 
 function samples(n: number, shape: number[], draw: (r: () => number) => number): FloatTensor[] {
