@@ -23,8 +23,8 @@ import {StepOpening} from "./StepOpening.sol";
 ///     OneStepMissingChunk for a chunk that was not supplied) and computes the element with the
 ///     contracts/onestep libraries, bit-identical to src/engine/reference.
 /// Conv takes mult/shift per output channel or per tensor (length 1, like matmul).
-/// A conv or reducemean whose element reads too many input chunks for one step (ConvSegments,
-/// ReduceSegments) is also checked as a chain of partial sums over segments of its reduction:
+/// A conv, avgpool or reducemean whose element reads too many input chunks or sums too many taps
+/// for one step (ConvSegments, PoolSegments, ReduceSegments) is also checked as a chain of partial sums over segments of its reduction:
 /// segmentCount and computeSegment. Those and conv's computeElement run in a ReductionVerifier this
 /// contract creates (together they would not fit the EIP-170 code size limit).
 contract OneStepVerifier is IOneStepVerifier, StepOpening {

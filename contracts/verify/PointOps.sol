@@ -9,6 +9,7 @@ import {Requant} from "../onestep/Requant.sol";
 import {SoftmaxStep} from "../onestep/SoftmaxStep.sol";
 import {OneStepBadAttribute, OneStepBadSegment, OneStepBadShape} from "./OneStepErrors.sol";
 import {OpContext} from "./OpContext.sol";
+import {PoolSegments} from "./PoolSegments.sol";
 import {ReduceSegments} from "./ReduceSegments.sol";
 import {TensorView} from "./TensorView.sol";
 
@@ -129,6 +130,51 @@ library PointOps {
             shift: OpContext.uattr(c, 10)
         });
         return PoolStep.avgpool(p.w, p.oy, p.ox, windowTaps(p, x), a);
+    }
+
+    /// The split of avgpool's window sum (PoolSegments.plan): [kernel rows per segment, segment
+    /// count], the count 0 for an avgpool checked in one step.
+    function avgpoolSegments(OpContext.Ctx memory c) internal pure returns (uint256 rows, uint256 segments) {
+        PoolAt memory p = poolAt(c, c.ins[0]);
+        return PoolSegments.plan(p.w.kH, p.w.kW, p.w.W);
+    }
+
+    /// One step of a split avgpool: for segment i < S, acc + Σ (x - zx) over the in-bounds taps of
+    /// kernel rows [i*R, min((i+1)*R, kH)); for i = S, the output byte of the whole window sum acc
+    /// (divided by kH*kW if countIncludePad, else by the in-bounds taps, as PoolStep.avgpool).
+    function avgpoolSegment(OpContext.Ctx memory c, uint256 segment, int256 acc) internal pure returns (int256) {
+        PoolAt memory p = poolAt(c, c.ins[0]);
+        (uint256 rows, uint256 segments) = PoolSegments.plan(p.w.kH, p.w.kW, p.w.W);
+        if (segments == 0 || segment > segments) revert OneStepBadSegment(segment, segments);
+        PoolStep.Taps memory t = PoolStep.inBoundsTaps(p.w, p.oy, p.ox);
+        if (segment == segments) {
+            // acc is a partial sum the game proved against the worker's commitment; an absurd one
+            // reverts in meanOf on overflow, on the worker's clock.
+            uint256 count = c.attrs[8] != 0 ? p.w.kH * p.w.kW : (t.kyHi - t.kyLo) * (t.kxHi - t.kxLo);
+            return int256(uint256(PoolStep.meanOf(acc, count, c.zy, c.attrs[9], OpContext.uattr(c, 10))));
+        }
+        uint256 lo = segment * rows;
+        uint256 hi = lo + rows < p.w.kH ? lo + rows : p.w.kH;
+        if (lo < t.kyLo) lo = t.kyLo;
+        if (hi > t.kyHi) hi = t.kyHi;
+        if (hi < lo) hi = lo;
+        return PoolStep.reduceSum(acc, rowTaps(p, t, c.ins[0], lo, hi), c.ins[0].zeroPoint);
+    }
+
+    /// The in-bounds taps of kernel rows [lo, hi) (all in bounds vertically), row after row.
+    function rowTaps(PoolAt memory p, PoolStep.Taps memory t, TensorView.View memory x, uint256 lo, uint256 hi)
+        private
+        pure
+        returns (bytes memory values)
+    {
+        uint256 width = t.kxHi - t.kxLo;
+        values = new bytes((hi - lo) * width);
+        if (width == 0) return values;
+        // The in-bounds taps of one window row are contiguous in x.
+        for (uint256 ky = lo; ky < hi; ++ky) {
+            (, uint256 xFlat) = PoolStep.tapSource(p.w, p.plane, p.oy, p.ox, ky, t.kxLo);
+            TensorView.gather(x, xFlat, 1, width, values, (ky - lo) * width);
+        }
     }
 
     /// reducemean (code 7): attrs axis, keepDims, mult, shift. keepDims only shapes the output; the

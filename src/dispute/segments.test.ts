@@ -1,16 +1,20 @@
-// The partial-sum split (segments.ts, engine/convSegments.ts, engine/reduceSegments.ts) off chain: the plan of known shapes,
+// The partial-sum split (segments.ts, engine/convSegments.ts, engine/poolSegments.ts,
+// engine/reduceSegments.ts) off chain: the plan of known shapes,
 // segments that partition the channels, prefix sums whose requantized total is the reference
 // output, and steps that read at most SEGMENT_CHUNKS chunks of x whatever the element and batch.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { mulberry32, randomInput } from '../../test/support/randomModel.ts';
-import { splitMeanModel, wideConv } from '../../test/support/wideModels.ts';
+import { splitMeanModel, splitPoolModel, wideConv } from '../../test/support/wideModels.ts';
 import { clamp, divRound, rq } from '../engine/arith.ts';
 import { runReference } from '../engine/interpreter.ts';
+import { POOL_SEGMENT_CHUNKS } from '../engine/poolSegments.ts';
 import { REDUCE_SEGMENT_CHUNKS } from '../engine/reduceSegments.ts';
 import {
   convPlan,
+  POOL_SEGMENT_TAPS,
+  poolPlan,
   prefixLeaves,
   prefixSums,
   REDUCE_SEGMENT_TAPS,
@@ -139,5 +143,69 @@ test('reducemean prefix sums average to the reference output, each step reads at
       }
     }),
     { numRuns: 30, seed: 20261202 },
+  );
+});
+
+test('the avgpool plan of known shapes', () => {
+  // Global pools at 224x224 input: 18 rows of 56 (1008 taps) a segment, 9 rows of 112.
+  assert.deepEqual(poolPlan(56, 56, 56), { channels: 18, segments: 4 });
+  assert.deepEqual(poolPlan(112, 112, 112), { channels: 9, segments: 13 });
+  // 36x36 windows over 40-wide rows: 28 rows (1008 taps, 1116 bytes) a segment.
+  assert.deepEqual(poolPlan(36, 36, 40), { channels: 28, segments: 2 });
+  // 1024 taps or fewer: one step.
+  assert.deepEqual(poolPlan(32, 32, 32), { channels: 32, segments: 0 });
+  assert.deepEqual(poolPlan(7, 7, 7), { channels: 7, segments: 0 });
+  // Rows of more than 1024 taps, or of 600: one row a segment (the tap bound).
+  assert.deepEqual(poolPlan(4, 2048, 2048), { channels: 1, segments: 4 });
+  assert.deepEqual(poolPlan(3, 600, 4096), { channels: 1, segments: 3 });
+  // Rows of 16 taps 4096 bytes apart: up to 2 chunks each, 4 rows a segment (the chunk bound).
+  assert.deepEqual(poolPlan(80, 16, 4096), { channels: 4, segments: 20 });
+});
+
+test('avgpool prefix sums average to the reference output, each step reads at most 8 chunks', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 3 }), (seed, batch) => {
+      const r = mulberry32(seed);
+      const model = splitPoolModel(r);
+      const input = randomInput(model, batch, r);
+      const { trace } = runReference(model, input);
+      const run = { model, input, trace };
+      const op = model.ops[0];
+      if (op.type !== 'avgpool') throw new Error('an avgpool');
+      const plan = segmentPlan(model, 0);
+      assert.ok(plan.segments >= 2);
+      const [, , H, W] = input.shape;
+      const [, , OH, OW] = trace[0].shape;
+      const zy = model.tensors[op.output].zeroPoint;
+      for (let t = 0; t < 4; t++) {
+        const e = r.int(0, trace[0].data.length - 1);
+        const sums = prefixSums(run, 0, e);
+        assert.equal(sums.length, plan.segments);
+        const oy = Math.floor(e / OW) % OH;
+        const ox = e % OW;
+        const rows: number =
+          Math.min(H, oy * op.strides[0] - op.pads[0] + op.kernel[0]) -
+          Math.max(0, oy * op.strides[0] - op.pads[0]);
+        const cols: number =
+          Math.min(W, ox * op.strides[1] - op.pads[1] + op.kernel[1]) -
+          Math.max(0, ox * op.strides[1] - op.pads[1]);
+        const count = op.countIncludePad ? op.kernel[0] * op.kernel[1] : rows * cols;
+        const y = clamp(zy + divRound(sums[sums.length - 1] * op.mult, count * 2 ** op.shift), 0, 255);
+        assert.equal(y, trace[0].data[e], `element ${e}`);
+        let taps = 0;
+        for (let i = 0; i <= plan.segments; i++) {
+          const [needs] = segmentNeeds(run, 0, e, i);
+          assert.ok(chunksOf(needs, 1).length <= POOL_SEGMENT_CHUNKS, `segment ${i} of element ${e}`);
+          assert.ok(needs.length <= POOL_SEGMENT_TAPS, `segment ${i} of element ${e}`);
+          taps += needs.length;
+        }
+        assert.equal(taps, rows * cols, 'the segments partition the in-bounds window');
+        assert.equal(
+          new Set([...Array(plan.segments + 1).keys()].flatMap((i) => segmentNeeds(run, 0, e, i)[0])).size,
+          taps,
+        );
+      }
+    }),
+    { numRuns: 30, seed: 20261203 },
   );
 });

@@ -1,26 +1,33 @@
-// The partial-sum level of the dispute game (contracts/game/DisputeGame.sol, revealPrefix): a conv
-// or reducemean whose one output element reads too many input chunks for one step splits its
-// reduction into S segments fixed by the model: conv over input channels
-// (contracts/verify/ConvSegments.sol), reducemean over its reduced axis (ReduceSegments.sol), both
-// mirrored here. The worker commits the exact prefix sums after each segment, the challenger
+// The partial-sum level of the dispute game (contracts/game/DisputeGame.sol, revealPrefix): a conv,
+// avgpool or reducemean whose one output element reads too many input chunks (or sums too many
+// taps) for one step splits its reduction into S segments fixed by the model: conv over input
+// channels (contracts/verify/ConvSegments.sol), avgpool over its kernel rows (PoolSegments.sol),
+// reducemean over its reduced axis (ReduceSegments.sol), all mirrored here. The worker commits the exact prefix sums after each segment, the challenger
 // dissects them down to the first wrong one, and one step checks one segment (or the final
 // requantization).
 import { type Hash, keccak256 } from '../commit/keccak.ts';
 import { convPlan, type SegmentPlan } from '../engine/convSegments.ts';
 import { elementCount, type Model, type Op } from '../engine/graph.ts';
+import { poolPlan } from '../engine/poolSegments.ts';
 import { reducePlan } from '../engine/reduceSegments.ts';
 import { type RunValues, runBatch, shapeAt, tensorValue } from './witnessNeeds.ts';
 
 export { convPlan, SEGMENT_CHUNKS, type SegmentPlan, SPLIT_CHUNKS } from '../engine/convSegments.ts';
+export { POOL_SEGMENT_TAPS, poolPlan } from '../engine/poolSegments.ts';
 export { REDUCE_SEGMENT_TAPS, reducePlan } from '../engine/reduceSegments.ts';
 
 /**
- * The split of op k (segments 0 for every op but a conv or reducemean that needs it): for a conv
- * `channels` input channels per segment, for a reducemean that many values of the reduced axis.
- * The validator keeps reducemean's axis >= 1, so the plan does not depend on the batch size.
+ * The split of op k (segments 0 for every op but a conv, avgpool or reducemean that needs it): for
+ * a conv `channels` input channels per segment, for an avgpool that many kernel rows, for a
+ * reducemean that many values of the reduced axis. The validator keeps reducemean's axis >= 1,
+ * so the plan does not depend on the batch size.
  */
 export function segmentPlan(model: Model, k: number): SegmentPlan {
   const op = model.ops[k];
+  if (op?.type === 'avgpool') {
+    const W = model.tensors[op.inputs[0]].shape[3];
+    return poolPlan(op.kernel[0], op.kernel[1], W);
+  }
   if (op?.type === 'reducemean') {
     const { len, inner } = reducedAxis(model.tensors[op.inputs[0]].shape, op.axis);
     return reducePlan(len, inner);
@@ -109,6 +116,7 @@ function taps(c: ConvElement, c0: number, n: number): [number, number][] {
 export function prefixSums(run: RunValues, k: number, element: number): number[] {
   const plan = segmentPlan(run.model, k);
   if (run.model.ops[k].type === 'reducemean') return reducePrefixSums(run, k, element, plan);
+  if (run.model.ops[k].type === 'avgpool') return poolPrefixSums(run, k, element, plan);
   const c = convElement(run, k, element);
   const x = tensorValue(run, c.op.inputs[0]);
   const w = tensorValue(run, c.op.inputs[1]);
@@ -142,9 +150,50 @@ function reducePrefixSums(run: RunValues, k: number, element: number, plan: Segm
 }
 
 /**
+ * Avgpool: the flat indices in x of the in-bounds taps of kernel rows [r0, r0 + n) of output
+ * element e's window, in (ky, kx) order (PointOps.avgpoolSegment).
+ */
+function poolSources(run: RunValues, k: number, e: number, r0: number, n: number): number[] {
+  const op = run.model.ops[k];
+  if (op.type !== 'avgpool') throw new RangeError(`Op ${k} is a ${op.type}, not an avgpool.`);
+  const batch = runBatch(run);
+  const [, , H, W] = shapeAt(run.model, op.inputs[0], batch);
+  const [, , OH, OW] = shapeAt(run.model, op.output, batch);
+  const ox = e % OW;
+  const oy = Math.floor(e / OW) % OH;
+  const plane = Math.floor(e / (OW * OH));
+  const out: number[] = [];
+  for (let ky = r0; ky < Math.min(r0 + n, op.kernel[0]); ky++) {
+    const iy = oy * op.strides[0] - op.pads[0] + ky;
+    if (iy < 0 || iy >= H) continue;
+    for (let kx = 0; kx < op.kernel[1]; kx++) {
+      const ix = ox * op.strides[1] - op.pads[1] + kx;
+      if (ix >= 0 && ix < W) out.push((plane * H + iy) * W + ix);
+    }
+  }
+  return out;
+}
+
+/** Avgpool: acc_i = Σ (x - zx) over the in-bounds taps of segments 0 … i-1 (|acc| < 255 * taps). */
+function poolPrefixSums(run: RunValues, k: number, element: number, plan: SegmentPlan): number[] {
+  const op = run.model.ops[k];
+  const x = tensorValue(run, op.inputs[0]);
+  const sums: number[] = [];
+  let acc = 0;
+  for (let i = 0; i < plan.segments; i++) {
+    for (const xi of poolSources(run, k, element, i * plan.channels, plan.channels)) {
+      acc += x.data[xi] - x.zeroPoint;
+    }
+    sums.push(acc);
+  }
+  return sums;
+}
+
+/**
  * Per input of op k (in op order), the flat elements the step of segment i reads: for a conv, the
  * taps of its channels and their weights for i < S, the bias, multiplier and shift of the channel
- * for i = S; for a reducemean, the values of its part of the axis for i < S, nothing for i = S.
+ * for i = S; for an avgpool or reducemean, the taps of its kernel rows or the values of its part
+ * of the axis for i < S, nothing for i = S.
  */
 export function segmentNeeds(run: RunValues, k: number, element: number, i: number): number[][] {
   const plan = segmentPlan(run.model, k);
@@ -152,6 +201,10 @@ export function segmentNeeds(run: RunValues, k: number, element: number, i: numb
     throw new RangeError(`Op ${k} has no segment ${i} (it has ${plan.segments}).`);
   }
   const op = run.model.ops[k];
+  if (op.type === 'avgpool') {
+    if (i === plan.segments) return [[]];
+    return [poolSources(run, k, element, i * plan.channels, plan.channels)];
+  }
   if (op.type === 'reducemean') {
     if (i === plan.segments) return [[]];
     const len = run.model.tensors[op.inputs[0]].shape[op.axis];

@@ -16,6 +16,7 @@ import { ModelFormatError } from '../errors/base.ts';
 import { convPlan, type SegmentPlan } from './convSegments.ts';
 import { batchedShape, dtypeBytes, elementCount, type Model, type Op, type OpType } from './graph.ts';
 import { constLayout } from './layout.ts';
+import { poolPlan } from './poolSegments.ts';
 import { reducePlan } from './reduceSegments.ts';
 
 /** The most gas one step may need (the game adds a little on top). */
@@ -78,6 +79,13 @@ function convSlowRowGas(run: number): number {
   return 320 + 230 * run;
 }
 
+/**
+ * A segment of a split avgpool (PointOps.avgpoolSegment): per tap (PoolStep.reduceSum over the
+ * gathered rows) and per kernel row (one contiguous gather), cheaper than the plain window loop.
+ */
+const POOL_SEGMENT_TAP = 150;
+const POOL_SEGMENT_ROW = 3_400;
+
 /** matmul with an activation b: its column is gathered element by element (stride N). */
 const EXEC_STRIDED_TAP = 150;
 /** transpose per axis (the index map), concat per input (the shape checks). */
@@ -101,8 +109,8 @@ export interface StepCost {
   /** Why it costs what it costs: the input with the most chunks. */
   reason: string;
   /**
-   * For a conv or reducemean whose reduction is split into committed partial sums: the segment
-   * count S (the bound is then that of one segment step or the final step, whichever is dearer).
+   * For a conv, avgpool or reducemean whose reduction is split into committed partial sums: the
+   * segment count S (the bound is then that of one segment step or the final step, whichever is dearer).
    */
   segments?: number;
 }
@@ -227,14 +235,17 @@ interface Work {
   taps: number;
   rows: number;
   strided: boolean;
-  /** Execution gas of the reduction loop, for ops that price it themselves (conv). */
+  /**
+   * Execution gas of the reduction loop, for ops that price it themselves (conv, a segment of an
+   * avgpool), instead of EXEC's per tap and per row.
+   */
   loop?: number;
 }
 
 /**
- * Which step of an op: the whole element, or for a conv or reducemean split into segments
- * (src/dispute/segments.ts) the step of one segment of `channels` input channels (values of the
- * reduced axis), or the final requantization.
+ * Which step of an op: the whole element, or for a conv, avgpool or reducemean split into
+ * segments (src/dispute/segments.ts) the step of one segment of `channels` input channels (kernel
+ * rows, values of the reduced axis), or the final requantization.
  */
 type Variant = { kind: 'plain' } | { kind: 'segment'; channels: number } | { kind: 'final' };
 
@@ -290,11 +301,21 @@ function opWork(model: Model, op: Op, shapes: number[][], out: number[], variant
     }
     case 'maxpool':
     case 'avgpool': {
+      if (variant.kind === 'final') return { reads: [0], taps: 0, rows: 0, strided: false };
       const [, , H, W] = shapes[0];
       const [, , OH, OW] = out;
-      const rows = window(OH, op.strides[0], op.pads[0], op.kernel[0], 1, H);
+      const all = window(OH, op.strides[0], op.pads[0], op.kernel[0], 1, H);
       const cols = window(OW, op.strides[1], op.pads[1], op.kernel[1], 1, W);
+      // A segment of an avgpool: `channels` consecutive kernel rows (undilated: at most that many
+      // in-bounds rows, spanning at most that many input rows).
+      const R = variant.kind === 'segment' ? variant.channels : op.kernel[0];
+      const rows = { taps: Math.min(R, all.taps), span: Math.min(R, all.span) };
       const x = windowChunks(1, H * W, W, rows, cols);
+      if (variant.kind === 'segment') {
+        const taps = rows.taps * cols.taps;
+        const loop = POOL_SEGMENT_TAP * taps + POOL_SEGMENT_ROW * rows.taps;
+        return { reads: [x], taps, rows: rows.taps, strided: false, loop };
+      }
       return { reads: [x], taps: op.kernel[0] * op.kernel[1], rows: rows.taps, strided: false };
     }
     case 'reducemean': {
@@ -339,7 +360,7 @@ function opWork(model: Model, op: Op, shapes: number[][], out: number[], variant
 }
 
 /**
- * The worst-case one-step gas of op k at batch size `batch`. For a conv or reducemean whose
+ * The worst-case one-step gas of op k at batch size `batch`. For a conv, avgpool or reducemean whose
  * reduction is split into segments (src/dispute/segments.ts), the dearer of a segment step and the final
  * requantization step (IOneStepVerifier.computeSegment), with `segments` set.
  */
@@ -364,6 +385,8 @@ function segmentPlanOf(model: Model, op: Op): SegmentPlan {
     const x = model.tensors[op.inputs[0]].shape;
     return reducePlan(x[op.axis], elementCount(x.slice(op.axis + 1)));
   }
+  if (op.type === 'avgpool')
+    return poolPlan(op.kernel[0], op.kernel[1], model.tensors[op.inputs[0]].shape[3]);
   return { channels: 0, segments: 0 };
 }
 
@@ -445,9 +468,7 @@ function variantCost(model: Model, k: number, batch: number, variant: Variant): 
     EXEC_PER_CHUNK * chunks +
     EXEC_PER_LEVEL * levels +
     EXEC_PER_LOOKUP * lookups +
-    cost.tap * work.taps +
-    cost.row * work.rows +
-    (work.loop ?? 0);
+    (work.loop ?? cost.tap * work.taps + cost.row * work.rows);
   if (work.strided) exec += EXEC_STRIDED_TAP * work.taps;
   if (op.type === 'transpose') exec += EXEC_PER_AXIS * shapes[0].length;
   if (op.type === 'concat') exec += EXEC_PER_CONCAT_INPUT * op.inputs.length;

@@ -17,7 +17,7 @@ import { segmentPlan } from '../../src/dispute/segments.ts';
 import { runReference } from '../../src/engine/interpreter.ts';
 import { advance, receiptOf, registerAgent, startWorld, type World } from '../market/support.ts';
 import { mulberry32, randomCase, randomInput } from '../support/randomModel.ts';
-import { splitConvModel, splitMeanModel } from '../support/wideModels.ts';
+import { splitConvModel, splitMeanModel, splitPoolModel } from '../support/wideModels.ts';
 import {
   attackClaim,
   CLAIM_ATTACKS,
@@ -94,13 +94,13 @@ async function serve(root: `0x${string}`) {
 
 /**
  * The case for one seed: randomCase, or (one game in six, drawn from its own stream so the other
- * cases stay as they were) a model whose first op, a conv or a reducemean over a strided axis,
- * splits its reduction into committed partial sums.
+ * cases stay as they were) a model whose first op, a conv, an avgpool over a large window or a
+ * reducemean over a strided axis, splits its reduction into committed partial sums.
  */
 function caseOf(seed: number) {
   const r = mulberry32(seed ^ 0x5011);
   if (!r.bool(1 / 6)) return randomCase(seed);
-  const model = r.bool() ? splitConvModel(r) : splitMeanModel(r);
+  const model = [splitConvModel, splitMeanModel, splitPoolModel][r.int(0, 2)](r);
   const batch = r.int(1, 2);
   return { seed, kind: model.meta.name, model, batch, input: randomInput(model, batch, r) };
 }

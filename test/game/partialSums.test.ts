@@ -28,7 +28,7 @@ import {
   type World,
 } from '../market/support.ts';
 import { mulberry32, randomInput } from '../support/randomModel.ts';
-import { stridedMean, wideConv } from '../support/wideModels.ts';
+import { stridedMean, wideConv, widePool } from '../support/wideModels.ts';
 import { assertGameSolvent, challengeTask, play, postTask } from './support.ts';
 
 let w: World;
@@ -38,15 +38,20 @@ const CHALLENGER = 2;
 
 /**
  * 1x1 conv 64 -> 8 at 32x32 (8 segments of 8 channels), 3x3 conv 24 -> 4 (4 segments of 7), and
- * the mean over the tokens of [1,128,64] (2 segments of 113 tokens) and of [1,128,256] (5 of 29).
+ * the mean over the tokens of [1,128,64] (2 segments of 113 tokens) and of [1,128,256] (5 of 29),
+ * a global average pool over 2 planes of 56x56 (4 segments of 18 kernel rows) and over 112x112
+ * (13 of 9), and a padded 36x36 window at stride 4 over 40x40 (2 of 28).
  */
 const MODELS: Model[] = [
   wideConv(64, 8, 32, 32),
   wideConv(24, 4, 32, 32, 3),
   stridedMean(128, 64),
   stridedMean(128, 256, true),
+  widePool(2, 56, 56),
+  widePool(1, 112, 112),
+  widePool(1, 40, 40, { kernel: [36, 36], strides: [4, 4], pad: 2 }),
 ];
-/** An output element of op 0 of `model` (the means have d of them). */
+/** An output element of op 0 of `model` (the means have d of them, the pools 1 to 9). */
 const at = (model: Model, e: number) =>
   e % model.tensors[model.ops[0].output].shape.reduce((p, d) => p * d, 1);
 
@@ -107,6 +112,9 @@ describe('the models split their reduction', () => {
     assert.deepEqual(segmentPlan(MODELS[1], 0), { channels: 7, segments: 4 });
     assert.deepEqual(segmentPlan(MODELS[2], 0), { channels: 113, segments: 2 });
     assert.deepEqual(segmentPlan(MODELS[3], 0), { channels: 29, segments: 5 });
+    assert.deepEqual(segmentPlan(MODELS[4], 0), { channels: 18, segments: 4 });
+    assert.deepEqual(segmentPlan(MODELS[5], 0), { channels: 9, segments: 13 });
+    assert.deepEqual(segmentPlan(MODELS[6], 0), { channels: 28, segments: 2 });
     for (const model of MODELS) assert.ok(stepCost(model, 0, 256).gas <= STEP_GAS_LIMIT);
   });
 });

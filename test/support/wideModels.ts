@@ -159,3 +159,84 @@ export function splitMeanModel(r: Rng): Model {
   }
   return b.build(`split mean of [${b.shape(x).join(',')}] over axis 1`);
 }
+
+/**
+ * x [1, C, H, W] -> avgpool with a kH x kW window (a global average pool by default, as in
+ * squeeze-excitation): with more than 1024 taps one element is summed in segments of kernel rows
+ * (src/engine/poolSegments.ts). mult / 2^shift about 1, so the mean lands in range.
+ */
+export function widePool(
+  C: number,
+  H: number,
+  W: number,
+  opts: {
+    kernel?: [number, number];
+    strides?: [number, number];
+    pad?: number;
+    countIncludePad?: boolean;
+  } = {},
+): Model {
+  const b = new ModelBuilder();
+  const x = b.input('u8', [1, C, H, W], 5);
+  const kernel = opts.kernel ?? [H, W];
+  const p = opts.pad ?? 0;
+  b.op(
+    {
+      type: 'avgpool',
+      inputs: [x],
+      kernel,
+      strides: opts.strides ?? [1, 1],
+      pads: [p, p, p, p],
+      countIncludePad: opts.countIncludePad ?? false,
+      mult: 9 << 11,
+      shift: 14,
+    },
+    3,
+  );
+  return b.build(`avgpool ${kernel.join('x')} over [1,${C},${H},${W}]`);
+}
+
+/**
+ * A random model whose first op is an avgpool with a split window sum (a global pool over 40..64
+ * square planes, or a padded strided window of more than 1024 taps), sometimes followed by a
+ * small avgpool: for the dispute fuzzers.
+ */
+export function splitPoolModel(r: Rng): Model {
+  const b = new ModelBuilder();
+  const H = r.pick([40, 48, 56]);
+  const x = b.input('u8', [1, r.int(1, 3), H, r.pick([40, 56, 64])], r.int(0, 9));
+  const [, , , W] = b.shape(x);
+  const global = r.bool();
+  const k: [number, number] = global ? [H, W] : [H - 4, W - 4];
+  const p = global ? 0 : r.int(0, 3);
+  const y = b.op(
+    {
+      type: 'avgpool',
+      inputs: [x],
+      kernel: k,
+      strides: global ? [1, 1] : [r.int(1, 4), r.int(1, 4)],
+      pads: [p, p, p, p],
+      countIncludePad: r.bool(),
+      mult: r.int(1 << 12, 1 << 14),
+      shift: 13,
+    },
+    r.int(0, 9),
+  );
+  if (r.bool()) {
+    const [, , OH, OW] = b.shape(y);
+    b.op(
+      {
+        type: 'avgpool',
+        inputs: [y],
+        kernel: [OH, OW],
+        strides: [1, 1],
+        pads: [0, 0, 0, 0],
+        countIncludePad: false,
+        mult: 1 << 14,
+        shift: 14,
+      },
+      0,
+    );
+  }
+  return b.build(`split avgpool ${k.join('x')} over [${b.shape(x).join(',')}]`);
+}

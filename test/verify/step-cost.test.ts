@@ -36,7 +36,7 @@ import {
   randomInput,
   singleOpModel,
 } from '../support/randomModel.ts';
-import { stridedMean, weightMatmul, wideConv } from '../support/wideModels.ts';
+import { stridedMean, weightMatmul, wideConv, widePool } from '../support/wideModels.ts';
 import { loadExample } from './examples.ts';
 import { startVerifierRig, type VerifierRig } from './support.ts';
 
@@ -398,6 +398,30 @@ describe('regression models', () => {
       assert.ok(c.inputChunks[0] <= 8, `${c.inputChunks}`);
       for (const batch of [1, 3]) {
         const [line] = await checkRun(`mean/b${batch}`, model, randomInput(model, batch, r));
+        t.diagnostic(line);
+      }
+    }
+  });
+
+  test('avgpools over more than 1024 taps are split into kernel rows: every step under its bound', async (t) => {
+    // The global pools of squeeze-excitation at 224x224 input (56x56: 3136 taps, 112x112: 12544)
+    // needed 1.5M and 5.2M gas in one step; in segments of at most 1024 taps every step fits.
+    const r = mulberry32(14);
+    t.diagnostic(HEADER);
+    for (const [model, segments] of [
+      [widePool(2, 56, 56), 4],
+      [widePool(1, 112, 112), 13],
+      [widePool(1, 40, 40, { kernel: [36, 36], strides: [4, 4], pad: 2 }), 2],
+      [widePool(1, 40, 40, { kernel: [36, 36], strides: [4, 4], pad: 2, countIncludePad: true }), 2],
+    ] as const) {
+      validateModel(model);
+      const c = stepCost(model, 0, 256);
+      assert.equal(c.segments, segments, model.meta.name);
+      assert.ok(c.gas <= STEP_GAS_LIMIT, `${c.gas}`);
+      assert.ok(c.inputChunks[0] <= 8, `${c.inputChunks}`);
+      assert.ok(c.taps <= 1024, `${c.taps}`);
+      for (const batch of [1, 3]) {
+        const [line] = await checkRun(`pool/b${batch}`, model, randomInput(model, batch, r));
         t.diagnostic(line);
       }
     }

@@ -24,7 +24,7 @@ export function registerModelInspect(model: Command): void {
         output: m.tensors[op.output].shape,
         stepGas: steps[k].gas,
         stepChunks: steps[k].chunks,
-        // A conv or reducemean settled as a chain of committed partial sums: its segment count
+        // A conv, avgpool or reducemean settled as a chain of committed partial sums: its segment count
         // (stepGas is then the dearer of one segment step and the final step).
         ...(steps[k].segments ? { stepSegments: steps[k].segments } : {}),
       }));
