@@ -51,6 +51,9 @@ export interface TestNetwork {
 export const TEST_NETWORK_PARAMS: NonNullable<DeployVerinferOptions['params']> = {
   clockBudget: 45n,
   task: { challengeWindow: 15n, auditWindow: 20n, resultWindow: 30n },
+  // A batch verifier re-runs every leaf before it challenges; on two cores shared with a browser
+  // test and a devnet, the devnet's 12 s window was once too short for it.
+  batch: { challengeWindow: 30n },
 };
 
 export async function startTestNetwork(
