@@ -1,4 +1,4 @@
-// node bench/wasmOps.ts [--model digits|spam|mobilenetv2-224|transformer-d256] [--batch B] [--ms T] [--verbose]
+// node bench/wasmOps.ts [--model digits|spam|mobilenetv2-224|transformer-d256] [--batch B] [--ms T] [--verbose] [--native]
 //
 // Where the WebAssembly engine spends its time: compiles the model's plan as the backend does,
 // runs it once, then times every plan record alone (each for about T ms of repeated calls, CPU
@@ -6,6 +6,8 @@
 // records read the outputs of the full run, so each is timed on the inputs it really sees.
 import { resolve } from 'node:path';
 import type { Model } from '../src/engine/graph.ts';
+import { choosePath, loadNative } from '../src/engine/native/addon.ts';
+import { MIN_NATIVE_MACS } from '../src/engine/native/backend.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { engineModule } from '../src/engine/wasm/module.ts';
 import { type Blob, layoutBatch, layoutConstants } from '../src/engine/wasm/plan.ts';
@@ -40,8 +42,19 @@ interface Engine {
 }
 
 const { model, input } = await load();
-const engine = new WebAssembly.Instance(engineModule(), { env: { gemmHook: () => 0, opHook: () => 0 } })
-  .exports as unknown as Engine;
+// --native: conv and matmul records run by the native addon, as the native backend runs them.
+const hooks = { gemmHook: () => 0, opHook: (_code: number, _record: number, _macs: number) => 0 };
+if (process.argv.includes('--native')) {
+  const status = await loadNative();
+  if (!status.loaded) throw new Error(`The native kernels cannot load: ${status.reason}`);
+  const { number } = choosePath(status);
+  hooks.opHook = (code, record, macs) => {
+    if (macs < MIN_NATIVE_MACS) return 0;
+    status.addon.op(engine.memory.buffer, code, record >>> 0, number);
+    return 1;
+  };
+}
+const engine = new WebAssembly.Instance(engineModule(), { env: hooks }).exports as unknown as Engine;
 const place = (end: number, blobs: Blob[]) => {
   const have = engine.memory.buffer.byteLength;
   if (end > have) engine.memory.grow(Math.ceil((end - have) / 65536));
