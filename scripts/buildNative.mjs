@@ -1,5 +1,6 @@
-// Builds the native kernels (src/engine/native/kernels.cc, which includes ops.h and depthwise.h) into a Node-API addon with the
-// machine's C++ compiler and the headers of the npm package node-api-headers: nothing is fetched.
+// Builds the native kernels (src/engine/native/kernels.cc and the headers beside it) into a
+// Node-API addon with the machine's C++ compiler and the headers of the npm package
+// node-api-headers: nothing is fetched.
 // The addon goes to build/native/ (gitignored) under a name that carries a hash of the source,
 // the flags and the headers, so a changed source never loads a stale build. The engine works
 // without it (the WebAssembly kernels run instead), so a failure is a one-line notice, never an
@@ -17,11 +18,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const NATIVE_SOURCE = join(root, 'src/engine/native/kernels.cc');
-/** Included by the source: part of the addon's hash too. */
-export const NATIVE_HEADERS = [
-  join(root, 'src/engine/native/ops.h'),
-  join(root, 'src/engine/native/depthwise.h'),
-];
+/** Every header beside the source, all part of the addon's hash, so that no edit loads a stale build. */
+export const NATIVE_HEADERS = readdirSync(dirname(NATIVE_SOURCE))
+  .filter((f) => f.endsWith('.h'))
+  .sort()
+  .map((f) => join(dirname(NATIVE_SOURCE), f));
 export const NATIVE_DIR = join(root, 'build/native');
 
 /** Plain optimisation, no -march: each vector path carries its own target attribute. */

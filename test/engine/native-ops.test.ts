@@ -51,6 +51,17 @@ const CONVS: ConvSpec[] = [
   { C: 4, H: 61, W: 61, M: 12, group: 2, k: [3, 3], s: [2, 2], pads: [1, 1, 1, 1] },
   // Depthwise rows of 16 outputs and then 8, at horizontal stride 2.
   { C: 4, H: 40, W: 41, M: 4, group: 4, k: [3, 3], s: [2, 2], pads: [1, 1, 1, 1] },
+  // The vnni512 depthwise kernel (ops8.h): two quads per kernel row (7 columns), rows of 32 and
+  // then 16 outputs and a ragged tail, its widest window (dilation 14 at stride 2), a dilation
+  // past that window (the 16-bit kernel runs), and a channel multiplier of 3.
+  { C: 3, H: 20, W: 45, M: 3, group: 3, k: [3, 7], s: [1, 1], pads: [1, 3, 1, 3] },
+  { C: 2, H: 31, W: 70, M: 2, group: 2, k: [3, 3], s: [2, 2], d: [1, 14], pads: [1, 14, 1, 14] },
+  { C: 2, H: 12, W: 60, M: 2, group: 2, k: [3, 3], s: [1, 1], d: [1, 17], pads: [0, 17, 0, 17] },
+  { C: 2, H: 9, W: 19, M: 6, group: 2, k: [3, 3], s: [1, 1], pads: [1, 1, 1, 1] },
+  // The vnni512 u8 conv with K a multiple of 4 and not, at stride 2, 16-output chunks across a
+  // block's edge.
+  { C: 12, H: 47, W: 23, M: 9, group: 1, k: [1, 1], s: [1, 1] },
+  { C: 7, H: 45, W: 45, M: 11, group: 1, k: [3, 3], s: [2, 2], pads: [1, 1, 1, 1] },
 ];
 
 /** i8 weights: random, or all at the corners -128 / 127 (the largest accumulators). */

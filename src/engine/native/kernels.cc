@@ -42,7 +42,7 @@ bool supported(int path) {
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni");
     case VNNI512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vnni");
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
   }
   return false;
 }
@@ -116,7 +116,7 @@ GEMM256(gemm_avxvnni, "avx2,avxvnni", MAC_AVXVNNI)
 // ---- AVX-512 VNNI: 8 rows x 32 columns per tile, masked at the right edge ----------------------
 
 template <int R>
-__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) inline void tile512(
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) inline void tile512(
     const int16_t* A, const int32_t* B, int32_t* C, int64_t Kp, int64_t Np, __mmask16 m0,
     __mmask16 m1) {
   const int64_t kh = Kp >> 1;
@@ -139,7 +139,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) inline voi
   }
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void gemm_vnni512(
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void gemm_vnni512(
     const int16_t* A, const int32_t* B, int32_t* C, int64_t M, int64_t Kp, int64_t Np) {
   for (int64_t j = 0; j < Np; j += 32) {
     const int64_t left = Np - j;
@@ -249,7 +249,7 @@ napi_value Op(napi_env env, napi_callback_info info) {
     return fail(env, "op: the code, record offset and path must be integers in range.");
   if (!supported(static_cast<int>(path))) return fail(env, "op: this CPU lacks that path.");
   Mem mem{static_cast<uint8_t*>(data), length, true};
-  const auto* rec = reinterpret_cast<const int32_t*>(mem.span(r, code == 1 ? 31 * 4 : 29 * 4, 4));
+  const auto* rec = reinterpret_cast<const int32_t*>(mem.span(r, code == 1 ? 38 * 4 : 33 * 4, 4));
   if (!rec) return fail(env, "op: the record lies outside the buffer.");
   if (code == 2 && rec[27] != 0) return fail(env, "op: a direct matmul stays in WebAssembly.");
   const char* error = path == VNNI512   ? ops_vnni512(mem, static_cast<int>(code), rec)

@@ -51,76 +51,7 @@ inline int32_t wrapMul(int32_t a, int32_t b) {
   return static_cast<int32_t>(static_cast<uint32_t>(a) * static_cast<uint32_t>(b));
 }
 
-// y[p] = clamp(zy + rshift((acc[p] + bias) * m, S), qmin, qmax), the sum wrapped to 32 bits like
-// the engine's. Where S >= 16 and 0 <= m < 2^15 the product splits into 16-bit halves exactly
-// (gemm.ts, rq4s), keeping every lane in 32 bits.
-__attribute__((always_inline)) inline void requantRun(const int32_t* __restrict acc,
-                                                      uint8_t* __restrict y, int64_t n,
-                                                      int32_t bias, int32_t m, int32_t S,
-                                                      int32_t zy, int32_t qmin, int32_t qmax) {
-  if (S >= 16 && m >= 0 && m < 32768) {
-    const int32_t rlo = S == 16 ? 1 << 15 : 0;
-    const int32_t rhi = S > 16 ? 1 << (S - 17) : 0;
-    const int32_t s16 = S - 16;
-    for (int64_t p = 0; p < n; p++) {
-      const int32_t v = wrapAdd(acc[p], bias);
-      const int32_t a = (v >> 16) * m + rhi;
-      const int32_t l = (v & 0xffff) * m + rlo;
-      int32_t t = ((a + static_cast<int32_t>(static_cast<uint32_t>(l) >> 16)) >> s16) + zy;
-      t = t < qmin ? qmin : t;
-      t = t > qmax ? qmax : t;
-      y[p] = static_cast<uint8_t>(t);
-    }
-    return;
-  }
-  const int64_t rnd = S > 0 ? int64_t{1} << (S - 1) : 0;
-  for (int64_t p = 0; p < n; p++) {
-    const int64_t v = wrapAdd(acc[p], bias);
-    int64_t t = ((v * m + rnd) >> S) + zy;
-    t = t < qmin ? qmin : t;
-    t = t > qmax ? qmax : t;
-    y[p] = static_cast<uint8_t>(t);
-  }
-}
-
-// The same with each column's own bias, multiplier and shift (a matmul row).
-__attribute__((always_inline)) inline void requantCols(const int32_t* __restrict acc,
-                                                       uint8_t* __restrict y, int64_t n,
-                                                       const int32_t* __restrict bias,
-                                                       const int32_t* __restrict m,
-                                                       const int32_t* __restrict S, int32_t zy,
-                                                       int32_t qmin, int32_t qmax) {
-  for (int64_t p = 0; p < n; p++) {
-    const int64_t v = wrapAdd(acc[p], bias[p]);
-    const int32_t s = S[p];
-    const int64_t rnd = s > 0 ? int64_t{1} << (s - 1) : 0;
-    int64_t t = ((v * m[p] + rnd) >> s) + zy;
-    t = t < qmin ? qmin : t;
-    t = t > qmax ? qmax : t;
-    y[p] = static_cast<uint8_t>(t);
-  }
-}
-
-// The same for per-column parameters brought to one shift S (plan.ts: multN, `small`: S >= 16 and
-// every multiplier below 2^15), in 32-bit lanes.
-__attribute__((always_inline)) inline void requantColsSmall(const int32_t* __restrict acc,
-                                                            uint8_t* __restrict y, int64_t n,
-                                                            const int32_t* __restrict bias,
-                                                            const int32_t* __restrict m, int32_t S,
-                                                            int32_t zy, int32_t qmin, int32_t qmax) {
-  const int32_t rlo = S == 16 ? 1 << 15 : 0;
-  const int32_t rhi = S > 16 ? 1 << (S - 17) : 0;
-  const int32_t s16 = S - 16;
-  for (int64_t p = 0; p < n; p++) {
-    const int32_t v = wrapAdd(acc[p], bias[p]);
-    const int32_t a = (v >> 16) * m[p] + rhi;
-    const int32_t l = (v & 0xffff) * m[p] + rlo;
-    int32_t t = ((a + static_cast<int32_t>(static_cast<uint32_t>(l) >> 16)) >> s16) + zy;
-    t = t < qmin ? qmin : t;
-    t = t > qmax ? qmax : t;
-    y[p] = static_cast<uint8_t>(t);
-  }
-}
+#include "requant.h"
 
 // One tap over all outputs: d[oy * OW + ox] = x[iy][ox * sw + off] - zx inside the input, else 0
 // (iy = iy0 + oy * sh).
@@ -227,6 +158,9 @@ struct PlaneOut {
 // requantized while there, instead of the whole Mg x Pq sums going out to memory and back.
 const int64_t NB = 512;
 
+#include "ops8.h"
+
+template <int P>
 __attribute__((always_inline)) inline void convPlanes(const PlaneConv& c, const uint8_t* xp,
                                                       const int16_t* w, int32_t* col, int32_t* acc,
                                                       int64_t* taps, GemmFn gemm, DwFn depth,
@@ -241,7 +175,7 @@ __attribute__((always_inline)) inline void convPlanes(const PlaneConv& c, const 
     for (int64_t m = 0; m < c.Mg; m++) {
       int32_t* a = acc + m * c.Pq;
       depth(c, xp, w + m * c.Kp, a, taps, zx);
-      requantRun(a, o.y + m * o.Pn, o.Pn, o.bias[m], o.mult[m], o.shift[m], o.zy, o.qmin, o.qmax);
+      requantRunP<P>(a, o.y + m * o.Pn, o.Pn, o.bias[m], o.mult[m], o.shift[m], o.zy, o.qmin, o.qmax);
     }
     return;
   }
@@ -284,7 +218,7 @@ __attribute__((always_inline)) inline void convPlanes(const PlaneConv& c, const 
     const int64_t n = o.Pn - j0 < width ? o.Pn - j0 : width;
     if (n <= 0) continue;
     for (int64_t m = 0; m < c.Mg; m++)
-      requantRun(acc + m * width, o.y + m * o.Pn + j0, n, o.bias[m], o.mult[m], o.shift[m], o.zy,
+      requantRunP<P>(acc + m * width, o.y + m * o.Pn + j0, n, o.bias[m], o.mult[m], o.shift[m], o.zy,
                  o.qmin, o.qmax);
   }
 }
@@ -292,6 +226,7 @@ __attribute__((always_inline)) inline void convPlanes(const PlaneConv& c, const 
 
 // conv record words (assembly/conv.ts): x, w, bias, mult, shift, y, N, C, H, W, M, OH, OW, Cg,
 // KH, KW, sh, sw, pt, pl, dh, dw, group, zx, zy, qmin, qmax, col, acc, Kp, Pp, ...
+template <int P>
 __attribute__((always_inline)) inline const char* convOp(Mem& mem, const int32_t* r, GemmFn gemm, DwFn depth) {
   int64_t f[31];
   for (int i = 0; i < 31; i++) f[i] = r[i];
@@ -316,25 +251,57 @@ __attribute__((always_inline)) inline const char* convOp(Mem& mem, const int32_t
   for (int64_t m = 0; m < M; m++)
     if (shift[m] < 0 || shift[m] > 62) return "a conv shift is out of range";
   if (sw <= 2) {
-    const int64_t c8 = (OW + 7) & ~int64_t{7};
+    // vnni512 with the weights as bytes (plan.ts, bytePacked): the u8 x s8 kernels of conv8.h,
+    // whose chunks are 16 outputs wide; depthwise convs keep their own kernel.
+    const int32_t* w8 = nullptr;
+    int64_t kq = 0;
+    if constexpr (P == VNNI512) {
+      const int64_t Kq = r[37];
+      const bool depthwise = Cg == 1 && Mg < 4;
+      if (r[35] != 0 && (!depthwise || (hasVbmi() && depthwiseVbmiFits(KH, KW, sw, dw)))) {
+        if (Kq != ((K + 3) & ~int64_t{3})) return "a conv record is inconsistent";
+        w8 = reinterpret_cast<const int32_t*>(mem.span(addr(r, 35), prod({M, Kq}), 4));
+        const auto* wsum = reinterpret_cast<const int32_t*>(mem.span(addr(r, 36), M * 4, 4));
+        if (!mem.ok) return "a conv operand lies outside the memory";
+        kq = Kq >> 2;
+        // bias - zx * sum w, wrapped like every sum of the engine.
+        int32_t* adj = grow(scratchBias, M);
+        for (int64_t m = 0; m < M; m++) adj[m] = wrapAdd(bias[m], wrapMul(-zx, wsum[m]));
+        bias = adj;
+      }
+    }
+    const int64_t cw16 = w8 ? 15 : 7;
+    const int64_t c8 = (OW + cw16) & ~cw16;
     PlaneConv pc{Cg, KH, KW, OH, OW, sh, sw, dh, dw, (OH - 1) * sh + (KH - 1) * dh + 1,
                  sw * c8 + (KW - 1) * dw, Kp, (((OH - 1) * OW + c8) + 7) & ~int64_t{7}, Mg};
     const int64_t planeBytes = prod({Cg, pc.Hp, pc.Wp});
-    const int64_t colWords = prod({Kp / 2, pc.Pq}), accWords = prod({Mg, pc.Pq});
+    const int64_t colWords = prod({w8 ? kq : Kp / 2, pc.Pq}), accWords = prod({Mg, pc.Pq});
     const int64_t GIB = int64_t{1} << 30;
     if (planeBytes < 0 || planeBytes > GIB || colWords < 0 || colWords > GIB / 4 ||
         accWords < 0 || accWords > GIB / 4)
       return "a conv needs too much scratch memory";
-    uint8_t* xp = grow(scratchBytes, planeBytes);
+    uint8_t* xp = grow(scratchBytes, planeBytes + 256);
     int32_t* cw = grow(scratchCol, colWords);
     int32_t* aw = grow(scratchAcc, accWords);
-    int64_t* taps = grow(scratchTaps, K);
+    int64_t* taps = grow(scratchTaps, K + 3);
     for (int64_t n = 0; n < N; n++) {
       for (int64_t g = 0; g < group; g++) {
         padPlanes(x + (n * C + g * Cg) * HW, xp, Cg, H, W, pc.Hp, pc.Wp, pt, pl, zx);
         const int64_t m0 = g * Mg;
         const PlaneOut o{y + (n * M + m0) * Pn, bias + m0, mult + m0, shift + m0, Pn, zy, qmin, qmax};
-        convPlanes(pc, xp, w + m0 * Kp, cw, aw, taps, gemm, depth, zx, o);
+        if constexpr (P == VNNI512) {
+          if (w8 && Cg == 1 && Mg < 4) {
+            for (int64_t m = 0; m < Mg; m++)
+              depthwiseVbmi(pc, xp, reinterpret_cast<const int8_t*>(w8 + (m0 + m) * kq), o.y + m * Pn,
+                            bias[m0 + m], o.mult[m], o.shift[m], zy, qmin, qmax);
+            continue;
+          }
+          if (w8) {
+            convPlanes8(pc, xp, w8 + m0 * kq, kq, bias + m0, cw, aw, taps, o);
+            continue;
+          }
+        }
+        convPlanes<P>(pc, xp, w + m0 * Kp, cw, aw, taps, gemm, depth, zx, o);
       }
     }
     return nullptr;
@@ -359,7 +326,7 @@ __attribute__((always_inline)) inline const char* convOp(Mem& mem, const int32_t
             tapPlane(planes, t0, H, W, OH, OW, sh, sw, (t / KW) * dh - pt, (t % KW) * dw - pl, zx);
             for (int64_t p = 0; p < Pn; p++) acc[p] = wrapAdd(acc[p], wrapMul(wt, t0[p]));
           }
-          requantRun(acc, y + (n * M + mm) * Pn, Pn, bias[mm], mult[mm], shift[mm], zy, qmin, qmax);
+          requantRunP<P>(acc, y + (n * M + mm) * Pn, Pn, bias[mm], mult[mm], shift[mm], zy, qmin, qmax);
         }
         continue;
       }
@@ -382,7 +349,7 @@ __attribute__((always_inline)) inline const char* convOp(Mem& mem, const int32_t
       gemm(w + g * Mg * Kp, col, acc, Mg, Kp, Pp);
       for (int64_t m = 0; m < Mg; m++) {
         const int64_t mm = g * Mg + m;
-        requantRun(acc + m * Pp, y + (n * M + mm) * Pn, Pn, bias[mm], mult[mm], shift[mm], zy, qmin,
+        requantRunP<P>(acc + m * Pp, y + (n * M + mm) * Pn, Pn, bias[mm], mult[mm], shift[mm], zy, qmin,
                    qmax);
       }
     }
@@ -392,6 +359,7 @@ __attribute__((always_inline)) inline const char* convOp(Mem& mem, const int32_t
 
 // matmul record words (assembly/gemm.ts): a, b, bias, multN, S, mode, mult, shift, y, T, aMap,
 // bMap, M, K, N, Kp, Np, za, zb, bConst, aBuf, bBuf, acc, zy, qmin, qmax, bSlice, direct, small.
+template <int P>
 __attribute__((always_inline)) inline const char* matmulOp(Mem& mem, const int32_t* r, GemmFn gemm) {
   const int64_t T = r[9], M = r[12], K = r[13], N = r[14], Kp = r[15], Np = r[16];
   const int32_t za = r[17], zb = r[18], zy = r[23], qmin = r[24], qmax = r[25];
@@ -418,6 +386,15 @@ __attribute__((always_inline)) inline const char* matmulOp(Mem& mem, const int32
   for (int64_t j = 0; j < N; j++)
     if (shift[j] < 0 || shift[j] > 62) return "a matmul shift is out of range";
   for (int64_t j = 0; j < N && small; j++) small = multN[j] >= 0 && multN[j] < 32768;
+  if constexpr (P == VNNI512) {
+    if (!bConst || r[29] != 0) {
+      const auto rq = [&](const int32_t* b, const int32_t* row, uint8_t* out) {
+        if (small) requantColsSmallP<P>(row, out, N, b, multN, S, zy, qmin, qmax);
+        else requantColsP<P>(row, out, N, b, mult, shift, zy, qmin, qmax);
+      };
+      return matmul8(mem, r, T, M, K, N, Np, za, zb, bConst, bias, aMap, bMap, acc, rq, y);
+    }
+  }
   int64_t lastA = -1;
   for (int64_t t = 0; t < T; t++) {
     const int64_t ai = aMap[t], bi = bMap[t];
@@ -454,22 +431,22 @@ __attribute__((always_inline)) inline const char* matmulOp(Mem& mem, const int32
     }
     gemm(aBuf, bp, acc, M, Kp, Np);
     for (int64_t i = 0; i < M; i++) {
-      if (small) requantColsSmall(acc + i * Np, y + (t * M + i) * N, N, bias, multN, S, zy, qmin, qmax);
-      else requantCols(acc + i * Np, y + (t * M + i) * N, N, bias, mult, shift, zy, qmin, qmax);
+      if (small) requantColsSmallP<P>(acc + i * Np, y + (t * M + i) * N, N, bias, multN, S, zy, qmin, qmax);
+      else requantColsP<P>(acc + i * Np, y + (t * M + i) * N, N, bias, mult, shift, zy, qmin, qmax);
     }
   }
   return nullptr;
 }
 
 const char* ops_scalar(Mem& mem, int code, const int32_t* r) {
-  return code == 1 ? convOp(mem, r, gemm_scalar, depthwise8) : matmulOp(mem, r, gemm_scalar);
+  return code == 1 ? convOp<SCALAR>(mem, r, gemm_scalar, depthwise8) : matmulOp<SCALAR>(mem, r, gemm_scalar);
 }
 
 // One instance of both ops per vector path, so that their loops vectorise for that path's target.
-#define OPS(NAME, TARGET, GEMM)                                                                  \
+#define OPS(NAME, TARGET, P, GEMM)                                                                  \
   __attribute__((target(TARGET))) const char* NAME(Mem& mem, int code, const int32_t* r) {       \
-    return code == 1 ? convOp(mem, r, GEMM, depthwise16) : matmulOp(mem, r, GEMM);                            \
+    return code == 1 ? convOp<P>(mem, r, GEMM, depthwise16) : matmulOp<P>(mem, r, GEMM);                            \
   }
-OPS(ops_avx2, "avx2", gemm_avx2)
-OPS(ops_avxvnni, "avx2,avxvnni", gemm_avxvnni)
-OPS(ops_vnni512, "avx512f,avx512bw,avx512vnni", gemm_vnni512)
+OPS(ops_avx2, "avx2", AVX2, gemm_avx2)
+OPS(ops_avxvnni, "avx2,avxvnni", AVXVNNI, gemm_avxvnni)
+OPS(ops_vnni512, "avx512f,avx512bw,avx512vl,avx512vnni", VNNI512, gemm_vnni512)

@@ -31,7 +31,7 @@ export interface Blob {
   bytes: Uint8Array;
 }
 
-function blobOf(data: TensorData | Int16Array): Uint8Array {
+function blobOf(data: TensorData | Int16Array | Int8Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
@@ -74,6 +74,7 @@ export function layoutConstants(model: Model, base: number): ConstLayout {
         w: put(blobOf(packed)),
         mult: put(blobOf(expand(c(3), M))),
         shift: put(blobOf(expand(c(4), M))),
+        ...bytePacked(w, M, K),
       });
     } else if (op.type === 'matmul') {
       const bInfo = model.tensors[op.inputs[1]];
@@ -109,10 +110,49 @@ export function layoutConstants(model: Model, base: number): ConstLayout {
         }
         d.packed = put(blobOf(packed));
         d.slice = Kp * Np * 2;
+        Object.assign(d, byteColumns(w, slices, K, N, Np));
       }
       derived.set(i, d);
     }
   });
+  /**
+   * Weights as signed bytes for the native u8 x s8 kernels (vpdpbusd), four k per 32-bit word, and
+   * their sums, which turn a sum over raw u8 codes into the sum over centred ones:
+   * sum (x - zx) w = sum x w - zx sum w. The WebAssembly engine never reads them. Zero addresses
+   * when a value does not fit a signed byte (a u8 constant), so that the kernels keep
+   * their 16-bit path.
+   */
+  function bytePacked(w: TensorData, M: number, K: number) {
+    const Kq = Math.ceil(K / 4) * 4;
+    const bytes = new Int8Array(M * Kq);
+    const sums = new Int32Array(M);
+    for (let m = 0; m < M; m++) {
+      for (let k = 0; k < K; k++) {
+        const v = w[m * K + k];
+        if (v < -128 || v > 127) return { w8: 0, wsum: 0, Kq };
+        bytes[m * Kq + k] = v;
+        sums[m] += v;
+      }
+    }
+    return { w8: put(blobOf(bytes)), wsum: put(blobOf(sums)), Kq };
+  }
+  /** The same for a constant matmul b (K x N per slice): word (k >> 2) * Np + j holds b[k..k+3][j]. */
+  function byteColumns(w: TensorData, slices: number, K: number, N: number, Np: number) {
+    const Kq = Math.ceil(K / 4) * 4;
+    const bytes = new Int8Array(slices * Kq * Np);
+    const sums = new Int32Array(slices * Np);
+    for (let s = 0; s < slices; s++) {
+      for (let k = 0; k < K; k++) {
+        for (let j = 0; j < N; j++) {
+          const v = w[s * K * N + k * N + j];
+          if (v < -128 || v > 127) return { b8: 0, bsum: 0, Kq, slice8: 0 };
+          bytes[s * Kq * Np + ((k >> 2) * Np + j) * 4 + (k & 3)] = v;
+          sums[s * Np + j] += v;
+        }
+      }
+    }
+    return { b8: put(blobOf(bytes)), bsum: put(blobOf(sums)), Kq, slice8: Kq * Np };
+  }
   return { offsets, derived, blobs, end: arena.top };
 }
 
@@ -271,7 +311,7 @@ export function layoutBatch(model: Model, consts: ConstLayout, batch: number): B
           pushScratch(colBytes, accBytes);
           words.push(Kp, Pp);
           pushScratch(colBytes + accBytes, Cg * Hp * Wp * 2);
-          words.push(Hp, Wp, direct);
+          words.push(Hp, Wp, direct, d.w8, d.wsum, d.Kq);
         });
         return;
       }
@@ -322,6 +362,8 @@ export function layoutBatch(model: Model, consts: ConstLayout, batch: number): B
           pushScratch(aBytes, bBytes);
           pushScratch(align(aBytes) + align(bBytes), direct ? 0 : M * Np * 4);
           words.push(zy, op.qmin, op.qmax, bConst && !direct ? d.slice : 0, direct, d.small);
+          const b8 = bConst && !direct ? (d.b8 ?? 0) : 0;
+          words.push(b8, b8 ? d.bsum : 0, b8 ? d.Kq : 0, b8 ? d.slice8 : 0);
         });
         return;
       }
