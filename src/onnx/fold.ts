@@ -2,6 +2,7 @@
 // shape computations: with the input shape fixed, Shape is a constant). What remains is the
 // dynamic graph: the nodes that depend on the model input.
 import { InputError, OnnxFormatError, UnsupportedOpError } from '../errors/base.ts';
+import { extraInputsMessage } from './deriveInputs.ts';
 import { EVALUATOR_OPS, evalNode, gatherInputs } from './float/evaluate.ts';
 import type { FTensor } from './float/tensor.ts';
 import { ELEM, type OnnxGraph, type OnnxNode, type OnnxValueInfo } from './parse.ts';
@@ -125,11 +126,8 @@ export function graphInput(graph: OnnxGraph): { nodes: OnnxNode[]; info: OnnxVal
   }
   const used = new Set(nodes.flatMap((n) => n.inputs));
   const inputs = graph.inputs.filter((i) => used.has(i.name) || i.name === output);
-  if (inputs.length !== 1) {
-    throw new UnsupportedOpError(
-      `The model has ${inputs.length} inputs (${inputs.map((i) => `"${i.name}"`).join(', ')}); exactly one input is supported.`,
-    );
-  }
+  if (inputs.length > 1) throw new UnsupportedOpError(extraInputsMessage(inputs));
+  if (inputs.length === 0) throw new UnsupportedOpError('The model output does not depend on any input.');
   const info = inputs[0];
   const isInt = [ELEM.INT64, ELEM.INT32].includes(info.elemType as 7 | 6);
   if (!isInt && info.elemType !== ELEM.FLOAT && info.elemType !== ELEM.DOUBLE) {

@@ -5,6 +5,7 @@ import { countParameters } from '../engine/parameters.ts';
 import { validateGraph, validateModel } from '../engine/validate.ts';
 import { AccuracyDriftError, InputError, OnnxFormatError, VerinferError } from '../errors/base.ts';
 import { CALIBRATION_METHODS, type CalibrationMethod, calibrate } from './calibrate.ts';
+import { type DerivedInputs, derivedFeeds, deriveInputs } from './deriveInputs.ts';
 import {
   checkDrift,
   checkFloatOutputs,
@@ -17,6 +18,7 @@ import { foldGraph, graphInput, normalizeSamples } from './fold.ts';
 import { dequantize, type FloatTensor, quantizeInput } from './input.ts';
 import { type LayerError, layerErrors, worstLayers } from './layerError.ts';
 import { lowerGraph } from './lower/index.ts';
+import type { QuantSpec } from './lower/types.ts';
 import { parseOnnx } from './parse.ts';
 import { buildModel } from './quantize/index.ts';
 import { DEFAULT_WEIGHT_BITS } from './quantize/params.ts';
@@ -50,6 +52,11 @@ export interface ImportOptions {
   strict?: boolean;
   /** How many of the worst layers the report names (default 5). */
   worstLayerCount?: number;
+  /**
+   * Graph inputs computed from the one the model commits to (Hugging Face exports take
+   * input_ids, attention_mask and token_type_ids): see deriveInputs.ts.
+   */
+  derivedInputs?: DerivedInputs;
 }
 
 /** Per-layer error is measured on at most this many calibration samples (it re-runs both models). */
@@ -174,9 +181,10 @@ export async function importOnnx(
       `The number of worst layers to report must be an integer in [0, 1000], got ${worstCount}.`,
     );
   progress('parse', 0, 1);
-  const graph = parseOnnx(bytes);
+  const source = parseOnnx(bytes);
+  const graph = deriveInputs(source, options.derivedInputs);
   const sourceOps: Record<string, number> = {};
-  for (const n of graph.nodes) sourceOps[n.opType] = (sourceOps[n.opType] ?? 0) + 1;
+  for (const n of source.nodes) sourceOps[n.opType] = (sourceOps[n.opType] ?? 0) + 1;
   const { info, isInt } = graphInput(graph);
   const samples = normalizeSamples(
     info,
@@ -240,7 +248,9 @@ export async function importOnnx(
 
   const outputName = graph.outputs[0].name;
   const all = [...samples, ...evaluation];
-  const ort = await onnxruntimeOutputs(bytes, info.name, outputName, info.elemType, all);
+  const ort = await onnxruntimeOutputs(bytes, info.name, outputName, info.elemType, all, (s) =>
+    derivedFeeds(source, options.derivedInputs, s),
+  );
   let floatOut: ArrayLike<number>[];
   let floatReference: ImportReport['floatReference'] = 'onnxruntime';
   if ('error' in ort) {
@@ -306,13 +316,24 @@ export async function importOnnx(
     evaluation.length > 0
       ? agreement(model, quantOut.slice(samples.length), floatOut.slice(samples.length), isProbability)
       : undefined;
-  const worst = worstLayers(layers, worstCount);
+  // A mask table's masked entries (-1e4, float32's lowest) saturate on purpose (see
+  // lower/binary.ts): its "error" against float is the mask working, so it is not ranked.
+  const isMaskTable = (tensor: string) => {
+    for (let cur: string | undefined = tensor; cur !== undefined; ) {
+      const q: QuantSpec | undefined = lowered.values.get(cur)?.quant;
+      if (q?.kind === 'maskTable') return true;
+      cur = q?.kind === 'same' ? q.as : undefined;
+    }
+    return false;
+  };
+  const ranked = layers.filter((l) => !isMaskTable(l.tensor));
+  const worst = worstLayers(ranked, worstCount);
   const drift = checkDrift(
     [
       ['calibration', agree],
       ['evaluation', evalAgree],
     ],
-    worstLayers(layers, 3),
+    worstLayers(ranked, 3),
     threshold,
     options.strict === true,
   );

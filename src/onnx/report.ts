@@ -1,5 +1,6 @@
 // Agreement between the quantized model and the float model.
 import type { Model } from '../engine/graph.ts';
+import type { Feed } from './deriveInputs.ts';
 import type { FTensor } from './float/tensor.ts';
 
 export interface Agreement {
@@ -87,6 +88,14 @@ export function agreement(
   };
 }
 
+/** The typed array onnxruntime takes for an input of ONNX element type `elemType`. */
+function typedFeed(elemType: number, data: ArrayLike<number>) {
+  if (elemType === 7) return BigInt64Array.from(data, (v) => BigInt(v));
+  if (elemType === 6) return Int32Array.from(data);
+  if (elemType === 11) return Float64Array.from(data);
+  return Float32Array.from(data);
+}
+
 /** Float outputs from onnxruntime; null if onnxruntime is unavailable or fails on this model. */
 export async function onnxruntimeOutputs(
   bytes: Uint8Array,
@@ -94,22 +103,24 @@ export async function onnxruntimeOutputs(
   outputName: string,
   elemType: number,
   samples: FTensor[],
+  extraFeeds: (sample: FTensor) => Record<string, Feed> = () => ({}),
 ): Promise<{ outputs: Float64Array[] } | { error: string }> {
   try {
     const ort = await import('onnxruntime-node');
     const session = await ort.InferenceSession.create(bytes);
     const outputs: Float64Array[] = [];
     try {
+      const tensor = (f: Feed) =>
+        f.elemType === 9
+          ? new ort.Tensor(
+              'bool',
+              Uint8Array.from(f.data, (v) => (v ? 1 : 0)),
+              f.shape,
+            )
+          : new ort.Tensor(typedFeed(f.elemType, f.data), f.shape);
       for (const s of samples) {
-        const data =
-          elemType === 7
-            ? BigInt64Array.from(s.data, (v) => BigInt(v))
-            : elemType === 6
-              ? Int32Array.from(s.data)
-              : elemType === 11
-                ? Float64Array.from(s.data)
-                : Float32Array.from(s.data);
-        const feeds = { [inputName]: new ort.Tensor(data, s.shape) };
+        const feeds = { [inputName]: tensor({ elemType, shape: s.shape, data: s.data }) };
+        for (const [name, f] of Object.entries(extraFeeds(s))) feeds[name] = tensor(f);
         const res = await session.run(feeds, [outputName]);
         outputs.push(Float64Array.from(res[outputName].data as ArrayLike<number>, Number));
       }

@@ -278,3 +278,21 @@ describe('fallback when the addon is missing', () => {
     assert.deepEqual(runProbe({ VERINFER_NATIVE_PATH: 'scalar' }), { fast: 'native (scalar)', error: '' });
   });
 });
+
+describe('instructions of the built addon', () => {
+  test('no saturating multiply-add: vpmaddubsw, vpdpbusds and vpdpwssds never appear', { skip }, () => {
+    assert.ok(status.loaded);
+    // objdump comes with the binutils that g++ needs to build the addon at all.
+    const dump = spawnSync('objdump', ['-d', '--no-show-raw-insn', status.file], {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    assert.equal(dump.status, 0, dump.stderr);
+    const mnemonics = new Set(dump.stdout.match(/\b(v?p[a-z0-9]+)\b/g) ?? []);
+    // The exact ones the kernels use are there, so the scan reads real code.
+    for (const used of ['vpdpwssd', 'vpdpbusd', 'vpmaddwd', 'vpermb']) assert.ok(mnemonics.has(used), used);
+    for (const banned of ['vpmaddubsw', 'pmaddubsw', 'vpdpbusds', 'vpdpwssds']) {
+      assert.ok(!mnemonics.has(banned), `${banned} is in the addon`);
+    }
+  });
+});

@@ -1,13 +1,15 @@
-// Small seeded versions of standard architectures (test/fixtures/onnx/make_architectures.py):
-// each imports, runs bit-exactly on the reference, WebAssembly and ort backends (also as a batch,
-// which checks that tensors whose first axis is not the batch were put behind a batch axis), and
-// agrees with onnxruntime's float model. Architectures that stay unsupported fail with the named
+// Small seeded versions of standard architectures (test/fixtures/onnx/make_architectures.py) and
+// of TensorFlow and Paddle converter output (make_converters.py): each imports, runs bit-exactly
+// on the reference, WebAssembly, ort and native backends (also as a batch, which checks that
+// tensors whose first axis is not the batch were put behind a batch axis), and agrees with
+// onnxruntime's float model. Architectures that stay unsupported fail with the named
 // UnsupportedOpError.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { createFastBackend } from '../../src/engine/fast/index.ts';
 import type { Model } from '../../src/engine/graph.ts';
 import { runReference } from '../../src/engine/interpreter.ts';
+import { createNativeBackend, loadNative } from '../../src/engine/native/index.ts';
 import type { Tensor } from '../../src/engine/tensor.ts';
 import { validateModel } from '../../src/engine/validate.ts';
 import { createWasmBackend } from '../../src/engine/wasm/index.ts';
@@ -67,6 +69,27 @@ const CASES: Record<string, Case> = {
     test: uniformSamples(2, 40, [1, 16, 16, 3]),
     ops: ['conv', 'transpose'],
   },
+  // test/fixtures/onnx/make_converters.py: tf2onnx without its optimiser (an NHWC input, a
+  // Transpose before and after every Conv, BatchNorm folded to Mul + Add on the channel axis,
+  // ReLU6 as Clip with input bounds, Reshape to [-1, N], Dense as MatMul + Add) ...
+  tf2onnx_cnn: {
+    calibration: uniformSamples(1, 24, [1, 16, 16, 3]),
+    test: uniformSamples(2, 40, [1, 16, 16, 3]),
+    ops: ['transpose', 'conv', 'maxpool', 'matmul', 'softmax'],
+  },
+  // ... Keras Conv1D as Unsqueeze and Squeeze with their axes as inputs around a 1xK Conv ...
+  tf2onnx_conv1d: {
+    calibration: normalSamples(1, 24, [1, 16, 4]),
+    test: normalSamples(2, 40, [1, 16, 4]),
+    ops: ['conv', 'transpose', 'reducemean', 'matmul'],
+  },
+  // ... and paddle2onnx: scale as Mul + Add by scalars, BatchNorm folded to a per-channel Mul +
+  // Add, Identity nodes, Reshape to [0, -1], Unsqueeze + Flatten, Linear as MatMul + Add.
+  paddle_cnn: {
+    calibration: uniformSamples(1, 24, [1, 3, 16, 16]),
+    test: uniformSamples(2, 40, [1, 3, 16, 16]),
+    ops: ['lut', 'conv', 'avgpool', 'matmul', 'softmax'],
+  },
   // Token and position embeddings, a padding mask from Equal/Cast/Where/Expand added to the
   // scores, masked Softmax, Erf GELU, LayerNormalization (opset 17), the [CLS] row.
   bert: {
@@ -91,6 +114,9 @@ const CASES: Record<string, Case> = {
 
 const wasm = createWasmBackend();
 const ort = createFastBackend({ minOrtMacs: 0 });
+const nativeStatus = await loadNative();
+/** The native kernels where the addon builds (test/engine/native.test.ts says when it must). */
+const native = nativeStatus.loaded ? await createNativeBackend({ minMacs: 0 }) : null;
 after(async () => {
   await ort.dispose();
 });
@@ -125,6 +151,7 @@ describe('architectures', () => {
         for (const [what, got] of [
           ['wasm', await wasm.run(model, x)],
           ['ort', await ort.run(model, x)],
+          ...(native ? [['native', await native.run(model, x)] as const] : []),
         ] as const) {
           assert.equal(got.trace.length, singles[i].trace.length);
           got.trace.forEach((t, k) => {

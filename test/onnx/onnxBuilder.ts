@@ -23,6 +23,8 @@ export interface NodeSpec {
 
 export interface GraphSpec {
   input: { name: string; dims: (number | string)[]; int64?: boolean };
+  /** More graph inputs after `input` (a many-input export). */
+  extraInputs?: { name: string; dims: (number | string)[]; int64?: boolean }[];
   output: string;
   nodes: NodeSpec[];
   initializers?: TensorSpec[];
@@ -74,7 +76,7 @@ export function buildOnnx(spec: GraphSpec): Uint8Array {
         attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attr(k, v)),
       })),
       initializer: (spec.initializers ?? []).map(tensor),
-      input: [valueInfo(spec.input.name, spec.input.dims, spec.input.int64)],
+      input: [spec.input, ...(spec.extraInputs ?? [])].map((i) => valueInfo(i.name, i.dims, i.int64)),
       output: [{ name: spec.output, type: { tensorType: { elemType: 1 } } }],
     },
   });

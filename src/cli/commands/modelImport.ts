@@ -4,6 +4,7 @@ import { keccak256, toHex } from '../../commit/keccak.ts';
 import { InputError } from '../../errors/base.ts';
 import { loadTokenizerSpec } from '../../examples/spamTokenizer.ts';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../../onnx/calibrate.ts';
+import type { DerivedInputs } from '../../onnx/deriveInputs.ts';
 import { DEFAULT_MAX_PROBABILITY_ERROR } from '../../onnx/drift.ts';
 import { importOnnx, parseFloatInput } from '../../onnx/index.ts';
 import { MAX_TOKENIZER_BYTES, saveModelDir } from '../../store/modelDir.ts';
@@ -25,6 +26,9 @@ interface ImportOptions {
   maxDrift?: string;
   strict?: boolean;
   perTensorWeights?: boolean;
+  maskFromPad?: string;
+  constantInput: string[];
+  positionInput: string[];
 }
 
 /** A number option within [lo, hi], or an InputError naming the flag. */
@@ -34,6 +38,44 @@ function numberOption(raw: string | undefined, flag: string, lo: number, hi: num
   if (raw.trim() === '' || !Number.isFinite(v) || v < lo || v > hi)
     throw new InputError(`${flag} must be a number in [${lo}, ${hi}], got "${raw}".`);
   return v;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** "<id>" or "<input>=<id>" of --mask-from-pad. */
+function parseMaskFromPad(raw: string): NonNullable<DerivedInputs['maskFromPad']> {
+  const eq = raw.lastIndexOf('=');
+  const input = eq >= 0 ? raw.slice(0, eq).trim() : undefined;
+  const id = raw.slice(eq + 1).trim();
+  const padId = Number(id);
+  if (input === '' || id === '' || !Number.isSafeInteger(padId))
+    throw new InputError(
+      `--mask-from-pad takes a pad token id or <input>=<pad id>, e.g. --mask-from-pad 0, got "${raw}".`,
+    );
+  return input === undefined ? { padId } : { padId, input };
+}
+
+/** The derived inputs of --mask-from-pad, --constant-input and --position-input. */
+function derivedInputsOf(opts: ImportOptions): DerivedInputs | undefined {
+  const constants: Record<string, number> = {};
+  for (const raw of opts.constantInput) {
+    const eq = raw.lastIndexOf('=');
+    const name = raw.slice(0, eq).trim();
+    const value = Number(raw.slice(eq + 1));
+    if (eq <= 0 || raw.slice(eq + 1).trim() === '' || !Number.isFinite(value))
+      throw new InputError(`--constant-input takes <input>=<number>, e.g. token_type_ids=0, got "${raw}".`);
+    if (name in constants) throw new InputError(`--constant-input names input "${name}" twice.`);
+    constants[name] = value;
+  }
+  const positions = opts.positionInput.map((n) => n.trim());
+  if (positions.some((n) => n === ''))
+    throw new InputError('--position-input takes the name of an input, e.g. position_ids.');
+  if (!opts.maskFromPad && Object.keys(constants).length === 0 && positions.length === 0) return undefined;
+  return {
+    ...(opts.maskFromPad ? { maskFromPad: parseMaskFromPad(opts.maskFromPad) } : {}),
+    constants,
+    positions,
+  };
 }
 
 const MAX_ONNX_BYTES = 1024 * MiB;
@@ -95,6 +137,22 @@ export function registerModelImport(model: Command): void {
       '--per-tensor-weights',
       'one weight scale per tensor instead of per output channel (less accurate)',
     )
+    .option(
+      '--mask-from-pad <[input=]id>',
+      'derive the attention-mask input (default "attention_mask") from the token ids: 1 where the id is not <id>, 0 where it is (Hugging Face exports)',
+    )
+    .option(
+      '--constant-input <input=value>',
+      "derive an input as that value everywhere, in the token ids' shape, e.g. token_type_ids=0 (repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      '--position-input <input>',
+      "derive an input as 0, 1, ..., S-1 along the token ids' last axis, e.g. position_ids (repeatable)",
+      collect,
+      [],
+    )
     .option('--json', 'print the report as JSON')
     .action(async (onnxPath: string, opts: ImportOptions) => {
       // --out is checked and locked first: a bad --out fails now, not after a long import.
@@ -119,6 +177,7 @@ async function importInto(
     );
   const percentile = numberOption(opts.percentile, '--percentile', 50, 100);
   const maxDrift = numberOption(opts.maxDrift, '--max-drift', 0, 1);
+  const derivedInputs = derivedInputsOf(opts);
   const bytes = new Uint8Array(await readBounded(onnxPath, { maxBytes: MAX_ONNX_BYTES, what: 'ONNX model' }));
   const calibrationJson = parseJson(
     await readBounded(opts.calibration, { maxBytes: MAX_CALIBRATION_BYTES, what: 'Calibration file' }),
@@ -159,6 +218,7 @@ async function importInto(
       maxProbabilityError: maxDrift,
       strict: opts.strict === true,
       perTensorWeights: opts.perTensorWeights === true,
+      derivedInputs,
       onProgress: (stage, done, total) => progress.update(stage, done, total),
     });
   } finally {

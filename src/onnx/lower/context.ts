@@ -1,11 +1,11 @@
 // Shared state of the lowering pass: graph queries, value definitions and elementwise regions.
 import { UnsupportedOpError } from '../../errors/base.ts';
 import { binaryFn, clipBounds, unaryFn } from '../float/elementwise.ts';
-import { type FTensor, isUniform, sameShape } from '../float/tensor.ts';
+import { type FTensor, isUniform, sameShape, sizeOf } from '../float/tensor.ts';
 import type { DynGraph } from '../fold.ts';
 import type { OnnxNode } from '../parse.ts';
 import { unsupportedNode } from '../supported.ts';
-import { materializeTokenTable } from './tokens.ts';
+import { materializeTokenTable, TOKEN_RESHAPES } from './tokens.ts';
 import type { Act, AOp, AValue, Probe, QuantSpec } from './types.ts';
 
 /** Elementwise ops that can join a lookup-table region. */
@@ -187,11 +187,21 @@ export class Lowering {
     return true;
   }
 
-  /** If `node` is an elementwise function of the token ids (scalar constants), records it. */
+  /**
+   * If `node` is an elementwise function of the token ids (scalar constants), records it. A
+   * reshape of such a function (an attention mask's `mask[:, None, None, :]`) keeps every value
+   * in its place in row-major order, so it stays one: the region goes on through it.
+   */
   tryTokenRegion(node: OnnxNode): boolean {
-    if ((!REGION_OPS.has(node.opType) && node.opType !== 'Cast') || node.outputs.length !== 1) return false;
     const ids = this.g.input.name;
-    if (!this.g.input.isInt) return false;
+    if (!this.g.input.isInt || node.outputs.length !== 1) return false;
+    if (TOKEN_RESHAPES.has(node.opType)) {
+      const [x, ...rest] = node.inputs;
+      if (!this.tokenRegion.has(x) || !rest.every((i) => !i || this.isConst(i))) return false;
+      this.tokenRegion.add(node.outputs[0]);
+      return true;
+    }
+    if (!REGION_OPS.has(node.opType) && node.opType !== 'Cast') return false;
     let dynamic = 0;
     for (const name of node.inputs) {
       if (!name) continue;
@@ -203,7 +213,8 @@ export class Lowering {
       if (name !== ids && !this.tokenRegion.has(name)) return false;
       dynamic += 1;
     }
-    if (dynamic === 0 || !sameShape(this.shape(ids), this.shape(node.outputs[0]))) return false;
+    // Scalar constants cannot add elements: the same count means no operand was broadcast up.
+    if (dynamic === 0 || sizeOf(this.shape(ids)) !== sizeOf(this.shape(node.outputs[0]))) return false;
     this.tokenRegion.add(node.outputs[0]);
     return true;
   }

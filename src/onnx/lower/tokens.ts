@@ -12,6 +12,9 @@ import type { Lowering } from './context.ts';
 /** Table entries at or below this are "masked out": added to scores, they only ever saturate. */
 export const MASKED_AT_MOST = -1000;
 
+/** Ops that only reshape: a token region goes on through them (see Lowering.tryTokenRegion). */
+export const TOKEN_RESHAPES = new Set(['Flatten', 'Reshape', 'Squeeze', 'Unsqueeze']);
+
 /** The vocabulary size: rows of the largest embedding table indexed by the token ids. */
 function vocabulary(L: Lowering, where: OnnxNode): number {
   let V = 0;
@@ -35,10 +38,23 @@ export function materializeTokenTable(L: Lowering, name: string, nodes: OnnxNode
   const values = new Map<string, FTensor>([
     [src, { shape: [V], data: Float64Array.from({ length: V }, (_, i) => i), dtype: 'int' }],
   ]);
+  // Every constant operand is uniform (a scalar, maybe of rank 4) and every reshape keeps the
+  // row-major order, so the chain runs on the V ids as a flat vector: reshapes pass it through,
+  // constants enter as scalars.
+  const operand = (i: string): FTensor | undefined => {
+    const v = values.get(i);
+    if (v) return v;
+    const c = L.constOf(i);
+    return c && { shape: [], data: c.data.subarray(0, 1), dtype: c.dtype };
+  };
   for (const n of nodes) {
+    if (TOKEN_RESHAPES.has(n.opType)) {
+      values.set(n.outputs[0], values.get(n.inputs[0]) as FTensor);
+      continue;
+    }
     const outs = evalNode(
       n,
-      n.inputs.map((i) => (i ? (values.get(i) ?? L.constOf(i)) : undefined)),
+      n.inputs.map((i) => (i ? operand(i) : undefined)),
       L.g.opset,
     );
     values.set(n.outputs[0], outs[0]);
