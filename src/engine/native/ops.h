@@ -160,15 +160,22 @@ const int64_t NB = 512;
 
 #include "ops8.h"
 
+// The offset of every tap k (c, ky, kx) in the padded planes, once per op; taps past K (the byte
+// kernels' k padding, whose weights are 0) read tap 0 again.
+inline void planeTaps(const PlaneConv& c, int64_t* taps, int64_t n) {
+  const int64_t KK = c.KH * c.KW, K = c.Cg * KK;
+  for (int64_t k = 0; k < K; k++)
+    taps[k] = ((k / KK) * c.Hp + ((k % KK) / c.KW) * c.dh) * c.Wp + (k % c.KW) * c.dw;
+  for (int64_t k = K; k < n; k++) taps[k] = taps[0];
+}
+
 template <int P>
 __attribute__((always_inline)) inline void convPlanes(const PlaneConv& c, const uint8_t* xp,
                                                       const int16_t* w, int32_t* col, int32_t* acc,
                                                       int64_t* taps, GemmFn gemm, DwFn depth,
                                                       int32_t zx, const PlaneOut& o) {
   const __m128i zxv = _mm_set1_epi16(static_cast<int16_t>(zx));
-  const int64_t KK = c.KH * c.KW, K = c.Cg * KK;
-  for (int64_t k = 0; k < K; k++)
-    taps[k] = ((k / KK) * c.Hp + ((k % KK) / c.KW) * c.dh) * c.Wp + (k % c.KW) * c.dw;
+  const int64_t K = c.Cg * c.KH * c.KW;
   const int64_t rowStep = c.sh * c.Wp;
   if (c.Cg == 1 && c.Mg < 4) {
     // Depthwise: the taps' products summed in registers (see dwChunk8).
@@ -275,7 +282,13 @@ __attribute__((always_inline)) inline const char* convOp(Mem& mem, const int32_t
     PlaneConv pc{Cg, KH, KW, OH, OW, sh, sw, dh, dw, (OH - 1) * sh + (KH - 1) * dh + 1,
                  sw * c8 + (KW - 1) * dw, Kp, (((OH - 1) * OW + c8) + 7) & ~int64_t{7}, Mg};
     const int64_t planeBytes = prod({Cg, pc.Hp, pc.Wp});
-    const int64_t colWords = prod({w8 ? kq : Kp / 2, pc.Pq}), accWords = prod({Mg, pc.Pq});
+    // A pointwise conv at stride 1 without padding on the byte kernels: a GEMM over the unpadded
+    // planes, each read in place as one row of H * W outputs.
+    const bool inPlace = w8 && KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 &&
+                         OH == H && OW == W && !(Cg == 1 && Mg < 4);
+    const PlaneConv flat{Cg, 1, 1, 1, Pn, 1, 1, 1, 1, 1, Pn, Kp, (Pn + 15) & ~int64_t{15}, Mg};
+    const int64_t cols = inPlace && flat.Pq > pc.Pq ? flat.Pq : pc.Pq;
+    const int64_t colWords = prod({w8 ? kq : Kp / 2, cols}), accWords = prod({Mg, cols});
     const int64_t GIB = int64_t{1} << 30;
     if (planeBytes < 0 || planeBytes > GIB || colWords < 0 || colWords > GIB / 4 ||
         accWords < 0 || accWords > GIB / 4)
@@ -284,9 +297,10 @@ __attribute__((always_inline)) inline const char* convOp(Mem& mem, const int32_t
     int32_t* cw = grow(scratchCol, colWords);
     int32_t* aw = grow(scratchAcc, accWords);
     int64_t* taps = grow(scratchTaps, K + 3);
+    planeTaps(inPlace ? flat : pc, taps, w8 ? 4 * kq : K);
     for (int64_t n = 0; n < N; n++) {
       for (int64_t g = 0; g < group; g++) {
-        padPlanes(x + (n * C + g * Cg) * HW, xp, Cg, H, W, pc.Hp, pc.Wp, pt, pl, zx);
+        if (!inPlace) padPlanes(x + (n * C + g * Cg) * HW, xp, Cg, H, W, pc.Hp, pc.Wp, pt, pl, zx);
         const int64_t m0 = g * Mg;
         const PlaneOut o{y + (n * M + m0) * Pn, bias + m0, mult + m0, shift + m0, Pn, zy, qmin, qmax};
         if constexpr (P == VNNI512) {
@@ -296,8 +310,12 @@ __attribute__((always_inline)) inline const char* convOp(Mem& mem, const int32_t
                             bias[m0 + m], o.mult[m], o.shift[m], zy, qmin, qmax);
             continue;
           }
+          if (inPlace) {
+            convPlanes8(flat, x + (n * C + g * Cg) * HW, w8 + m0 * kq, kq, bias + m0, cw, aw, taps, o, true);
+            continue;
+          }
           if (w8) {
-            convPlanes8(pc, xp, w8 + m0 * kq, kq, bias + m0, cw, aw, taps, o);
+            convPlanes8(pc, xp, w8 + m0 * kq, kq, bias + m0, cw, aw, taps, o, false);
             continue;
           }
         }

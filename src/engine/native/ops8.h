@@ -15,12 +15,7 @@ thread_local std::vector<int32_t> scratchBias;
 // w8 holds the group's Mg weight rows of kq words, bias the Mg biases already less zx * sum w.
 __attribute__((target(VNNI512_TARGET))) void convPlanes8(
     const PlaneConv& c, const uint8_t* xp, const int32_t* w8, int64_t kq, const int32_t* bias,
-    int32_t* col, int32_t* acc, int64_t* taps, const PlaneOut& o) {
-  const int64_t KK = c.KH * c.KW, K = c.Cg * KK;
-  for (int64_t k = 0; k < K; k++)
-    taps[k] = ((k / KK) * c.Hp + ((k % KK) / c.KW) * c.dh) * c.Wp + (k % c.KW) * c.dw;
-  // The k padding reads tap 0 again; its weights are 0.
-  for (int64_t k = K; k < 4 * kq; k++) taps[k] = taps[0];
+    int32_t* col, int32_t* acc, const int64_t* taps, const PlaneOut& o, bool masked) {
   const int64_t rowStep = c.sh * c.Wp;
   for (int64_t q = 0; q < kq; q++) {
     const uint8_t* p0 = xp + taps[4 * q];
@@ -32,8 +27,15 @@ __attribute__((target(VNNI512_TARGET))) void convPlanes8(
       for (int64_t ox = 0; ox < c.OW; ox += 16) {
         const int64_t at = ro + ox * c.sw;
         __m128i w[4];
-        quad16(taps16u8(p0 + at, c.sw), taps16u8(p1 + at, c.sw), taps16u8(p2 + at, c.sw),
-               taps16u8(p3 + at, c.sw), w);
+        if (masked && c.OW - ox < 16) {
+          // Unpadded planes read in place (a pointwise conv): the last chunk reads nothing past OW.
+          const __mmask16 k = static_cast<__mmask16>((1u << (c.OW - ox)) - 1);
+          quad16(_mm_maskz_loadu_epi8(k, p0 + at), _mm_maskz_loadu_epi8(k, p1 + at),
+                 _mm_maskz_loadu_epi8(k, p2 + at), _mm_maskz_loadu_epi8(k, p3 + at), w);
+        } else {
+          quad16(taps16u8(p0 + at, c.sw), taps16u8(p1 + at, c.sw), taps16u8(p2 + at, c.sw),
+                 taps16u8(p3 + at, c.sw), w);
+        }
         const int64_t p = oy * c.OW + ox, blk = p / NB, e0 = p - blk * NB;
         const int64_t width = c.Pq - blk * NB < NB ? c.Pq - blk * NB : NB;
         int32_t* d = col + blk * NB * kq + q * width + e0;
