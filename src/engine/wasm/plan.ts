@@ -417,7 +417,8 @@ export function layoutBatch(model: Model, consts: ConstLayout, batch: number): B
         const L = ins[0][ins[0].length - 1];
         record(8, i, () => {
           words.push(addr(op.inputs[0]), addr(op.inputs[1]), y, elementCount(out) / L, L);
-          pushScratch(0, L * 4);
+          // The table's byte planes and a row's quotients (4 x 256 bytes), then e (i32 [L]).
+          pushScratch(0, 1024 + L * 4);
         });
         return;
       }

@@ -4,9 +4,10 @@
 import { P } from './arith';
 import { conv } from './conv';
 import { matmul, matmulDirect } from './gemm';
-import { layernorm, softmax } from './norm';
+import { layernorm } from './norm';
 import { binary, copyRows, gather, lut, reducemean, transpose } from './ops';
 import { pool } from './pool';
+import { softmax } from './softmax';
 
 export { keccak256, merkleRoot, tensorRoot, tensorRoots } from './keccak';
 

@@ -29,32 +29,47 @@ function addRun(
   const mAe = big ? 0 : mA;
   const mBe = big ? 0 : mB;
   let i = 0;
-  if (sa === 1 && sb <= 1) {
-    const zav = i16x8.splat(<i16>za);
-    const zbv = i16x8.splat(<i16>zb);
-    const mav = i32x4.splat(mAe);
-    const mbv = i32x4.splat(mBe);
-    const rv = i32x4.splat(rnd);
+  if (sa === 1 && sb <= 1 && n >= 16) {
+    // v + rnd = a mA + b mB + c with raw bytes a, b and c = rnd - za mA - zb mB (b's term folded
+    // into c when b is one value): |a mA + b mB| < 2^24 and |c| < 2^30 + 2^24, so no lane wraps.
+    // The (a, b) byte pairs, zero-extended, meet (mA, mB) in one i16 dot product per 4 outputs.
+    const pairM = i32x4.splat((mBe << 16) | mAe);
+    const mav = i16x8.splat(<i16>mAe);
+    const c = i32x4.splat(rnd - za * mAe - (sb === 1 ? zb * mBe : (zb - <i32>load<u8>(b)) * mBe));
     const zyv = i32x4.splat(zy);
-    const lo = i32x4.splat(qmin);
-    const hi = i32x4.splat(qmax);
-    const bconst = i32x4.splat((<i32>load<u8>(b) - zb) * mBe);
-    for (; i + 8 <= n; i += 8) {
-      const av = i16x8.sub(v128.load8x8_u(a + <usize>i), zav);
-      let v0 = i32x4.mul(i32x4.extend_low_i16x8_s(av), mav);
-      let v1 = i32x4.mul(i32x4.extend_high_i16x8_s(av), mav);
+    const lo = i8x16.splat(<i8>qmin);
+    const hi = i8x16.splat(<i8>qmax);
+    // 16 outputs at a time, the last block overlapping the one before (each output depends on its
+    // own inputs only, and no op writes over its inputs).
+    for (let j = 0; j < n; j += 16) {
+      i = min(j, n - 16);
+      const av = v128.load(a + <usize>i);
+      let v0: v128, v1: v128, v2: v128, v3: v128;
       if (sb === 1) {
-        const bv = i16x8.sub(v128.load8x8_u(b + <usize>i), zbv);
-        v0 = i32x4.add(v0, i32x4.mul(i32x4.extend_low_i16x8_s(bv), mbv));
-        v1 = i32x4.add(v1, i32x4.mul(i32x4.extend_high_i16x8_s(bv), mbv));
+        const bv = v128.load(b + <usize>i);
+        const p0 = i8x16.shuffle(av, bv, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const p1 = i8x16.shuffle(av, bv, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        v0 = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(p0), pairM);
+        v1 = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(p0), pairM);
+        v2 = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(p1), pairM);
+        v3 = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(p1), pairM);
       } else {
-        v0 = i32x4.add(v0, bconst);
-        v1 = i32x4.add(v1, bconst);
+        const l = i16x8.extend_low_i8x16_u(av);
+        const h = i16x8.extend_high_i8x16_u(av);
+        v0 = i32x4.extmul_low_i16x8_u(l, mav);
+        v1 = i32x4.extmul_high_i16x8_u(l, mav);
+        v2 = i32x4.extmul_low_i16x8_u(h, mav);
+        v3 = i32x4.extmul_high_i16x8_u(h, mav);
       }
-      v0 = i32x4.min_s(i32x4.max_s(i32x4.add(i32x4.shr_s(i32x4.add(v0, rv), sh), zyv), lo), hi);
-      v1 = i32x4.min_s(i32x4.max_s(i32x4.add(i32x4.shr_s(i32x4.add(v1, rv), sh), zyv), lo), hi);
-      store8(y + <usize>i, v0, v1);
+      v0 = i32x4.add(i32x4.shr_s(i32x4.add(v0, c), sh), zyv);
+      v1 = i32x4.add(i32x4.shr_s(i32x4.add(v1, c), sh), zyv);
+      v2 = i32x4.add(i32x4.shr_s(i32x4.add(v2, c), sh), zyv);
+      v3 = i32x4.add(i32x4.shr_s(i32x4.add(v3, c), sh), zyv);
+      // The saturating narrowings clamp to [0, 255], inside which [qmin, qmax] lies.
+      const t = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(v0, v1), i16x8.narrow_i32x4_s(v2, v3));
+      v128.store(y + <usize>i, i8x16.min_u(i8x16.max_u(t, lo), hi));
     }
+    i = n;
   }
   for (; i < n; i++) {
     const v =
@@ -222,6 +237,21 @@ export function gather(r: usize): i32 {
   return 0;
 }
 
+/**
+ * n bytes from src to dst (not overlapping): 16-byte vectors, the last one overlapping the one
+ * before, for the short rows of transposes, where a memory.copy call costs more than the copy.
+ */
+@inline
+function copyBytes(dst: usize, src: usize, n: i32): void {
+  if (n < 16) memory.copy(dst, src, <usize>n);
+  else {
+    for (let j = 0; j < n; j += 16) {
+      const o = <usize>min(j, n - 16);
+      v128.store(dst + o, v128.load(src + o));
+    }
+  }
+}
+
 /** transpose (12). Record: x, y, dims[6], inStrides[6] (elements). */
 export function transpose(r: usize): void {
   const x = A(r, 0);
@@ -239,7 +269,7 @@ export function transpose(r: usize): void {
         for (let i3 = 0; i3 < d3; i3++) {
           for (let i4 = 0; i4 < d4; i4++) {
             const src = x + <usize>(i0 * P(r, 8) + i1 * P(r, 9) + i2 * P(r, 10) + i3 * P(r, 11) + i4 * P(r, 12));
-            if (s5 === 1) memory.copy(y, src, <usize>n);
+            if (s5 === 1) copyBytes(y, src, n);
             else for (let i = 0; i < n; i++) store<u8>(y + <usize>i, load<u8>(src + <usize>(i * s5)));
             y += <usize>n;
           }

@@ -3,6 +3,8 @@
 // holds the left padding and everything right of the input row as zeros, which is what padding
 // means for a max of bytes and what it adds to a sum over the in-bounds taps.
 import { A, divRound, P } from './arith';
+import { high2 } from './divide';
+import { globalAvg, isGlobal, isPair, meanLanes, pairPool } from './pool2';
 
 /** Longest window (rows) whose column sums fit the u16 lanes: 257 * 255 < 2^16. */
 const MAX_SUM_ROWS = 256;
@@ -14,7 +16,9 @@ const MAX_SUM_ROWS = 256;
  * column (i32 [OW], f64 [OW]).
  */
 export function pool(r: usize, isAvg: bool): void {
-  if (!isAvg) maxpool(r);
+  if (isPair(r) && (!isAvg || P(r, 17) <= 28)) pairPool(r, isAvg);
+  else if (!isAvg) maxpool(r);
+  else if (isGlobal(r) && globalAvg(r)) return;
   // The vector mean needs its column sums in u16 lanes, |Σ (x - zx)| < 2^24 in i32 lanes and
   // count 2^shift < 2^46 (so that 2 p + q and q * (2q) stay exact in f64, see avgRow).
   else if (P(r, 7) <= MAX_SUM_ROWS && P(r, 7) * P(r, 8) <= 1 << 16 && P(r, 17) <= 30) avgpool(r);
@@ -94,35 +98,6 @@ function maxpool(r: usize): void {
       out += <usize>OW;
     }
   }
-}
-
-/**
- * floor(num / den) for 0 < den, |num| < 2^52 and |num / den| < 2^40 (so that q * den stays
- * exact), from an estimate floor(num * inv) with inv within a few ulps of 1 / den.
- */
-@inline
-function floorDiv2(num: v128, den: v128, inv: v128): v128 {
-  const one = f64x2.splat(1.0);
-  let q = f64x2.floor(f64x2.mul(num, inv));
-  q = v128.bitselect(f64x2.sub(q, one), q, f64x2.gt(f64x2.mul(q, den), num));
-  const up = f64x2.add(q, one);
-  return v128.bitselect(up, q, f64x2.le(f64x2.mul(up, den), num));
-}
-
-@inline
-function high2(v: v128): v128 {
-  return f64x2.convert_low_i32x4_s(i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-/**
- * clamp(zy + divRound(p, q), 0, 255) in two f64 lanes, p = v mult and q = count 2^shift given as
- * f64: |p| < 2^39 and q < 2^46, so 2p + q, 2q and the quotient (< 2^24) are exact integers.
- */
-@inline
-function meanLanes(v: v128, mult: v128, q: v128, inv: v128, zy: v128): v128 {
-  const num = f64x2.add(f64x2.mul(f64x2.mul(v, mult), f64x2.splat(2.0)), q);
-  const d = floorDiv2(num, f64x2.add(q, q), inv);
-  return f64x2.pmin(f64x2.pmax(f64x2.add(d, zy), f64x2.splat(0.0)), f64x2.splat(255.0));
 }
 
 function avgpool(r: usize): void {
