@@ -33,12 +33,28 @@ export function tensorRootFromDataRoot(dataRoot: Hash, byteLength: number): Hash
   return keccak256(TENSOR_TAG, dataRoot, u64be(byteLength));
 }
 
+let hasher: ((bytes: Uint8Array) => Hash) | undefined;
+
 /**
- * The root of a tensor's bytes, by the engine module's keccak256 in one WebAssembly call (the
- * trace root hashes every op output; this is several times faster than hashing chunk by chunk).
+ * Installs a faster implementation of tensorRoot: the native addon's, where it runs AVX-512
+ * (src/engine/native/addon.ts). It must compute exactly this function.
+ */
+export function useTensorRootHasher(fn: ((bytes: Uint8Array) => Hash) | undefined): void {
+  hasher = fn;
+}
+
+/** Which implementation tensorRoot runs. */
+export function tensorRootHasher(): 'native' | 'wasm' {
+  return hasher ? 'native' : 'wasm';
+}
+
+/**
+ * The root of a tensor's bytes, in one call: by the native addon's 8-lane keccak where it is
+ * installed, else by the engine module's keccak256 in WebAssembly (the trace root hashes every op
+ * output; either is several times faster than hashing chunk by chunk).
  */
 export function tensorRoot(bytes: Uint8Array): Hash {
-  return wasmTensorRoot(bytes);
+  return hasher ? hasher(bytes) : wasmTensorRoot(bytes);
 }
 
 /** The root of a tensor's bytes as defined above, chunk by chunk: what tensorRoot must equal. */

@@ -5,8 +5,10 @@
 // VERINFER_NATIVE_PATH=vnni512|avxvnni|avx2|scalar   the vector path to use (default: the fastest
 //                                                    this CPU supports)
 // VERINFER_NATIVE_ADDON=<file>                        load this addon file instead (no build)
+
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { useTensorRootHasher } from '../../commit/tensorRoot.ts';
 import { VerinferError } from '../../errors/base.ts';
 
 /** The kernels' paths, the fastest first; the index is the addon's path number. */
@@ -33,6 +35,8 @@ export interface NativeAddon {
   op(memory: ArrayBuffer, code: number, record: number, path: number): void;
   /** The paths this CPU supports, the fastest first. */
   paths(): string[];
+  /** tensorRoot (src/commit/tensorRoot.ts) of `bytes`, eight keccak lanes at a time; AVX-512 only. */
+  tensorRoot?(bytes: Uint8Array): ArrayBuffer;
 }
 
 export type NativeStatus =
@@ -98,6 +102,11 @@ async function load(env: NodeJS.ProcessEnv): Promise<NativeStatus> {
     const paths = addon
       .paths()
       .filter((p): p is NativePath => (NATIVE_PATHS as readonly string[]).includes(p));
+    // Where AVX-512 runs, the addon's 8-lane keccak computes every tensor root from now on: the
+    // same roots (test/engine/native-hash.test.ts), several times faster than WebAssembly's.
+    const root = addon.tensorRoot;
+    if (paths.includes('vnni512') && typeof root === 'function' && !env.VERINFER_WASM_HASH)
+      useTensorRootHasher((bytes) => new Uint8Array(root.call(addon, bytes)));
     return { loaded: true, file, addon, paths };
   } catch (e) {
     return { loaded: false, reason: `loading ${file} failed: ${e instanceof Error ? e.message : e}` };

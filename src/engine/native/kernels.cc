@@ -163,6 +163,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void gemm_vnni51
 
 // Inside the namespace, after the GEMMs that the whole ops call.
 #include "ops.h"
+#include "keccak8.h"
 
 // ---- Node-API ----------------------------------------------------------------------------------
 
@@ -260,6 +261,39 @@ napi_value Op(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// tensorRoot(bytes): the tensor root (src/commit/tensorRoot.ts) of a Uint8Array's bytes, as a new
+// 32-byte ArrayBuffer. Needs AVX-512 (the vnni512 path's CPUs); the JavaScript side only calls it
+// there.
+napi_value TensorRoot(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 1)
+    return fail(env, "tensorRoot takes (bytes).");
+  bool isTyped = false;
+  napi_is_typedarray(env, argv[0], &isTyped);
+  if (!isTyped) return fail(env, "tensorRoot: the argument must be a Uint8Array.");
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array)
+    return fail(env, "tensorRoot: the argument must be a Uint8Array.");
+  if (length >= (size_t{1} << 31)) return fail(env, "tensorRoot: at most 2^31 - 1 bytes.");
+  if (!supported(VNNI512)) return fail(env, "tensorRoot: this CPU lacks AVX-512.");
+  const int64_t len = static_cast<int64_t>(length);
+  const int64_t leaves = len > 1024 ? (len + 1023) >> 10 : 1;
+  int64_t width = 1;
+  while (width < leaves) width <<= 1;
+  // 32 bytes per leaf of the padded width, plus room for a last group of eight digests.
+  std::vector<uint8_t> nodes(static_cast<size_t>(32 * width + 256));
+  void* out = nullptr;
+  napi_value result;
+  if (napi_create_arraybuffer(env, 32, &out, &result) != napi_ok)
+    return fail(env, "tensorRoot: cannot allocate the result.");
+  tensorRoot8(static_cast<const uint8_t*>(data), len, nodes.data(), static_cast<uint8_t*>(out));
+  return result;
+}
+
 // paths(): the names of the paths this CPU supports, the fastest first.
 napi_value Paths(napi_env env, napi_callback_info) {
   napi_value list;
@@ -281,7 +315,8 @@ NAPI_MODULE_INIT() {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"paths", nullptr, Paths, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"op", nullptr, Op, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"tensorRoot", nullptr, TensorRoot, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
-  napi_define_properties(env, exports, 3, props);
+  napi_define_properties(env, exports, 4, props);
   return exports;
 }
