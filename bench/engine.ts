@@ -71,7 +71,7 @@ interface Row {
   model: string;
   batch: number;
   onnxruntimeFloat32: number;
-  honestPath: { wasm: number; native: number | null; fast: number; ort: number };
+  honestPath: { wasm: number; native: number | null; fast: number };
   fullTrace: number;
   reference: number | null;
   /** Rounds measured (fewer than asked for a slow row). */
@@ -145,7 +145,6 @@ async function* cases(): AsyncGenerator<BenchCase> {
 async function main(): Promise<void> {
   const wasm = await getBackend('wasm');
   const fast = await getBackend('fast');
-  const ort = await getBackend('ort');
   // null where the native kernels could not be built or loaded (then fast is wasm).
   const native = await getBackend('native').catch((e: Error) => {
     log(`native: ${e.message.split('\n')[0]}`);
@@ -162,7 +161,6 @@ async function main(): Promise<void> {
         wasm: () => honest(wasm)(model, q),
         ...(native ? { native: () => honest(native)(model, q) } : {}),
         fast: () => honest(fast)(model, q),
-        ort: () => honest(ort)(model, q),
         fullTrace: async () => commitTrace(q, (await fast.run(model, q)).trace),
         ...(withReference ? { reference: () => referenceBackend.run(model, q) } : {}),
       };
@@ -184,7 +182,6 @@ async function main(): Promise<void> {
           wasm: perSec('wasm'),
           native: native ? perSec('native') : null,
           fast: perSec('fast'),
-          ort: perSec('ort'),
         },
         fullTrace: perSec('fullTrace'),
         reference: withReference ? perSec('reference') : null,
@@ -207,14 +204,14 @@ async function main(): Promise<void> {
     `\nThroughput in samples/s, single thread, median of ${rounds} interleaved rounds; ratio against onnxruntime float32 on the float model. fast = ${backendLabel(fast)}.\n`,
   );
   console.log(
-    '| model | batch | onnxruntime float32 | honestPath wasm | honestPath native | honestPath fast | honestPath ort (old) | fullTrace | reference | rounds | peak RSS MB |',
+    '| model | batch | onnxruntime float32 | honestPath wasm | honestPath native | honestPath fast | fullTrace | reference | rounds | peak RSS MB |',
   );
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     const b = r.onnxruntimeFloat32;
     console.log(
       `| ${r.model} | ${r.batch} | ${num(b)} (1.00×) | ${fmt(r.honestPath.wasm, b)} | ${fmt(r.honestPath.native, b)} | ` +
-        `${fmt(r.honestPath.fast, b)} | ${fmt(r.honestPath.ort, b)} | ${fmt(r.fullTrace, b)} | ${fmt(r.reference, b)} | ${r.rounds} | ${r.peakRssMB.toFixed(0)} |`,
+        `${fmt(r.honestPath.fast, b)} | ${fmt(r.fullTrace, b)} | ${fmt(r.reference, b)} | ${r.rounds} | ${r.peakRssMB.toFixed(0)} |`,
     );
   }
 }

@@ -22,9 +22,9 @@ import { inlineTaskOf, taskIdOf } from '../src/chain/bindings/commitments.ts';
 import { toHex } from '../src/commit/keccak.ts';
 import { tensorBytes } from '../src/commit/tensorRoot.ts';
 import { startDevnet } from '../src/devnet/devnet.ts';
-import { fastBackend } from '../src/engine/fast/index.ts';
 import { createPeerHost } from '../src/p2p/host.ts';
 import { parseEndpoint } from '../src/p2p/identity.ts';
+import { getBackend } from '../src/sdk/backends.ts';
 import { EXAMPLES } from '../src/sdk/examples.ts';
 import { loadInput } from '../src/sdk/loadInput.ts';
 
@@ -75,6 +75,7 @@ try {
   // The engine alone on the same model and inputs: the rate verification is measured against.
   const engineRuns = 2_000;
   const t0 = performance.now();
+  const fastBackend = await getBackend('fast');
   for (let i = 0; i < engineRuns; i++) await fastBackend.run(pkg.model, samples[i % samples.length]);
   const enginePerSecond = engineRuns / ((performance.now() - t0) / 1000);
 

@@ -18,9 +18,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { createFastBackend } from '../src/engine/fast/index.ts';
 import { STEP_GAS_LIMIT, stepCostReport } from '../src/engine/stepCost.ts';
 import { dequantize, type FloatTensor, importOnnx, quantizeInput } from '../src/onnx/index.ts';
+import { getBackend } from '../src/sdk/backends.ts';
 
 const MODELS = [
   'resnet18',
@@ -154,7 +154,7 @@ async function runOne(model: string, opset: number, size: number): Promise<Row> 
   const dearest = [...over].sort((a, b) => b.gas - a.gas)[0];
   if (dearest) row.worstOver = `${dearest.type} "${dearest.name}": ${dearest.reason}`;
 
-  const fast = createFastBackend();
+  const fast = await getBackend('fast');
   const session = await ort.InferenceSession.create(bytes);
   let maxProb = 0;
   let agree = 0;
@@ -185,7 +185,6 @@ async function runOne(model: string, opset: number, size: number): Promise<Row> 
   row.roundingProbabilityError = roundingProb;
   row.roundingTop1 = roundingAgree / inputs.evaluation.length;
   await session.release();
-  await fast.dispose();
   row.evaluationSamples = inputs.evaluation.length;
   row.maxProbabilityError = maxProb;
   row.top1Agreement = agree / inputs.evaluation.length;

@@ -208,15 +208,14 @@ async function main(): Promise<void> {
   start = performance.now();
   runReference(model, input);
   const referenceMs = performance.now() - start;
-  const { createFastBackend } = await import('../../src/engine/fast/index.ts');
-  const fast = createFastBackend();
+  const { getBackend } = await import('../../src/sdk/backends.ts');
+  const fast = await getBackend('fast');
   start = performance.now();
   await fast.run(model, input);
   const fastFirstMs = performance.now() - start;
   start = performance.now();
   await fast.run(model, input);
   const fastMs = performance.now() - start;
-  await fast.dispose();
 
   const s = modelStats(model);
   const o = { ...BENCH_TRANSFORMER_DEFAULTS, ...build };

@@ -124,7 +124,7 @@ export const configSchema = z
     key: keySchema,
     database: path,
     models: modelsSchema.default({ roots: [], dirs: [], examples: [], cacheDir: '.tmp/node-models' }),
-    backend: z.enum(['fast', 'wasm', 'native', 'ort', 'reference']).default('fast'),
+    backend: z.enum(['fast', 'wasm', 'native', 'reference']).default('fast'),
     worker: workerSchema.optional(),
     verifier: verifierSchema.optional(),
     http: z

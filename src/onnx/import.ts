@@ -134,13 +134,14 @@ async function guardAsync<T>(stage: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The fast backend (bit-identical to the reference interpreter, many times faster on 224x224
- * convolutions), or the reference interpreter where onnxruntime cannot load.
+ * The fast backend (native kernels, else the WebAssembly engine; bit-identical to the reference
+ * interpreter and many times faster on 224x224 convolutions), or the reference interpreter where
+ * neither can start.
  */
 async function exactBackend(): Promise<Backend & { release?: (model: Model) => Promise<void> }> {
   try {
-    const { createFastBackend } = await import('../engine/fast/index.ts');
-    return createFastBackend();
+    const { getBackend } = await import('../sdk/backends.ts');
+    return await getBackend('fast');
   } catch {
     return referenceBackend;
   }

@@ -2,7 +2,7 @@ import type { Backend } from '../engine/interpreter.ts';
 import { referenceBackend } from '../engine/interpreter.ts';
 import { InputError } from '../errors/base.ts';
 
-export const BACKEND_NAMES = ['reference', 'wasm', 'native', 'fast', 'ort'] as const;
+export const BACKEND_NAMES = ['reference', 'wasm', 'native', 'fast'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /**
@@ -11,8 +11,8 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
  * - `wasm`: the whole-graph WebAssembly engine (src/engine/wasm), one call per batch;
  * - `native`: the same engine with its GEMMs on native kernels (src/engine/native); throws
  *   NativeUnavailableError where the addon could not be built or loaded;
- * - `fast`: the best one available: `native` where it runs a vector path, else `wasm`, silently;
- * - `ort`: the older engine on onnxruntime's integer kernels plus TypeScript (src/engine/fast).
+ * - `fast`: the best one available: `native` where it runs a vector path, else `wasm`, silently.
+ * onnxruntime is not on the exact path: it serves import, calibration and the float baseline.
  */
 export async function getBackend(name: string): Promise<Backend> {
   if (name === 'reference') return referenceBackend;
@@ -33,10 +33,6 @@ export async function getBackend(name: string): Promise<Backend> {
       return wasm();
     }
     return getBackend('native');
-  }
-  if (name === 'ort') {
-    const { createFastBackend } = await import('../engine/fast/index.ts');
-    return createFastBackend();
   }
   throw new InputError(`Unknown backend "${name}". Use one of: ${BACKEND_NAMES.join(', ')}.`);
 }

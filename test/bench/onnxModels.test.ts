@@ -15,7 +15,6 @@ import { buildMobileNetOnnx } from '../../bench/models/mobilenet.ts';
 import { keccak256, toHex } from '../../src/commit/keccak.ts';
 import { modelRoot } from '../../src/commit/modelRoot.ts';
 import { commitHonest, commitResult } from '../../src/commit/traceRoot.ts';
-import { createFastBackend } from '../../src/engine/fast/index.ts';
 import { runHonest, runReference } from '../../src/engine/interpreter.ts';
 import { STEP_BATCH_LIMIT, STEP_GAS_LIMIT, stepCostReport } from '../../src/engine/stepCost.ts';
 import type { Tensor } from '../../src/engine/tensor.ts';
@@ -23,6 +22,7 @@ import { validateModel } from '../../src/engine/validate.ts';
 import { wasmBackend } from '../../src/engine/wasm/index.ts';
 import { dequantize } from '../../src/onnx/input.ts';
 import { parseOnnx } from '../../src/onnx/parse.ts';
+import { getBackend } from '../../src/sdk/backends.ts';
 
 /**
  * Pinned: the ONNX bytes come from integers only, so their hash is the same on every machine; the
@@ -54,8 +54,7 @@ const TINY: { spec: BenchOnnxSpec; onnxHash: string; root: string; minAgreement:
   },
 ];
 
-const ortBackend = createFastBackend();
-after(() => ortBackend.dispose());
+const fastBackend = await getBackend('fast');
 
 const bytes = (t: Tensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 
@@ -117,7 +116,7 @@ for (const { spec, onnxHash, root, minAgreement } of TINY) {
     test('runs bit-exactly on the reference, wasm and ort backends, and the honest path commits the same roots', async () => {
       const { quantized } = benchBatch(spec, model, 3, 7);
       const want = runReference(model, quantized);
-      for (const backend of [wasmBackend, ortBackend]) {
+      for (const backend of [wasmBackend, fastBackend]) {
         const got = await backend.run(model, quantized);
         assert.equal(got.trace.length, want.trace.length);
         want.trace.forEach((w, i) => {

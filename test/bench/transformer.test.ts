@@ -15,11 +15,11 @@ import {
 } from '../../bench/models/transformer.ts';
 import { toHex } from '../../src/commit/keccak.ts';
 import { modelRoot } from '../../src/commit/modelRoot.ts';
-import { createFastBackend } from '../../src/engine/fast/index.ts';
 import type { Model } from '../../src/engine/graph.ts';
 import { type RunResult, runReference } from '../../src/engine/interpreter.ts';
 import type { Tensor } from '../../src/engine/tensor.ts';
 import { validateModel } from '../../src/engine/validate.ts';
+import { getBackend } from '../../src/sdk/backends.ts';
 import { loadInput } from '../../src/sdk/loadInput.ts';
 import { loadModelDir } from '../../src/store/modelDir.ts';
 
@@ -29,8 +29,7 @@ import { loadModelDir } from '../../src/store/modelDir.ts';
  */
 const DEFAULT_ROOT = '0x73e6d9be3555b2afa3649c1f6461e47013cec10e2e78101567fdec88ffd51fff';
 
-const fast = createFastBackend();
-after(() => fast.dispose());
+const fast = await getBackend('fast');
 
 const full = buildBenchTransformer();
 const fullInput = benchTransformerInput(full, 7);

@@ -6,7 +6,6 @@
 // UnsupportedOpError.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { createFastBackend } from '../../src/engine/fast/index.ts';
 import type { Model } from '../../src/engine/graph.ts';
 import { runReference } from '../../src/engine/interpreter.ts';
 import { createNativeBackend, loadNative } from '../../src/engine/native/index.ts';
@@ -113,13 +112,9 @@ const CASES: Record<string, Case> = {
 };
 
 const wasm = createWasmBackend();
-const ort = createFastBackend({ minOrtMacs: 0 });
 const nativeStatus = await loadNative();
 /** The native kernels where the addon builds (test/engine/native.test.ts says when it must). */
 const native = nativeStatus.loaded ? await createNativeBackend({ minMacs: 0 }) : null;
-after(async () => {
-  await ort.dispose();
-});
 
 function bytes(t: Tensor): Buffer {
   return Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
@@ -150,7 +145,6 @@ describe('architectures', () => {
       for (const [i, x] of inputs.slice(0, 3).entries()) {
         for (const [what, got] of [
           ['wasm', await wasm.run(model, x)],
-          ['ort', await ort.run(model, x)],
           ...(native ? [['native', await native.run(model, x)] as const] : []),
         ] as const) {
           assert.equal(got.trace.length, singles[i].trace.length);

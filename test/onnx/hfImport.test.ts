@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as ortNode from 'onnxruntime-node';
-import { createFastBackend } from '../../src/engine/fast/index.ts';
 import type { Model } from '../../src/engine/graph.ts';
 import { runReference } from '../../src/engine/interpreter.ts';
 import { createNativeBackend, loadNative } from '../../src/engine/native/index.ts';
@@ -63,12 +62,8 @@ async function hfFloat(bytes: Uint8Array, samples: FloatTensor[]): Promise<Float
 }
 
 const wasm = createWasmBackend();
-const fast = createFastBackend({ minOrtMacs: 0 });
 const nativeStatus = await loadNative();
 const native = nativeStatus.loaded ? await createNativeBackend({ minMacs: 0 }) : null;
-after(async () => {
-  await fast.dispose();
-});
 
 const bytesOf = (t: Tensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 
@@ -127,11 +122,7 @@ describe('Hugging Face exports with several inputs', () => {
       );
       const inputs = samples.map((s) => quantizeInput(model, s));
       const singles = inputs.map((x) => runReference(model, x));
-      const backends = [
-        ['wasm', wasm],
-        ['fast', fast],
-        ...(native ? [['native', native] as const] : []),
-      ] as const;
+      const backends = [['wasm', wasm], ...(native ? [['native', native] as const] : [])] as const;
       for (const [i, x] of inputs.slice(0, 4).entries()) {
         for (const [what, backend] of backends) {
           const got = await backend.run(model, x);
