@@ -5,6 +5,7 @@ import type { Model } from '../engine/graph.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import type { FTensor } from './float/tensor.ts';
 import { type DynGraph, runDynamic } from './fold.ts';
+import { MASKED_AT_MOST } from './lower/tokens.ts';
 
 export interface LayerError {
   /**
@@ -105,8 +106,9 @@ export async function layerErrors(
       }
       for (let i = 0; i < q.data.length; i++) {
         const fv = f.data[i];
-        // Non-finite float values (masked scores) have no error to measure.
-        if (!Number.isFinite(fv)) continue;
+        // Masked scores have no error to measure: non-finite, or a mask value (-1e4, float32's
+        // lowest) that the integer model saturates to its lowest code on purpose.
+        if (!Number.isFinite(fv) || (fv <= MASKED_AT_MOST && q.data[i] === 0)) continue;
         const e = Math.abs(info.scale * (q.data[i] - info.zeroPoint) - fv);
         if (fv < acc.lo) acc.lo = fv;
         if (fv > acc.hi) acc.hi = fv;

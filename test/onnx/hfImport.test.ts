@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import * as ortNode from 'onnxruntime-node';
 import type { Model } from '../../src/engine/graph.ts';
 import { runReference } from '../../src/engine/interpreter.ts';
 import { createNativeBackend, loadNative } from '../../src/engine/native/index.ts';
@@ -19,47 +18,13 @@ import { validateModel } from '../../src/engine/validate.ts';
 import { createWasmBackend } from '../../src/engine/wasm/index.ts';
 import { InputError, UnsupportedOpError } from '../../src/errors/base.ts';
 import type { DerivedInputs } from '../../src/onnx/deriveInputs.ts';
-import { dequantize, type FloatTensor, importOnnx, quantizeInput } from '../../src/onnx/index.ts';
+import { dequantize, importOnnx, quantizeInput } from '../../src/onnx/index.ts';
 import { argmax, fixture, rng } from './helpers.ts';
+import { hfFloat, PAD, S, sentences } from './hfSamples.ts';
 import { buildOnnx } from './onnxBuilder.ts';
 
 /** The tolerance of test/onnx/architectures.test.ts: |q - f| <= TOLERANCE * (1 + max |f|). */
 const TOLERANCE = 0.05;
-const S = 12;
-const PAD = 0;
-
-/** [CLS]=1 w... [SEP]=2 then [PAD]=0 up to S; lengths 3..S, so some rows have no padding. */
-function sentences(seed: number, n: number): FloatTensor[] {
-  const r = rng(seed);
-  return Array.from({ length: n }, (_, k) => {
-    const len = k === 0 ? S : 3 + Math.floor(r() * (S - 2));
-    const data = Array.from({ length: S }, (_, i) =>
-      i === 0 ? 1 : i === len - 1 ? 2 : i < len ? 3 + Math.floor(r() * 57) : PAD,
-    );
-    return { shape: [1, S], data };
-  });
-}
-
-/** The float model in onnxruntime, fed what a Hugging Face tokenizer gives it. */
-async function hfFloat(bytes: Uint8Array, samples: FloatTensor[]): Promise<Float32Array[]> {
-  const session = await ortNode.InferenceSession.create(bytes);
-  const long = (v: ArrayLike<number>) =>
-    new ortNode.Tensor(
-      BigInt64Array.from(v, (x) => BigInt(x)),
-      [1, S],
-    );
-  const out: Float32Array[] = [];
-  for (const s of samples) {
-    const feeds: Record<string, ortNode.Tensor> = {
-      input_ids: long(s.data),
-      attention_mask: long(Array.from(s.data, (v) => (v === PAD ? 0 : 1))),
-    };
-    if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = long(new Array(S).fill(0));
-    out.push((await session.run(feeds)).logits.data as Float32Array);
-  }
-  await session.release();
-  return out;
-}
 
 const wasm = createWasmBackend();
 const nativeStatus = await loadNative();

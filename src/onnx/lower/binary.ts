@@ -46,6 +46,16 @@ function tokenTableBehind(L: Lowering, v: string): string | null {
   return null;
 }
 
+/** True if `name` is not the graph output and only softmaxes over its last axis read it. */
+export function onlySoftmaxReads(L: Lowering, name: string): boolean {
+  const rank = L.shape(name).length;
+  const readers = L.consumers(name);
+  if (name === L.g.output || readers.length === 0) return false;
+  return readers.every(
+    (r) => r.opType === 'Softmax' && normAxis(attrInt(r, 'axis', L.g.opset < 13 ? 1 : -1), rank) === rank - 1,
+  );
+}
+
 /**
  * scores + mask, where the mask tabulates token values of which some are "masked out" (-1e4,
  * -inf, ...) and the sum only feeds a softmax over its last axis. Calibrating the sum would
@@ -53,15 +63,9 @@ function tokenTableBehind(L: Lowering, v: string): string | null {
  * over the unmasked range instead (widened by MASK_MARGIN) and masked entries saturate to code 0:
  * exp(-MASK_MARGIN) rounds to 0 in the softmax's table, as exp(-1e4) is 0 in float.
  */
-function tryMaskedAdd(L: Lowering, node: OnnxNode, a: string, b: string): boolean {
+export function tryMaskedAdd(L: Lowering, node: OnnxNode, a: string, b: string): boolean {
   const out = node.outputs[0];
-  const rank = L.shape(out).length;
-  const readers = L.consumers(out);
-  if (out === L.g.output || readers.length === 0) return false;
-  for (const r of readers) {
-    const axis = normAxis(attrInt(r, 'axis', L.g.opset < 13 ? 1 : -1), rank);
-    if (r.opType !== 'Softmax' || axis !== rank - 1) return false;
-  }
+  if (!onlySoftmaxReads(L, out)) return false;
   for (const [scores, mask] of [
     [a, b],
     [b, a],

@@ -5,7 +5,7 @@ import { type FTensor, isUniform, sameShape, sizeOf } from '../float/tensor.ts';
 import type { DynGraph } from '../fold.ts';
 import type { OnnxNode } from '../parse.ts';
 import { unsupportedNode } from '../supported.ts';
-import { materializeTokenTable, TOKEN_RESHAPES } from './tokens.ts';
+import { materializeTokenTable, TOKEN_RESHAPES, type TokenChain } from './tokens.ts';
 import type { Act, AOp, AValue, Probe, QuantSpec } from './types.ts';
 
 /** Elementwise ops that can join a lookup-table region. */
@@ -71,6 +71,8 @@ export class Lowering {
   readonly pendingPads = new Map<string, { x: string; pads: [number, number, number, number] }>();
   /** Tensors that are elementwise functions of the token ids (see tokens.ts). */
   private readonly tokenRegion = new Set<string>();
+  /** The Expand that broadcast each token-region tensor computed after one. */
+  private readonly tokenExpand = new Map<string, OnnxNode>();
   /** Gather outputs that tabulate a function of the token ids. */
   readonly tokenTables = new Set<string>();
   private counter = 0;
@@ -190,19 +192,24 @@ export class Lowering {
   /**
    * If `node` is an elementwise function of the token ids (scalar constants), records it. A
    * reshape of such a function (an attention mask's `mask[:, None, None, :]`) keeps every value
-   * in its place in row-major order, so it stays one: the region goes on through it.
+   * in its place in row-major order, so it stays one: the region goes on through it. So does one
+   * Expand with a constant shape (`expand_as(scores)`): elementwise ops commute with it, and
+   * tokens.ts applies it after the table.
    */
   tryTokenRegion(node: OnnxNode): boolean {
     const ids = this.g.input.name;
     if (!this.g.input.isInt || node.outputs.length !== 1) return false;
-    if (TOKEN_RESHAPES.has(node.opType)) {
+    const out = node.outputs[0];
+    if (TOKEN_RESHAPES.has(node.opType) || node.opType === 'Expand') {
       const [x, ...rest] = node.inputs;
-      if (!this.tokenRegion.has(x) || !rest.every((i) => !i || this.isConst(i))) return false;
-      this.tokenRegion.add(node.outputs[0]);
+      if (!this.tokenRegion.has(x) || this.tokenExpand.has(x) || !rest.every((i) => !i || this.isConst(i)))
+        return false;
+      this.tokenRegion.add(out);
+      if (node.opType === 'Expand') this.tokenExpand.set(out, node);
       return true;
     }
     if (!REGION_OPS.has(node.opType) && node.opType !== 'Cast') return false;
-    let dynamic = 0;
+    const expands = new Set<OnnxNode | undefined>();
     for (const name of node.inputs) {
       if (!name) continue;
       const c = this.constOf(name);
@@ -211,16 +218,27 @@ export class Lowering {
         continue;
       }
       if (name !== ids && !this.tokenRegion.has(name)) return false;
-      dynamic += 1;
+      expands.add(this.tokenExpand.get(name));
     }
-    // Scalar constants cannot add elements: the same count means no operand was broadcast up.
-    if (dynamic === 0 || sizeOf(this.shape(ids)) !== sizeOf(this.shape(node.outputs[0]))) return false;
-    this.tokenRegion.add(node.outputs[0]);
+    // Operands broadcast differently (one expanded, one not) would not be a function of one id.
+    if (expands.size !== 1) return false;
+    const expand = [...expands][0];
+    // Scalar constants cannot add elements: the same shape means no operand was broadcast up.
+    if (expand) {
+      if (!sameShape(this.shape(expand.outputs[0]), this.shape(out))) return false;
+      this.tokenExpand.set(out, expand);
+    } else if (sizeOf(this.shape(ids)) !== sizeOf(this.shape(out))) return false;
+    this.tokenRegion.add(out);
     return true;
   }
 
+  /** True if `name` is an elementwise function of the token ids (maybe broadcast once). */
+  isTokenFunction(name: string): boolean {
+    return this.tokenRegion.has(name);
+  }
+
   /** The nodes computing token-region tensor `t` from the ids, in graph order. */
-  private tokenNodes(t: string): OnnxNode[] {
+  tokenChain(t: string): TokenChain {
     const nodes = new Set<OnnxNode>();
     const stack = [t];
     while (stack.length > 0) {
@@ -230,7 +248,10 @@ export class Lowering {
       nodes.add(p);
       for (const i of p.inputs) if (i) stack.push(i);
     }
-    return [...nodes].sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0));
+    return {
+      nodes: [...nodes].sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0)),
+      expand: this.tokenExpand.get(t),
+    };
   }
 
   /** Makes sure value `name` exists (materializing an elementwise region as a lookup table). */
@@ -238,7 +259,7 @@ export class Lowering {
     const target = this.aliases.get(name);
     if (target !== undefined) return this.use(target);
     if (this.values.has(name)) return name;
-    if (this.tokenRegion.has(name)) return materializeTokenTable(this, name, this.tokenNodes(name));
+    if (this.tokenRegion.has(name)) return materializeTokenTable(this, name, this.tokenChain(name));
     if (this.pendingPads.has(name))
       throw new UnsupportedOpError(
         `The padded tensor "${name}" is used by an op that cannot absorb the padding.`,

@@ -11,6 +11,7 @@ import { lowerLayerNorm, lowerReduce, lowerSoftmax, tryDecomposedLayerNorm } fro
 import { lowerReduceMax } from './reducemax.ts';
 import { lowerSelect } from './select.ts';
 import type { Lowered } from './types.ts';
+import { lowerWhere } from './where.ts';
 
 type Handler = (L: Lowering, node: OnnxNode) => void;
 
@@ -49,10 +50,16 @@ const HANDLERS: Record<string, Handler> = {
   Tile: lowerSelect,
   Resize: lowerSelect,
   Upsample: lowerSelect,
+  Where: lowerWhere,
 };
 
 function lowerNode(L: Lowering, node: OnnxNode): void {
-  if (node.opType !== 'Gather' && L.dynInputs(node).some((i) => L.g.intTensors.has(i))) {
+  // Gather takes token ids as indices and Where as a condition (lower/where.ts checks its branches).
+  if (
+    node.opType !== 'Gather' &&
+    node.opType !== 'Where' &&
+    L.dynInputs(node).some((i) => L.g.intTensors.has(i))
+  ) {
     L.fail(
       node,
       'it computes on integer values (token ids) at run time; token ids may only index an embedding table (Gather).',
