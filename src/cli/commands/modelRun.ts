@@ -44,7 +44,7 @@ export function registerModelRun(model: Command): void {
       }
       const summary = runSummary(run);
       if (opts.json) {
-        console.log(JSON.stringify(summary));
+        console.log(JSON.stringify({ ...summary, backend: backendLabel(backend) }));
         return;
       }
       const labels = pkg.model.meta.labels;
