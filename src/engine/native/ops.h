@@ -300,7 +300,10 @@ __attribute__((always_inline)) inline const char* convOp(Mem& mem, const int32_t
     planeTaps(inPlace ? flat : pc, taps, w8 ? 4 * kq : K);
     for (int64_t n = 0; n < N; n++) {
       for (int64_t g = 0; g < group; g++) {
-        if (!inPlace) padPlanes(x + (n * C + g * Cg) * HW, xp, Cg, H, W, pc.Hp, pc.Wp, pt, pl, zx);
+        if (!inPlace) {
+          if constexpr (P == VNNI512) padPlanes512(x + (n * C + g * Cg) * HW, xp, Cg, H, W, pc.Hp, pc.Wp, pt, pl, zx);
+          else padPlanes(x + (n * C + g * Cg) * HW, xp, Cg, H, W, pc.Hp, pc.Wp, pt, pl, zx);
+        }
         const int64_t m0 = g * Mg;
         const PlaneOut o{y + (n * M + m0) * Pn, bias + m0, mult + m0, shift + m0, Pn, zy, qmin, qmax};
         if constexpr (P == VNNI512) {

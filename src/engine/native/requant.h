@@ -94,58 +94,77 @@ RQ512 __m512i rqHalf512(__m512i v, __m512i m, __m512i s, __m512i zy, __m512i lo,
   return _mm512_min_epi64(_mm512_max_epi64(t, lo), hi);
 }
 
-// 16 sums (already + bias, wrapped) to 16 clamped codes in the low byte of each dword.
-RQ512 __m128i rq16(__m512i v, __m512i m, __m512i s, __m512i zy, __m512i lo, __m512i hi) {
+// 16 sums (already + bias, wrapped) to 16 clamped codes, one per dword.
+RQ512 __m512i rq16(__m512i v, __m512i m, __m512i s, __m512i zy, __m512i lo, __m512i hi) {
   const __m512i low = _mm512_set1_epi64(0xffffffff);
   const __m512i even = rqHalf512(v, m, _mm512_and_si512(s, low), zy, lo, hi);
   const __m512i odd = rqHalf512(_mm512_srli_epi64(v, 32), _mm512_srli_epi64(m, 32),
                                 _mm512_srli_epi64(s, 32), zy, lo, hi);
-  return _mm512_cvtepi32_epi8(_mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)));
-}
-
-// requantCols, 16 columns at a time; the tail is masked, so nothing past n is read or written.
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void requantCols512(
-    const int32_t* __restrict acc, uint8_t* __restrict y, int64_t n, const int32_t* __restrict bias,
-    const int32_t* __restrict m, const int32_t* __restrict S, int32_t zy, int32_t qmin,
-    int32_t qmax) {
-  const __m512i zyv = _mm512_set1_epi64(zy), lo = _mm512_set1_epi64(qmin), hi = _mm512_set1_epi64(qmax);
-  for (int64_t p = 0; p < n; p += 16) {
-    const __mmask16 k = n - p >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - p)) - 1);
-    const __m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + p),
-                                       _mm512_maskz_loadu_epi32(k, bias + p));
-    const __m128i q = rq16(v, _mm512_maskz_loadu_epi32(k, m + p), _mm512_maskz_loadu_epi32(k, S + p),
-                           zyv, lo, hi);
-    _mm_mask_storeu_epi8(y + p, k, q);
-  }
-}
-
-// requantRun's int64 form (one bias, multiplier and shift), 16 outputs at a time.
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void requantRun512(
-    const int32_t* __restrict acc, uint8_t* __restrict y, int64_t n, int32_t bias, int32_t m,
-    int32_t S, int32_t zy, int32_t qmin, int32_t qmax) {
-  const __m512i zyv = _mm512_set1_epi64(zy), lo = _mm512_set1_epi64(qmin), hi = _mm512_set1_epi64(qmax);
-  const __m512i bv = _mm512_set1_epi32(bias), mv = _mm512_set1_epi32(m), sv = _mm512_set1_epi32(S);
-  for (int64_t p = 0; p < n; p += 16) {
-    const __mmask16 k = n - p >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - p)) - 1);
-    const __m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + p), bv);
-    _mm_mask_storeu_epi8(y + p, k, rq16(v, mv, sv, zyv, lo, hi));
-  }
+  return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
 }
 
 // The 32-bit split forms (S >= 16, 0 <= m < 2^15), 16 lanes at a time: the same wrapped sum,
 // the same two 16-bit half products and the same shifts as the scalar loops.
-RQ512 __m128i rqSmall16(__m512i v, __m512i m, __m512i rlo, __m512i rhi, __m128i s16, __m512i zy,
+RQ512 __m512i rqSmall16(__m512i v, __m512i m, __m512i rlo, __m512i rhi, __m128i s16, __m512i zy,
                         __m512i lo, __m512i hi) {
   const __m512i a = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_srai_epi32(v, 16), m), rhi);
   const __m512i l = _mm512_add_epi32(
       _mm512_mullo_epi32(_mm512_and_si512(v, _mm512_set1_epi32(0xffff)), m), rlo);
   __m512i t = _mm512_sra_epi32(_mm512_add_epi32(a, _mm512_srli_epi32(l, 16)), s16);
   t = _mm512_add_epi32(t, zy);
-  return _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(t, lo), hi));
+  return _mm512_min_epi32(_mm512_max_epi32(t, lo), hi);
 }
 
-// requantColsSmall (per-column bias and multiplier, bias and m may be null for one shared value),
-// and requantRun's split form when bias and m point at one value each (step 0).
+// Four vectors of 16 codes (each in [0, 255], so the saturating packs change nothing) as 64 bytes
+// in order. After the packs, 128-bit lane L holds dword L of each of a, b, c, d; the permutation
+// puts them back. One 64-byte store instead of four narrowing stores (vpmovdb to memory is slow).
+RQ512 __m512i pack64(__m512i a, __m512i b, __m512i c, __m512i d) {
+  const __m512i bytes = _mm512_packus_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_epi32(order, bytes);
+}
+
+RQ512 __mmask16 mask16(int64_t left) {
+  return left >= 16 ? 0xffff : left <= 0 ? 0 : static_cast<__mmask16>((1u << left) - 1);
+}
+RQ512 __mmask64 mask64(int64_t left) {
+  return left >= 64 ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
+}
+
+// y[p .. p + 63] from four 16-lane results EXPR, evaluated with q = p + 16 h and its mask k (the
+// lanes past n load nothing and are never stored).
+#define RQ_STORE64(EXPR)                                                     \
+  for (int64_t p = 0; p < n; p += 64) {                                      \
+    __m512i r[4];                                                            \
+    for (int h = 0; h < 4; h++) {                                            \
+      const int64_t q = p + 16 * h;                                          \
+      const __mmask16 k = mask16(n - q);                                     \
+      r[h] = k ? (EXPR) : _mm512_setzero_si512();                            \
+    }                                                                        \
+    _mm512_mask_storeu_epi8(y + p, mask64(n - p), pack64(r[0], r[1], r[2], r[3])); \
+  }
+
+// requantCols, 16 columns at a time; nothing past n is read or written.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void requantCols512(
+    const int32_t* __restrict acc, uint8_t* __restrict y, int64_t n, const int32_t* __restrict bias,
+    const int32_t* __restrict m, const int32_t* __restrict S, int32_t zy, int32_t qmin,
+    int32_t qmax) {
+  const __m512i zyv = _mm512_set1_epi64(zy), lo = _mm512_set1_epi64(qmin), hi = _mm512_set1_epi64(qmax);
+  RQ_STORE64(rq16(_mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + q), _mm512_maskz_loadu_epi32(k, bias + q)),
+                  _mm512_maskz_loadu_epi32(k, m + q), _mm512_maskz_loadu_epi32(k, S + q), zyv, lo, hi))
+}
+
+// requantRun's int64 form (one bias, multiplier and shift).
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void requantRun512(
+    const int32_t* __restrict acc, uint8_t* __restrict y, int64_t n, int32_t bias, int32_t m,
+    int32_t S, int32_t zy, int32_t qmin, int32_t qmax) {
+  const __m512i zyv = _mm512_set1_epi64(zy), lo = _mm512_set1_epi64(qmin), hi = _mm512_set1_epi64(qmax);
+  const __m512i bv = _mm512_set1_epi32(bias), mv = _mm512_set1_epi32(m), sv = _mm512_set1_epi32(S);
+  RQ_STORE64(rq16(_mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + q), bv), mv, sv, zyv, lo, hi))
+}
+
+// requantColsSmall (per-column bias and multiplier), and requantRun's split form when bias and m
+// point at one value each.
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void requantSmall512(
     const int32_t* __restrict acc, uint8_t* __restrict y, int64_t n, const int32_t* __restrict bias,
     const int32_t* __restrict m, bool perColumn, int32_t S, int32_t zy, int32_t qmin,
@@ -155,13 +174,9 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void requantSmall512(
   const __m128i s16 = _mm_cvtsi32_si128(S - 16);
   const __m512i zyv = _mm512_set1_epi32(zy), lo = _mm512_set1_epi32(qmin), hi = _mm512_set1_epi32(qmax);
   const __m512i b1 = _mm512_set1_epi32(bias[0]), m1 = _mm512_set1_epi32(m[0]);
-  for (int64_t p = 0; p < n; p += 16) {
-    const __mmask16 k = n - p >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - p)) - 1);
-    const __m512i bv = perColumn ? _mm512_maskz_loadu_epi32(k, bias + p) : b1;
-    const __m512i mv = perColumn ? _mm512_maskz_loadu_epi32(k, m + p) : m1;
-    const __m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + p), bv);
-    _mm_mask_storeu_epi8(y + p, k, rqSmall16(v, mv, rlo, rhi, s16, zyv, lo, hi));
-  }
+  RQ_STORE64(rqSmall16(_mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + q),
+                                        perColumn ? _mm512_maskz_loadu_epi32(k, bias + q) : b1),
+                       perColumn ? _mm512_maskz_loadu_epi32(k, m + q) : m1, rlo, rhi, s16, zyv, lo, hi))
 }
 
 // The requantization each path runs: AVX-512 for the int64 forms on vnni512, the scalar loops
