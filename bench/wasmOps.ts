@@ -50,8 +50,7 @@ if (process.argv.includes('--native')) {
   const { number } = choosePath(status);
   hooks.opHook = (code, record, macs) => {
     if (macs < MIN_NATIVE_MACS) return 0;
-    status.addon.op(engine.memory.buffer, code, record >>> 0, number);
-    return 1;
+    return status.addon.op(engine.memory.buffer, code, record >>> 0, number) ? 1 : 0;
   };
 }
 const engine = new WebAssembly.Instance(engineModule(), { env: hooks }).exports as unknown as Engine;

@@ -29,10 +29,12 @@ export interface NativeAddon {
     path: number,
   ): void;
   /**
-   * The whole conv (code 1) or matmul (code 2) whose plan record starts at byte offset `record`
-   * of `memory` (src/engine/wasm/plan.ts); throws VERINFER_NATIVE_ARGUMENT for a bad record.
+   * Runs the whole op whose plan record starts at byte offset `record` of `memory`
+   * (src/engine/wasm/plan.ts): conv (code 1) and matmul (2) on every path, lut (4), softmax (8)
+   * and layernorm (9) on vnni512 with VBMI. Returns false where it leaves the op to WebAssembly;
+   * throws VERINFER_NATIVE_ARGUMENT for a bad record.
    */
-  op(memory: ArrayBuffer, code: number, record: number, path: number): void;
+  op(memory: ArrayBuffer, code: number, record: number, path: number): boolean;
   /** The paths this CPU supports, the fastest first. */
   paths(): string[];
   /** tensorRoot (src/commit/tensorRoot.ts) of `bytes`, eight keccak lanes at a time; AVX-512 only. */

@@ -1,6 +1,7 @@
 // The native backend: the WebAssembly engine with its conv and matmul ops run whole by the native
-// kernels (im2col or packing, GEMM, requantization), which read the op's plan record and the
-// engine's linear memory in place. Every other op stays in WebAssembly. The kernels compute the
+// kernels (im2col or packing, GEMM, requantization), and on AVX-512 with VBMI its softmax,
+// layernorm and lookup tables too; the kernels read the op's plan record and the engine's linear
+// memory in place. Every other op stays in WebAssembly. The kernels compute the
 // WebAssembly engine's results bit for bit (test/engine/native.test.ts,
 // test/differential/native-vs-reference.test.ts).
 import { createWasmBackend, type WasmBackend } from '../wasm/index.ts';
@@ -39,8 +40,7 @@ export async function createNativeBackend(options: CreateNativeBackendOptions = 
     name: 'native',
     op: (memory, code, record, macs) => {
       if (!wholeOps || macs < minMacs) return 0;
-      addon.op(memory, code, record, number);
-      return 1;
+      return addon.op(memory, code, record, number) ? 1 : 0;
     },
     gemm: (memory, a, b, c, M, Kp, Np) => {
       if (M * Kp * Np < minMacs) return 0;

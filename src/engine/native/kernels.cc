@@ -164,6 +164,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void gemm_vnni51
 // Inside the namespace, after the GEMMs that the whole ops call.
 #include "ops.h"
 #include "keccak8.h"
+#include "norm8.h"
 
 // ---- Node-API ----------------------------------------------------------------------------------
 
@@ -230,8 +231,10 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// op(buffer, code, r, path): runs the whole conv (code 1) or matmul (code 2) whose plan record
-// (its parameter words) starts at byte offset r of buffer, the engine's linear memory.
+// op(buffer, code, r, path): runs the whole op whose plan record (its parameter words) starts at
+// byte offset r of buffer, the engine's linear memory: conv (code 1) or matmul (2) on every path;
+// lut (4), softmax (8) and layernorm (9) on vnni512 with VBMI. Returns whether it ran the op
+// (false: the WebAssembly engine runs it).
 napi_value Op(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -245,20 +248,32 @@ napi_value Op(napi_env env, napi_callback_info info) {
   if (napi_get_arraybuffer_info(env, argv[0], &data, &length) != napi_ok)
     return fail(env, "op: cannot read the ArrayBuffer.");
   int64_t code, r, path;
-  if (!integerArg(env, argv[1], 1, 2, &code) || !integerArg(env, argv[2], 0, int64_t{1} << 40, &r) ||
+  if (!integerArg(env, argv[1], 1, 9, &code) || !integerArg(env, argv[2], 0, int64_t{1} << 40, &r) ||
       !integerArg(env, argv[3], 0, 3, &path))
     return fail(env, "op: the code, record offset and path must be integers in range.");
   if (!supported(static_cast<int>(path))) return fail(env, "op: this CPU lacks that path.");
+  napi_value ran;
+  const bool whole = code == 4 || code == 8 || code == 9;
+  if (!(code == 1 || code == 2 || whole)) return fail(env, "op: no such op code.");
+  if (whole && !(path == VNNI512 && hasVbmi())) {
+    napi_get_boolean(env, false, &ran);
+    return ran;
+  }
+  const int64_t words = code == 1 ? 38 : code == 2 ? 33 : code == 4 ? 4 : code == 8 ? 6 : 15;
   Mem mem{static_cast<uint8_t*>(data), length, true};
-  const auto* rec = reinterpret_cast<const int32_t*>(mem.span(r, code == 1 ? 38 * 4 : 33 * 4, 4));
+  const auto* rec = reinterpret_cast<const int32_t*>(mem.span(r, words * 4, 4));
   if (!rec) return fail(env, "op: the record lies outside the buffer.");
   if (code == 2 && rec[27] != 0) return fail(env, "op: a direct matmul stays in WebAssembly.");
-  const char* error = path == VNNI512   ? ops_vnni512(mem, static_cast<int>(code), rec)
+  const char* error = code == 4   ? lut8(mem, rec)
+                      : code == 8 ? softmax8(mem, rec)
+                      : code == 9 ? layernorm8(mem, rec)
+                      : path == VNNI512 ? ops_vnni512(mem, static_cast<int>(code), rec)
                       : path == AVXVNNI ? ops_avxvnni(mem, static_cast<int>(code), rec)
                       : path == AVX2    ? ops_avx2(mem, static_cast<int>(code), rec)
                                         : ops_scalar(mem, static_cast<int>(code), rec);
   if (error) return fail(env, error);
-  return nullptr;
+  napi_get_boolean(env, true, &ran);
+  return ran;
 }
 
 // tensorRoot(bytes): the tensor root (src/commit/tensorRoot.ts) of a Uint8Array's bytes, as a new

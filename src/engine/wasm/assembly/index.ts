@@ -3,7 +3,7 @@
 // Integer arithmetic only, except double estimates that exact integer comparisons then correct.
 import { P } from './arith';
 import { conv } from './conv';
-import { matmul, matmulDirect } from './gemm';
+import { matmul, matmulDirect, opHook } from './gemm';
 import { layernorm } from './norm';
 import { binary, copyRows, gather, lut, reducemean, transpose } from './ops';
 import { pool } from './pool';
@@ -40,8 +40,10 @@ export function run(plan: usize, count: i32): i32 {
       case 14:
         binary(r, true);
         break;
+      // lut, softmax and layernorm may run elsewhere (the native kernels), like conv and matmul;
+      // the size passed is the element count.
       case 4:
-        lut(r);
+        if (!opHook(4, r, <f64>P(r, 3))) lut(r);
         break;
       case 5:
         pool(r, false);
@@ -53,10 +55,10 @@ export function run(plan: usize, count: i32): i32 {
         reducemean(r);
         break;
       case 8:
-        softmax(r);
+        if (!opHook(8, r, <f64>P(r, 3) * <f64>P(r, 4))) softmax(r);
         break;
       case 9:
-        layernorm(r);
+        if (!opHook(9, r, <f64>P(r, 4) * <f64>P(r, 5))) layernorm(r);
         break;
       case 10:
         if (gather(r)) return P(rec, 2);
