@@ -5,9 +5,10 @@ import { P } from './arith';
 import { conv } from './conv';
 import { matmul, matmulDirect, opHook } from './gemm';
 import { layernorm } from './norm';
-import { binary, copyRows, gather, lut, reducemean, transpose } from './ops';
+import { binary, copyRows, gather, lut, reducemean } from './ops';
 import { pool } from './pool';
 import { softmax } from './softmax';
+import { transpose } from './transpose';
 
 export { keccak256, merkleRoot, tensorRoot, tensorRoots } from './keccak';
 

@@ -102,6 +102,7 @@ function mulRun(
   s: i32,
 ): void {
   let i = 0;
+  if (sa === 1 && sb === 0 && n >= 16 && s >= 16 && s <= 31 && mulScaled(a, y, n, za, zy, qmin, qmax, (<i64>(<i32>load<u8>(b) - zb)) * <i64>m, <i64>bias * <i64>m + ((<i64>1) << (<i64>(s - 1))), s)) return;
   if (sa === 1 && sb <= 1) {
     const bv = i32x4.splat(bias);
     const zav = i16x8.splat(<i16>za);
@@ -116,6 +117,35 @@ function mulRun(
     const rhi = rqHigh(s);
     const lo32 = i32x4.splat(qmin);
     const hi32 = i32x4.splat(qmax);
+    if (s >= 16 && n >= 16) {
+      // 16 outputs at a time, the last block overlapping the one before (each output depends on
+      // its own inputs only, and no op writes over its inputs).
+      for (let j = 0; j < n; j += 16) {
+        i = min(j, n - 16);
+        const av = v128.load(a + <usize>i);
+        const al = i16x8.sub(i16x8.extend_low_i8x16_u(av), zav);
+        const ah = i16x8.sub(i16x8.extend_high_i8x16_u(av), zav);
+        let b0 = bconst;
+        let b1 = bconst;
+        let b2 = bconst;
+        let b3 = bconst;
+        if (sb === 1) {
+          const bw = v128.load(b + <usize>i);
+          const bl = i16x8.sub(i16x8.extend_low_i8x16_u(bw), zbv);
+          const bh = i16x8.sub(i16x8.extend_high_i8x16_u(bw), zbv);
+          b0 = i32x4.extend_low_i16x8_s(bl);
+          b1 = i32x4.extend_high_i16x8_s(bl);
+          b2 = i32x4.extend_low_i16x8_s(bh);
+          b3 = i32x4.extend_high_i16x8_s(bh);
+        }
+        const r0 = rq4s(i32x4.add(i32x4.mul(i32x4.extend_low_i16x8_s(al), b0), bv), mv, rlo, rhi, s - 16, lo32, hi32, zyv);
+        const r1 = rq4s(i32x4.add(i32x4.mul(i32x4.extend_high_i16x8_s(al), b1), bv), mv, rlo, rhi, s - 16, lo32, hi32, zyv);
+        const r2 = rq4s(i32x4.add(i32x4.mul(i32x4.extend_low_i16x8_s(ah), b2), bv), mv, rlo, rhi, s - 16, lo32, hi32, zyv);
+        const r3 = rq4s(i32x4.add(i32x4.mul(i32x4.extend_high_i16x8_s(ah), b3), bv), mv, rlo, rhi, s - 16, lo32, hi32, zyv);
+        v128.store(y + <usize>i, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(r0, r1), i16x8.narrow_i32x4_s(r2, r3)));
+      }
+      return;
+    }
     for (; i + 8 <= n; i += 8) {
       const av = i16x8.sub(v128.load8x8_u(a + <usize>i), zav);
       let b0 = bconst;
@@ -142,6 +172,40 @@ function mulRun(
     const p = (<i32>load<u8>(a + <usize>(i * sa)) - za) * (<i32>load<u8>(b + <usize>(i * sb)) - zb) + bias;
     store<u8>(y + <usize>i, rqClamp(<i64>p, m, s, zy, qmin, qmax));
   }
+}
+
+/**
+ * mulRun for one b value: with c = (b - zb) m and B = bias m + 2^(s-1) = Bh 2^s + Bl (0 <= Bl <
+ * 2^s), rshift(((a - za)(b - zb) + bias) m, s) = Bh + floor(((a - za) c + Bl) / 2^s), one i32
+ * product per output when |(a - za) c| + Bl < 2^31 (checked here: a c + Bl - za c wraps in i32
+ * lanes but its true value fits). |Bh| < 2^31 * 2^15 / 2^16, so zy + Bh + the quotient fits too;
+ * the saturating narrowings and byte clamps then give clamp(..., qmin, qmax). Returns false,
+ * having written nothing, when the bound fails.
+ */
+function mulScaled(a: usize, y: usize, n: i32, za: i32, zy: i32, qmin: i32, qmax: i32, c: i64, B: i64, s: i32): bool {
+  const Bh = B >> (<i64>s);
+  const Bl = B - (Bh << (<i64>s));
+  if (255 * (c < 0 ? -c : c) + Bl > 0x7fffffff) return false;
+  const cv = i32x4.splat(<i32>c);
+  const d0 = i32x4.splat(<i32>Bl - za * <i32>c);
+  const z = i32x4.splat(<i32>Bh + zy);
+  const lo = i8x16.splat(<i8>qmin);
+  const hi = i8x16.splat(<i8>qmax);
+  // 16 outputs at a time, the last block overlapping the one before (each output depends on its
+  // own input only, and no op writes over its inputs).
+  for (let j = 0; j < n; j += 16) {
+    const i = min(j, n - 16);
+    const av = v128.load(a + <usize>i);
+    const l = i16x8.extend_low_i8x16_u(av);
+    const h = i16x8.extend_high_i8x16_u(av);
+    const r0 = i32x4.add(i32x4.shr_s(i32x4.add(i32x4.mul(i32x4.extend_low_i16x8_u(l), cv), d0), s), z);
+    const r1 = i32x4.add(i32x4.shr_s(i32x4.add(i32x4.mul(i32x4.extend_high_i16x8_u(l), cv), d0), s), z);
+    const r2 = i32x4.add(i32x4.shr_s(i32x4.add(i32x4.mul(i32x4.extend_low_i16x8_u(h), cv), d0), s), z);
+    const r3 = i32x4.add(i32x4.shr_s(i32x4.add(i32x4.mul(i32x4.extend_high_i16x8_u(h), cv), d0), s), z);
+    const t = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(r0, r1), i16x8.narrow_i32x4_s(r2, r3));
+    v128.store(y + <usize>i, i8x16.min_u(i8x16.max_u(t, lo), hi));
+  }
+  return true;
 }
 
 /**
@@ -235,48 +299,6 @@ export function gather(r: usize): i32 {
     memory.copy(y + <usize>(p * D), table + <usize>(id * D), <usize>D);
   }
   return 0;
-}
-
-/**
- * n bytes from src to dst (not overlapping): 16-byte vectors, the last one overlapping the one
- * before, for the short rows of transposes, where a memory.copy call costs more than the copy.
- */
-@inline
-function copyBytes(dst: usize, src: usize, n: i32): void {
-  if (n < 16) memory.copy(dst, src, <usize>n);
-  else {
-    for (let j = 0; j < n; j += 16) {
-      const o = <usize>min(j, n - 16);
-      v128.store(dst + o, v128.load(src + o));
-    }
-  }
-}
-
-/** transpose (12). Record: x, y, dims[6], inStrides[6] (elements). */
-export function transpose(r: usize): void {
-  const x = A(r, 0);
-  let y = A(r, 1);
-  const d0 = P(r, 2);
-  const d1 = P(r, 3);
-  const d2 = P(r, 4);
-  const d3 = P(r, 5);
-  const d4 = P(r, 6);
-  const n = P(r, 7);
-  const s5 = P(r, 13);
-  for (let i0 = 0; i0 < d0; i0++) {
-    for (let i1 = 0; i1 < d1; i1++) {
-      for (let i2 = 0; i2 < d2; i2++) {
-        for (let i3 = 0; i3 < d3; i3++) {
-          for (let i4 = 0; i4 < d4; i4++) {
-            const src = x + <usize>(i0 * P(r, 8) + i1 * P(r, 9) + i2 * P(r, 10) + i3 * P(r, 11) + i4 * P(r, 12));
-            if (s5 === 1) copyBytes(y, src, n);
-            else for (let i = 0; i < n; i++) store<u8>(y + <usize>i, load<u8>(src + <usize>(i * s5)));
-            y += <usize>n;
-          }
-        }
-      }
-    }
-  }
 }
 
 /** copy (20), one input of a concat. Record: src, dst, count, len, srcStride, dstStride. */

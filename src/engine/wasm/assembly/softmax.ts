@@ -4,7 +4,7 @@
 // swizzles: the table split into three byte planes for S, then the row's quotients per table
 // entry, Y[d], for y. Other rows look e_i up one by one.
 import { A, P } from './arith';
-import { floorDiv2, floorDivNear, high2, join2, low2, sum4 } from './divide';
+import { floorDiv2, floorDivNear, high2, join2, low2, sum4, sums4 } from './divide';
 import { store8 } from './gemm';
 
 /** The largest byte lane of v (min: the smallest). */
@@ -101,7 +101,28 @@ export function softmax(r: usize): void {
   let n2 = 0;
   let planes = false;
   const groups = L >> 4;
-  for (let row = 0; row < rows; row++) {
+  let row = 0;
+  // Rows of 16 to 128 bytes, four at a time: S < 2^23 for each, so their sums share one i32
+  // vector and one vector reciprocal, and no row waits on its own latency chain.
+  if ((L & 15) === 0 && L <= 128 && rows >= 4) {
+    for (let d = 0; d < 256; d++) {
+      const v = load<i32>(table + ((<usize>d) << 2));
+      store<u8>(t0 + <usize>d, <u8>v);
+      store<u8>(t1 + <usize>d, <u8>(v >> 8));
+      store<u8>(t2 + <usize>d, <u8>(v >> 16));
+      if (v !== 0) nz = d + 1;
+      if (v >> 16) n2 = d + 1;
+    }
+    planes = true;
+  }
+  const quad = planes;
+  for (; row < rows; row++) {
+    if (quad && (row & 3) === 0 && row + 4 <= rows) {
+      if (fourRows(x + <usize>(row * L), y + <usize>(row * L), groups, table, t0, nz, n2, yt)) {
+        row += 3;
+        continue;
+      }
+    }
     const xr = x + <usize>(row * L);
     const yr = y + <usize>(row * L);
     let i = 0;
@@ -196,4 +217,138 @@ export function softmax(r: usize): void {
       quotients(e, L, S, yr);
     }
   }
+}
+
+/** The byte lanes of a, b, c and d, reduced (max_u, or min_u for !isMax): lanes 4 k to 4 k + 3 hold row k's. */
+@inline
+function reduce4(a: v128, b: v128, c: v128, d: v128, isMax: bool): v128 {
+  let ab = i8x16.shuffle(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+  let ab2 = i8x16.shuffle(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  let cd = i8x16.shuffle(c, d, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+  let cd2 = i8x16.shuffle(c, d, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  ab = isMax ? i8x16.max_u(ab, ab2) : i8x16.min_u(ab, ab2);
+  cd = isMax ? i8x16.max_u(cd, cd2) : i8x16.min_u(cd, cd2);
+  let v = i8x16.shuffle(ab, cd, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+  let w = i8x16.shuffle(ab, cd, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  v = isMax ? i8x16.max_u(v, w) : i8x16.min_u(v, w);
+  w = i8x16.shuffle(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  v = isMax ? i8x16.max_u(v, w) : i8x16.min_u(v, w);
+  w = i8x16.shuffle(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+  return isMax ? i8x16.max_u(v, w) : i8x16.min_u(v, w);
+}
+
+/** max_u and min_u over the byte lanes of one row of 16 * groups bytes. */
+@inline
+function rowMax(xr: usize, groups: i32): v128 {
+  let m = v128.load(xr);
+  for (let g = 1; g < groups; g++) m = i8x16.max_u(m, v128.load(xr + ((<usize>g) << 4)));
+  return m;
+}
+
+@inline
+function rowMin(xr: usize, groups: i32): v128 {
+  let m = v128.load(xr);
+  for (let g = 1; g < groups; g++) m = i8x16.min_u(m, v128.load(xr + ((<usize>g) << 4)));
+  return m;
+}
+
+/**
+ * One row's share of S from table block k (byte planes p0, p1, p2; md = m - 16 k splatted), in
+ * i32 lanes: each u16 lane of a plane's sum gathers at most 2 * 255 per group, 8 groups at most.
+ */
+@inline
+function blockShare(xr: usize, groups: i32, md: v128, p0: v128, p1: v128, p2: v128, third: bool): v128 {
+  let s0 = i16x8.splat(0);
+  let s1 = s0;
+  let s2 = s0;
+  for (let g = 0; g < groups; g++) {
+    const d = i8x16.sub(md, v128.load(xr + ((<usize>g) << 4)));
+    s0 = i16x8.add(s0, i16x8.extadd_pairwise_i8x16_u(i8x16.swizzle(p0, d)));
+    s1 = i16x8.add(s1, i16x8.extadd_pairwise_i8x16_u(i8x16.swizzle(p1, d)));
+    if (third) s2 = i16x8.add(s2, i16x8.extadd_pairwise_i8x16_u(i8x16.swizzle(p2, d)));
+  }
+  const a = i32x4.add(i32x4.extadd_pairwise_i16x8_u(s0), i32x4.shl(i32x4.extadd_pairwise_i16x8_u(s1), 8));
+  return third ? i32x4.add(a, i32x4.shl(i32x4.extadd_pairwise_i16x8_u(s2), 16)) : a;
+}
+
+/** One row's S in i32 lanes from its first K table blocks (n2b: the blocks with 2^16 entries). */
+@inline
+function rowShare(xr: usize, groups: i32, m: u32, K: i32, n2b: i32, t0: usize): v128 {
+  let a = i32x4.splat(0);
+  for (let k = 0; k < K; k++) {
+    const o = (<usize>k) << 4;
+    const md = i8x16.splat(<i8>(m - (<u32>k << 4)));
+    a = i32x4.add(a, blockShare(xr, groups, md, v128.load(t0 + o), v128.load(t0 + 256 + o), v128.load(t0 + 512 + o), k < n2b));
+  }
+  return a;
+}
+
+/**
+ * One row's output from its S (sv, den = 2S and inv = f32(1 / den), splatted): the quotients of
+ * the table's first 16 K entries, Y[d], then y_i = Y[d_i] by swizzles (0 past 16 K, where e = 0).
+ */
+@inline
+function rowOut(xr: usize, yr: usize, groups: i32, m: u32, K: i32, table: usize, sv: v128, den: v128, inv: v128, yt: usize): void {
+  const k510 = i32x4.splat(510);
+  for (let k = 0; k < K; k++) {
+    const ep = table + ((<usize>k) << 6);
+    const q0 = floorDivNear(i32x4.add(i32x4.mul(v128.load(ep), k510), sv), den, inv);
+    const q1 = floorDivNear(i32x4.add(i32x4.mul(v128.load(ep, 16), k510), sv), den, inv);
+    const q2 = floorDivNear(i32x4.add(i32x4.mul(v128.load(ep, 32), k510), sv), den, inv);
+    const q3 = floorDivNear(i32x4.add(i32x4.mul(v128.load(ep, 48), k510), sv), den, inv);
+    v128.store(yt + ((<usize>k) << 4), i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
+  }
+  for (let g = 0; g < groups; g++) {
+    const o = (<usize>g) << 4;
+    const xv = v128.load(xr + o);
+    let q = i8x16.swizzle(v128.load(yt), i8x16.sub(i8x16.splat(<i8>m), xv));
+    for (let k = 1; k < K; k++) {
+      const md = i8x16.splat(<i8>(m - (<u32>k << 4)));
+      q = v128.or(q, i8x16.swizzle(v128.load(yt + ((<usize>k) << 4)), i8x16.sub(md, xv)));
+    }
+    v128.store(yr + o, q);
+  }
+}
+
+/**
+ * Four rows of 16 * groups <= 128 bytes by the swizzle lookups, each over the table blocks that
+ * its range reaches. Returns false, having written nothing, when one of them needs so many
+ * blocks that the lookups cost more than the scalar path.
+ */
+function fourRows(xr: usize, yr: usize, groups: i32, table: usize, t0: usize, nz: i32, n2: i32, yt: usize): bool {
+  const L = <usize>(groups << 4);
+  const x1 = xr + L;
+  const x2 = x1 + L;
+  const x3 = x2 + L;
+  const mx = reduce4(rowMax(xr, groups), rowMax(x1, groups), rowMax(x2, groups), rowMax(x3, groups), true);
+  const mn = reduce4(rowMin(xr, groups), rowMin(x1, groups), rowMin(x2, groups), rowMin(x3, groups), false);
+  const m0 = i8x16.extract_lane_u(mx, 0);
+  const m1 = i8x16.extract_lane_u(mx, 4);
+  const m2 = i8x16.extract_lane_u(mx, 8);
+  const m3 = i8x16.extract_lane_u(mx, 12);
+  // Each row's own block count: a row's work stays that of its range.
+  const r4 = i8x16.sub(mx, mn);
+  const nb = (<u32>nz + 15) >> 4;
+  const K0 = <i32>min((<u32>i8x16.extract_lane_u(r4, 0) + 16) >> 4, nb);
+  const K1 = <i32>min((<u32>i8x16.extract_lane_u(r4, 4) + 16) >> 4, nb);
+  const K2 = <i32>min((<u32>i8x16.extract_lane_u(r4, 8) + 16) >> 4, nb);
+  const K3 = <i32>min((<u32>i8x16.extract_lane_u(r4, 12) + 16) >> 4, nb);
+  if (<i32>max(max(K0, K1), max(K2, K3)) * (15 * groups + 40) >= 136 * groups) return false;
+  const n2b = (n2 + 15) >> 4;
+  const a0 = rowShare(xr, groups, m0, K0, n2b, t0);
+  const a1 = rowShare(x1, groups, m1, K1, n2b, t0);
+  const a2 = rowShare(x2, groups, m2, K2, n2b, t0);
+  const a3 = rowShare(x3, groups, m3, K3, n2b, t0);
+  // S <= 128 * 2^16 = 2^23, so 2S is exact in f32 and its f32 reciprocal correctly rounded.
+  const S = sums4(a0, a1, a2, a3);
+  const den = i32x4.shl(S, 1);
+  const inv = f32x4.div(f32x4.splat(1.0), f32x4.convert_i32x4_s(den));
+  const y1 = yr + L;
+  const y2 = y1 + L;
+  const y3 = y2 + L;
+  rowOut(xr, yr, groups, m0, K0, table, v128.shuffle<i32>(S, S, 0, 0, 0, 0), v128.shuffle<i32>(den, den, 0, 0, 0, 0), v128.shuffle<i32>(inv, inv, 0, 0, 0, 0), yt);
+  rowOut(x1, y1, groups, m1, K1, table, v128.shuffle<i32>(S, S, 1, 1, 1, 1), v128.shuffle<i32>(den, den, 1, 1, 1, 1), v128.shuffle<i32>(inv, inv, 1, 1, 1, 1), yt);
+  rowOut(x2, y2, groups, m2, K2, table, v128.shuffle<i32>(S, S, 2, 2, 2, 2), v128.shuffle<i32>(den, den, 2, 2, 2, 2), v128.shuffle<i32>(inv, inv, 2, 2, 2, 2), yt);
+  rowOut(x3, y3, groups, m3, K3, table, v128.shuffle<i32>(S, S, 3, 3, 3, 3), v128.shuffle<i32>(den, den, 3, 3, 3, 3), v128.shuffle<i32>(inv, inv, 3, 3, 3, 3), yt);
+  return true;
 }
