@@ -1,7 +1,8 @@
-// Differential tests: the native backend (the WebAssembly engine with its conv and matmul ops run
-// whole by the native kernels) must reproduce the reference interpreter's whole trace on random
-// valid models, on every vector path this CPU has. Every conv and matmul goes native here
-// (minMacs 0), however small; a second pass runs only the GEMMs natively (wholeOps false).
+// Differential tests: the native backend (the WebAssembly engine with its conv and matmul ops,
+// and on vnni512 its softmax, layernorm and lookup tables, run whole by the native kernels) must
+// reproduce the reference interpreter's whole trace on random valid models, on every vector path
+// this CPU has. Every such op goes native here (minMacs 0), however small; a second pass runs only
+// the GEMMs natively (wholeOps false).
 // Skips where the addon could not be built (test/engine/native.test.ts fails if g++ exists).
 //
 // VERINFER_FUZZ_RUNS=N   random cases per path (default 300)
