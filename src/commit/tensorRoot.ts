@@ -33,13 +33,13 @@ export function tensorRootFromDataRoot(dataRoot: Hash, byteLength: number): Hash
   return keccak256(TENSOR_TAG, dataRoot, u64be(byteLength));
 }
 
-let hasher: ((bytes: Uint8Array) => Hash) | undefined;
+let hasher: ((list: Uint8Array[]) => Hash[]) | undefined;
 
 /**
- * Installs a faster implementation of tensorRoot: the native addon's, where it runs AVX-512
+ * Installs a faster implementation of tensorRoots: the native addon's, where it runs AVX-512
  * (src/engine/native/addon.ts). It must compute exactly this function.
  */
-export function useTensorRootHasher(fn: ((bytes: Uint8Array) => Hash) | undefined): void {
+export function useTensorRootHasher(fn: ((list: Uint8Array[]) => Hash[]) | undefined): void {
   hasher = fn;
 }
 
@@ -54,7 +54,12 @@ export function tensorRootHasher(): 'native' | 'wasm' {
  * output; either is several times faster than hashing chunk by chunk).
  */
 export function tensorRoot(bytes: Uint8Array): Hash {
-  return hasher ? hasher(bytes) : wasmTensorRoot(bytes);
+  return hasher ? hasher([bytes])[0] : wasmTensorRoot(bytes);
+}
+
+/** tensorRoot of each entry; where the native hasher runs, the whole list in one call. */
+export function tensorRoots(list: Uint8Array[]): Hash[] {
+  return hasher ? hasher(list) : list.map((b) => wasmTensorRoot(b));
 }
 
 /** The root of a tensor's bytes as defined above, chunk by chunk: what tensorRoot must equal. */

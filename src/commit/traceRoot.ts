@@ -12,7 +12,7 @@ import type { Tensor } from '../engine/tensor.ts';
 import { wasmMerkleRoot } from '../engine/wasm/hash.ts';
 import { fromHex, type Hash, keccak256, toHex } from './keccak.ts';
 import { buildLevels, merkleProof } from './merkle.ts';
-import { tensorBytes, tensorRoot } from './tensorRoot.ts';
+import { tensorBytes, tensorRoot, tensorRoots } from './tensorRoot.ts';
 
 export interface ResultRoots {
   inputRoot: Hash;
@@ -44,9 +44,11 @@ export function rootOfTensor(t: Tensor): Hash {
 
 /** Commits to a run: the input, every op output, and the trace root over them. */
 export function commitTrace(input: Tensor, trace: Tensor[]): TraceCommitment {
-  // A reshape's output is the very same bytes as its input, so its root is hashed only once.
-  const seen = new Map<ArrayBufferLike, Map<string, Hash>>();
-  const opRoots = trace.map((t) => {
+  // A reshape's output is the very same bytes as its input, so its root is hashed only once; the
+  // distinct tensors are hashed in one call (tensorRoots).
+  const seen = new Map<ArrayBufferLike, Map<string, number>>();
+  const distinct: Uint8Array[] = [input].map((t) => tensorBytes(t.dtype, t.data));
+  const slot = trace.map((t) => {
     const key = `${t.dtype}:${t.data.byteOffset}:${t.data.length}`;
     let byBuffer = seen.get(t.data.buffer);
     if (!byBuffer) {
@@ -54,13 +56,15 @@ export function commitTrace(input: Tensor, trace: Tensor[]): TraceCommitment {
       seen.set(t.data.buffer, byBuffer);
     }
     const hit = byBuffer.get(key);
-    if (hit) return hit;
-    const root = rootOfTensor(t);
-    byBuffer.set(key, root);
-    return root;
+    if (hit !== undefined) return hit;
+    distinct.push(tensorBytes(t.dtype, t.data));
+    byBuffer.set(key, distinct.length - 1);
+    return distinct.length - 1;
   });
+  const roots = tensorRoots(distinct);
+  const opRoots = slot.map((k) => roots[k]);
   return {
-    inputRoot: rootOfTensor(input),
+    inputRoot: roots[0],
     opRoots,
     outputRoot: opRoots[opRoots.length - 1],
     checkpointRoot: opRoots[checkpointIndex(opRoots.length)],

@@ -11,8 +11,8 @@ import { wasmTensorRoot } from '../../src/engine/wasm/index.ts';
 import { mulberry32 } from '../support/randomModel.ts';
 
 const status = await loadNative();
-const native = status.loaded && status.paths.includes('vnni512') ? status.addon.tensorRoot : undefined;
-const skip = native ? false : 'the addon has no AVX-512 tensorRoot here';
+const native = status.loaded && status.paths.includes('vnni512') ? status.addon.tensorRoots : undefined;
+const skip = native ? false : 'the addon has no AVX-512 tensorRoots here';
 const hex = (b: Uint8Array | ArrayBuffer) =>
   Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex');
 
@@ -24,8 +24,9 @@ function randomBytes(n: number, seed: number): Uint8Array {
 }
 
 describe('native tensor roots', { skip }, () => {
-  const root = (b: Uint8Array) =>
-    hex((native as (b: Uint8Array) => ArrayBuffer).call(status.loaded ? status.addon : null, b));
+  const call = (list: unknown) =>
+    (native as (list: unknown) => ArrayBuffer).call(status.loaded ? status.addon : null, list);
+  const root = (b: Uint8Array) => hex(call([b]));
 
   test('every length class equals the definition and the WebAssembly implementation', () => {
     const lengths = [0, 1, 7, 8, 71, 72, 135, 136, 137, 271, 272, 1000, 1023, 1024, 1025, 2047, 2048];
@@ -39,6 +40,19 @@ describe('native tensor roots', { skip }, () => {
       assert.equal(root(bytes), want, `${n} bytes`);
       assert.equal(hex(wasmTensorRoot(bytes)), want, `${n} bytes (wasm)`);
     });
+  });
+
+  test('one call over a list of every length class: each entry its own root, in order', () => {
+    const rng = mulberry32(11);
+    const list = Array.from({ length: 61 }, (_, i) =>
+      randomBytes(i % 7 === 0 ? 0 : rng.int(0, i % 5 === 0 ? 40_000 : 3000), 500 + i),
+    );
+    const all = new Uint8Array(call(list));
+    assert.equal(all.length, 32 * list.length);
+    list.forEach((b, i) => {
+      assert.equal(hex(all.subarray(32 * i, 32 * i + 32)), hex(referenceTensorRoot(b)), `entry ${i}`);
+    });
+    assert.equal(new Uint8Array(call([])).length, 0);
   });
 
   test('a view into a larger buffer hashes only its own bytes', () => {
@@ -65,12 +79,16 @@ describe('native tensor roots', { skip }, () => {
   });
 
   test('a bad argument is a named error', () => {
-    const fn = native as unknown as (b: unknown) => ArrayBuffer;
-    for (const bad of [undefined, 'abc', new Uint16Array(4), new ArrayBuffer(8), {}]) {
-      assert.throws(
-        () => fn.call(status.loaded ? status.addon : null, bad),
-        /VERINFER_NATIVE_ARGUMENT|must be a Uint8Array/,
-      );
+    for (const bad of [
+      undefined,
+      'abc',
+      new Uint8Array(4),
+      {},
+      [new Uint16Array(4)],
+      [new ArrayBuffer(8)],
+      [1],
+    ]) {
+      assert.throws(() => call(bad), /must be an array of Uint8Array|must be a Uint8Array/);
     }
   });
 });

@@ -37,8 +37,11 @@ export interface NativeAddon {
   op(memory: ArrayBuffer, code: number, record: number, path: number): boolean;
   /** The paths this CPU supports, the fastest first. */
   paths(): string[];
-  /** tensorRoot (src/commit/tensorRoot.ts) of `bytes`, eight keccak lanes at a time; AVX-512 only. */
-  tensorRoot?(bytes: Uint8Array): ArrayBuffer;
+  /**
+   * tensorRoot (src/commit/tensorRoot.ts) of each entry, 32 bytes each, eight keccak lanes at a
+   * time across the list; AVX-512 only.
+   */
+  tensorRoots?(list: Uint8Array[]): ArrayBuffer;
 }
 
 export type NativeStatus =
@@ -106,9 +109,12 @@ async function load(env: NodeJS.ProcessEnv): Promise<NativeStatus> {
       .filter((p): p is NativePath => (NATIVE_PATHS as readonly string[]).includes(p));
     // Where AVX-512 runs, the addon's 8-lane keccak computes every tensor root from now on: the
     // same roots (test/engine/native-hash.test.ts), several times faster than WebAssembly's.
-    const root = addon.tensorRoot;
-    if (paths.includes('vnni512') && typeof root === 'function' && !env.VERINFER_WASM_HASH)
-      useTensorRootHasher((bytes) => new Uint8Array(root.call(addon, bytes)));
+    const roots = addon.tensorRoots;
+    if (paths.includes('vnni512') && typeof roots === 'function' && !env.VERINFER_WASM_HASH)
+      useTensorRootHasher((list) => {
+        const all = new Uint8Array(roots.call(addon, list));
+        return list.map((_, i) => all.slice(32 * i, 32 * i + 32));
+      });
     return { loaded: true, file, addon, paths };
   } catch (e) {
     return { loaded: false, reason: `loading ${file} failed: ${e instanceof Error ? e.message : e}` };

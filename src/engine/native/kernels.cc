@@ -276,36 +276,48 @@ napi_value Op(napi_env env, napi_callback_info info) {
   return ran;
 }
 
-// tensorRoot(bytes): the tensor root (src/commit/tensorRoot.ts) of a Uint8Array's bytes, as a new
-// 32-byte ArrayBuffer. Needs AVX-512 (the vnni512 path's CPUs); the JavaScript side only calls it
-// there.
-napi_value TensorRoot(napi_env env, napi_callback_info info) {
+// tensorRoots(list): the tensor roots (src/commit/tensorRoot.ts) of an array of Uint8Arrays, as
+// one new ArrayBuffer of 32 bytes per entry, every stage hashed eight lanes at a time across the
+// whole list. Needs AVX-512 (the vnni512 path's CPUs); the JavaScript side only calls it there.
+napi_value TensorRoots(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 1)
-    return fail(env, "tensorRoot takes (bytes).");
-  bool isTyped = false;
-  napi_is_typedarray(env, argv[0], &isTyped);
-  if (!isTyped) return fail(env, "tensorRoot: the argument must be a Uint8Array.");
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* data = nullptr;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
-      type != napi_uint8_array)
-    return fail(env, "tensorRoot: the argument must be a Uint8Array.");
-  if (length >= (size_t{1} << 31)) return fail(env, "tensorRoot: at most 2^31 - 1 bytes.");
-  if (!supported(VNNI512)) return fail(env, "tensorRoot: this CPU lacks AVX-512.");
-  const int64_t len = static_cast<int64_t>(length);
-  const int64_t leaves = len > 1024 ? (len + 1023) >> 10 : 1;
-  int64_t width = 1;
-  while (width < leaves) width <<= 1;
-  // 32 bytes per leaf of the padded width, plus room for a last group of eight digests.
-  std::vector<uint8_t> nodes(static_cast<size_t>(32 * width + 256));
+    return fail(env, "tensorRoots takes (list of Uint8Array).");
+  bool isArray = false;
+  napi_is_array(env, argv[0], &isArray);
+  uint32_t count = 0;
+  if (!isArray || napi_get_array_length(env, argv[0], &count) != napi_ok)
+    return fail(env, "tensorRoots: the argument must be an array of Uint8Array.");
+  if (count > (1u << 20)) return fail(env, "tensorRoots: at most 2^20 tensors at once.");
+  if (!supported(VNNI512)) return fail(env, "tensorRoots: this CPU lacks AVX-512.");
+  std::vector<const uint8_t*> src(count);
+  std::vector<int64_t> len(count);
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    bool isTyped = false;
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (napi_get_element(env, argv[0], i, &item) != napi_ok ||
+        napi_is_typedarray(env, item, &isTyped) != napi_ok || !isTyped ||
+        napi_get_typedarray_info(env, item, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+        type != napi_uint8_array)
+      return fail(env, "tensorRoots: every entry must be a Uint8Array.");
+    if (length >= (size_t{1} << 31)) return fail(env, "tensorRoots: a tensor has at most 2^31 - 1 bytes.");
+    total += length;
+    if (total >= (uint64_t{1} << 36)) return fail(env, "tensorRoots: at most 2^36 bytes at once.");
+    // An empty view may have no data pointer; it is never read.
+    static const uint8_t none = 0;
+    src[i] = data ? static_cast<const uint8_t*>(data) : &none;
+    len[i] = static_cast<int64_t>(length);
+  }
   void* out = nullptr;
   napi_value result;
-  if (napi_create_arraybuffer(env, 32, &out, &result) != napi_ok)
-    return fail(env, "tensorRoot: cannot allocate the result.");
-  tensorRoot8(static_cast<const uint8_t*>(data), len, nodes.data(), static_cast<uint8_t*>(out));
+  if (napi_create_arraybuffer(env, 32 * static_cast<size_t>(count), &out, &result) != napi_ok)
+    return fail(env, "tensorRoots: cannot allocate the result.");
+  if (count) tensorRoots8(src.data(), len.data(), count, static_cast<uint8_t*>(out));
   return result;
 }
 
@@ -330,7 +342,7 @@ NAPI_MODULE_INIT() {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"paths", nullptr, Paths, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"op", nullptr, Op, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"tensorRoot", nullptr, TensorRoot, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"tensorRoots", nullptr, TensorRoots, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, 4, props);
   return exports;
