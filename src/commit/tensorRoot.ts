@@ -33,19 +33,30 @@ export function tensorRootFromDataRoot(dataRoot: Hash, byteLength: number): Hash
   return keccak256(TENSOR_TAG, dataRoot, u64be(byteLength));
 }
 
-let hasher: ((list: Uint8Array[]) => Hash[]) | undefined;
+/** Faster implementations of tensorRoots and merkleRoot (merkle.ts over 32-byte leaves). */
+export interface Hashing {
+  tensorRoots(list: Uint8Array[]): Hash[];
+  merkleRoot(leaves: readonly Uint8Array[]): Hash;
+}
+
+let hashing: Hashing | undefined;
 
 /**
- * Installs a faster implementation of tensorRoots: the native addon's, where it runs AVX-512
- * (src/engine/native/addon.ts). It must compute exactly this function.
+ * Installs faster implementations: the native addon's, where it runs AVX-512
+ * (src/engine/native/addon.ts). They must compute exactly these functions.
  */
-export function useTensorRootHasher(fn: ((list: Uint8Array[]) => Hash[]) | undefined): void {
-  hasher = fn;
+export function useHashing(h: Hashing | undefined): void {
+  hashing = h;
+}
+
+/** The installed implementations, if any (src/commit/traceRoot.ts uses its merkleRoot). */
+export function nativeHashing(): Hashing | undefined {
+  return hashing;
 }
 
 /** Which implementation tensorRoot runs. */
 export function tensorRootHasher(): 'native' | 'wasm' {
-  return hasher ? 'native' : 'wasm';
+  return hashing ? 'native' : 'wasm';
 }
 
 /**
@@ -54,12 +65,12 @@ export function tensorRootHasher(): 'native' | 'wasm' {
  * output; either is several times faster than hashing chunk by chunk).
  */
 export function tensorRoot(bytes: Uint8Array): Hash {
-  return hasher ? hasher([bytes])[0] : wasmTensorRoot(bytes);
+  return hashing ? hashing.tensorRoots([bytes])[0] : wasmTensorRoot(bytes);
 }
 
 /** tensorRoot of each entry; where the native hasher runs, the whole list in one call. */
 export function tensorRoots(list: Uint8Array[]): Hash[] {
-  return hasher ? hasher(list) : list.map((b) => wasmTensorRoot(b));
+  return hashing ? hashing.tensorRoots(list) : list.map((b) => wasmTensorRoot(b));
 }
 
 /** The root of a tensor's bytes as defined above, chunk by chunk: what tensorRoot must equal. */

@@ -12,7 +12,7 @@ import type { Tensor } from '../engine/tensor.ts';
 import { wasmMerkleRoot } from '../engine/wasm/hash.ts';
 import { fromHex, type Hash, keccak256, toHex } from './keccak.ts';
 import { buildLevels, merkleProof } from './merkle.ts';
-import { tensorBytes, tensorRoot, tensorRoots } from './tensorRoot.ts';
+import { nativeHashing, tensorBytes, tensorRoot, tensorRoots } from './tensorRoot.ts';
 
 export interface ResultRoots {
   inputRoot: Hash;
@@ -35,7 +35,8 @@ export function checkpointIndex(opCount: number): number {
 
 /** merkleRoot(opRoots) of merkle.ts, by the engine module's keccak256 in one call. */
 export function traceRootFromOpRoots(opRoots: Hash[]): Hash {
-  return wasmMerkleRoot(opRoots);
+  const h = nativeHashing();
+  return h ? h.merkleRoot(opRoots) : wasmMerkleRoot(opRoots);
 }
 
 export function rootOfTensor(t: Tensor): Hash {

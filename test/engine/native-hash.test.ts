@@ -5,7 +5,14 @@
 // AVX-512 the addon's function is not installed and these tests skip.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { referenceTensorRoot, tensorRoot, tensorRootHasher } from '../../src/commit/tensorRoot.ts';
+import { merkleRoot } from '../../src/commit/merkle.ts';
+import {
+  nativeHashing,
+  referenceTensorRoot,
+  tensorRoot,
+  tensorRootHasher,
+} from '../../src/commit/tensorRoot.ts';
+import { traceRootFromOpRoots } from '../../src/commit/traceRoot.ts';
 import { loadNative } from '../../src/engine/native/index.ts';
 import { wasmTensorRoot } from '../../src/engine/wasm/index.ts';
 import { mulberry32 } from '../support/randomModel.ts';
@@ -90,5 +97,19 @@ describe('native tensor roots', { skip }, () => {
     ]) {
       assert.throws(() => call(bad), /must be an array of Uint8Array|must be a Uint8Array/);
     }
+  });
+});
+
+describe('native Merkle roots', { skip }, () => {
+  test('equal merkle.ts on every leaf count class, and the trace root uses them', () => {
+    const h = nativeHashing();
+    assert.ok(h);
+    for (const n of [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 257, 1000]) {
+      const leaves = Array.from({ length: n }, (_, i) => randomBytes(32, 9000 + n * 7 + i));
+      assert.equal(hex(h.merkleRoot(leaves)), hex(merkleRoot(leaves)), `${n} leaves`);
+      assert.equal(hex(traceRootFromOpRoots(leaves)), hex(merkleRoot(leaves)));
+    }
+    assert.throws(() => h.merkleRoot([]), /at least one leaf/);
+    assert.throws(() => h.merkleRoot([new Uint8Array(31)]), /not 32/);
   });
 });

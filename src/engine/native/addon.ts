@@ -8,7 +8,7 @@
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { useTensorRootHasher } from '../../commit/tensorRoot.ts';
+import { useHashing } from '../../commit/tensorRoot.ts';
 import { VerinferError } from '../../errors/base.ts';
 
 /** The kernels' paths, the fastest first; the index is the addon's path number. */
@@ -42,6 +42,8 @@ export interface NativeAddon {
    * time across the list; AVX-512 only.
    */
   tensorRoots?(list: Uint8Array[]): ArrayBuffer;
+  /** The Merkle root (src/commit/merkle.ts) of 32-byte leaves, concatenated; AVX-512 only. */
+  merkleRoot?(leaves: Uint8Array): ArrayBuffer;
 }
 
 export type NativeStatus =
@@ -109,11 +111,27 @@ async function load(env: NodeJS.ProcessEnv): Promise<NativeStatus> {
       .filter((p): p is NativePath => (NATIVE_PATHS as readonly string[]).includes(p));
     // Where AVX-512 runs, the addon's 8-lane keccak computes every tensor root from now on: the
     // same roots (test/engine/native-hash.test.ts), several times faster than WebAssembly's.
-    const roots = addon.tensorRoots;
-    if (paths.includes('vnni512') && typeof roots === 'function' && !env.VERINFER_WASM_HASH)
-      useTensorRootHasher((list) => {
-        const all = new Uint8Array(roots.call(addon, list));
-        return list.map((_, i) => all.slice(32 * i, 32 * i + 32));
+    const { tensorRoots, merkleRoot } = addon;
+    if (
+      paths.includes('vnni512') &&
+      typeof tensorRoots === 'function' &&
+      typeof merkleRoot === 'function' &&
+      !env.VERINFER_WASM_HASH
+    )
+      useHashing({
+        tensorRoots: (list) => {
+          const all = new Uint8Array(tensorRoots.call(addon, list));
+          return list.map((_, i) => all.slice(32 * i, 32 * i + 32));
+        },
+        merkleRoot: (leaves) => {
+          if (leaves.length === 0) throw new RangeError('A Merkle tree needs at least one leaf.');
+          const nodes = new Uint8Array(32 * leaves.length);
+          leaves.forEach((leaf, i) => {
+            if (leaf.length !== 32) throw new RangeError(`Leaf ${i} has ${leaf.length} bytes, not 32.`);
+            nodes.set(leaf, 32 * i);
+          });
+          return new Uint8Array(merkleRoot.call(addon, nodes));
+        },
       });
     return { loaded: true, file, addon, paths };
   } catch (e) {

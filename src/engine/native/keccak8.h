@@ -212,3 +212,20 @@ __attribute__((target(KECCAK8_TARGET))) void tensorRoots8(const uint8_t* const* 
   }
   jobs.run();
 }
+
+// The Merkle root of count >= 1 32-byte leaves at nodes (merkle.ts: zero hashes pad them to a
+// power of two, parent = keccak256(left ‖ right)), each level eight lanes at a time.
+__attribute__((target(KECCAK8_TARGET))) void merkleRoot8(const uint8_t* leaves, int64_t count,
+                                                          uint8_t* out) {
+  int64_t width = 1;
+  while (width < count) width <<= 1;
+  std::vector<uint8_t> a(static_cast<size_t>(32 * width)), b(static_cast<size_t>(16 * width + 32));
+  std::memcpy(a.data(), leaves, 32 * count);
+  HashJobs jobs;
+  for (; width > 1; width >>= 1) {
+    for (int64_t p = 0; p < width / 2; p++) jobs.add(a.data() + 64 * p, 64, b.data() + 32 * p);
+    jobs.run();
+    std::memcpy(a.data(), b.data(), 16 * width);
+  }
+  std::memcpy(out, a.data(), 32);
+}

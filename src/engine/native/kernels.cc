@@ -321,6 +321,32 @@ napi_value TensorRoots(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// merkleRoot(leaves): the Merkle root (src/commit/merkle.ts) of a Uint8Array of 32-byte leaves
+// (at least one), as a new 32-byte ArrayBuffer. AVX-512 only, like tensorRoots.
+napi_value MerkleRoot(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 1)
+    return fail(env, "merkleRoot takes (leaves).");
+  bool isTyped = false;
+  napi_is_typedarray(env, argv[0], &isTyped);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (!isTyped || napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array)
+    return fail(env, "merkleRoot: the argument must be a Uint8Array.");
+  if (length == 0 || length % 32 != 0 || length > (size_t{32} << 24))
+    return fail(env, "merkleRoot: the leaves must be 1 to 2^24 hashes of 32 bytes.");
+  if (!supported(VNNI512)) return fail(env, "merkleRoot: this CPU lacks AVX-512.");
+  void* out = nullptr;
+  napi_value result;
+  if (napi_create_arraybuffer(env, 32, &out, &result) != napi_ok)
+    return fail(env, "merkleRoot: cannot allocate the result.");
+  merkleRoot8(static_cast<const uint8_t*>(data), static_cast<int64_t>(length / 32), static_cast<uint8_t*>(out));
+  return result;
+}
+
 // paths(): the names of the paths this CPU supports, the fastest first.
 napi_value Paths(napi_env env, napi_callback_info) {
   napi_value list;
@@ -343,7 +369,8 @@ NAPI_MODULE_INIT() {
       {"paths", nullptr, Paths, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"op", nullptr, Op, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"tensorRoots", nullptr, TensorRoots, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"merkleRoot", nullptr, MerkleRoot, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
-  napi_define_properties(env, exports, 4, props);
+  napi_define_properties(env, exports, 5, props);
   return exports;
 }
