@@ -111,6 +111,7 @@ describe('the dashboard in a browser', { timeout: 900_000 }, () => {
   it('takes a digit drawn in Try it and shows it finalize', async () => {
     // Any worker may take the task, the cheater included; a corrupted one is convicted, so the
     // page is asked again, as the tour does, until an honest answer is final.
+    let last = '';
     for (let attempt = 1; attempt <= 5 && !honestTask; attempt++) {
       await open('try');
       const pad = page.locator('[data-testid="draw-pad"]');
@@ -121,8 +122,17 @@ describe('the dashboard in a browser', { timeout: 900_000 }, () => {
       await page.mouse.move(box.x + 140, box.y + 245, { steps: 25 });
       await page.mouse.up();
       await page.click('[data-testid="try-submit"]');
+      // The page may still show the previous attempt's task: wait for this request's own.
+      await page.waitForFunction(
+        (previous) => {
+          const id = document.querySelector('[data-testid="try-task"]')?.getAttribute('data-task');
+          return Boolean(id) && id !== previous;
+        },
+        last,
+        { timeout: 30_000 },
+      );
       const task = page.locator('[data-testid="try-task"]');
-      await task.waitFor({ timeout: 30_000 });
+      last = (await task.getAttribute('data-task')) ?? '';
       const ended = page.locator(
         '[data-testid="try-task"] [data-stage="final"], [data-testid="try-task"] [data-stage="convicted"]',
       );
@@ -192,6 +202,12 @@ describe('the dashboard in a browser', { timeout: 900_000 }, () => {
     assert.equal(await page.locator('[data-testid="move"]').count(), moves.length, 'every move is drawn');
     assert.equal(await page.locator('[data-testid="move"] [data-testid="range"]').count(), moves.length);
     assert.match(await text('[data-testid="winner"]'), /Winner: the challenger/);
+    // The step's gas comes from its receipt, read after the page draws the move ("gas …" until then).
+    await page.waitForFunction(
+      () => /gas \d/.test(document.querySelector('[data-testid="one-step"]')?.textContent ?? ''),
+      null,
+      { timeout: 30_000 },
+    );
     assert.match(await text('[data-testid="one-step"]'), /recomputed on chain: \d+ · gas \d+/);
     await shot('dispute-replay', '[data-testid="dispute-replay"]');
     await open('disputes');
