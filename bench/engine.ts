@@ -206,7 +206,7 @@ async function main(): Promise<void> {
   console.log(
     '| model | batch | onnxruntime float32 | honestPath wasm | honestPath native | honestPath fast | fullTrace | reference | rounds | peak RSS MB |',
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     const b = r.onnxruntimeFloat32;
     console.log(
