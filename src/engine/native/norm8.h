@@ -32,9 +32,22 @@ inline int64_t isqrt64(int64_t v) {
   return s;
 }
 
+// A 256-entry byte table, as four 64-byte registers, looked up by 64 byte indices: two vpermi2b
+// by the low seven bits, bit 7 picks between them.
+struct Table256 {
+  __m512i q0, q1, q2, q3;
+};
+__attribute__((target(NORM8_TARGET), always_inline)) inline __m512i lookup256(const Table256& t,
+                                                                             __m512i v) {
+  const __m512i low = _mm512_permutex2var_epi8(t.q0, v, t.q1);
+  const __m512i high = _mm512_permutex2var_epi8(t.q2, v, t.q3);
+  return _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), low, high);
+}
+
 // softmax record words: x, table, y, rows, L, scratch. m = max x; e_i = table[m - x_i]; S = Σ e;
 // y_i = divRound(255 e_i, S) = floor((510 e_i + S) / (2 S)). The validator keeps the table in
-// [0, 2^16] with table[0] = 2^16 (so S >= 2^16) and L <= 2^16 (so S <= 2^32).
+// [0, 2^16] with table[0] = 2^16 (so S >= 2^16) and L <= 2^16 (so S <= 2^32). The table is looked
+// up as three byte planes (bits 0-7, 8-15 and 16), 64 entries at a time.
 __attribute__((target(NORM8_TARGET))) const char* softmax8(Mem& mem, const int32_t* r) {
   const int64_t rows = r[3], L = r[4];
   if (rows < 1 || L < 1 || L > (int64_t{1} << 16) || rows > (int64_t{1} << 40) / L)
@@ -44,33 +57,52 @@ __attribute__((target(NORM8_TARGET))) const char* softmax8(Mem& mem, const int32
   uint8_t* y = mem.span(addr(r, 2), rows * L);
   if (!mem.ok) return "a softmax operand lies outside the memory";
   if (table[0] != (1 << 16)) return "a softmax table is out of range";
-  for (int i = 0; i < 256; i++)
+  alignas(64) uint8_t planes[3][256];
+  for (int i = 0; i < 256; i++) {
     if (table[i] < 0 || table[i] > (1 << 16)) return "a softmax table is out of range";
-  int32_t* e = grow(scratchNorm, L + 16);
+    for (int b = 0; b < 3; b++) planes[b][i] = static_cast<uint8_t>(table[i] >> (8 * b));
+  }
+  Table256 plane[3];
+  for (int b = 0; b < 3; b++)
+    plane[b] = {_mm512_load_si512(planes[b]), _mm512_load_si512(planes[b] + 64),
+                _mm512_load_si512(planes[b] + 128), _mm512_load_si512(planes[b] + 192)};
+  int32_t* e = grow(scratchNorm, L + 64);
+  const __m512i zero = _mm512_setzero_si512();
   for (int64_t row = 0; row < rows; row++) {
     const uint8_t* xr = x + row * L;
-    __m512i mx = _mm512_setzero_si512();
+    __m512i mx = zero;
     for (int64_t i = 0; i < L; i += 64) mx = _mm512_max_epu8(mx, _mm512_maskz_loadu_epi8(mask64(L - i), xr + i));
     __m512i m32 = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(mx));
     for (int q = 1; q < 4; q++) m32 = _mm512_max_epi32(m32, _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(mx, q)));
-    const __m512i m = _mm512_set1_epi32(_mm512_reduce_max_epi32(m32));
-    // e and its sum: each lane adds at most 2^12 entries of at most 2^16, below 2^31.
-    __m512i sum = _mm512_setzero_si512();
-    for (int64_t i = 0; i < L; i += 16) {
-      const __mmask16 k = mask16(L - i);
-      const __m512i d = _mm512_sub_epi32(m, _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, xr + i)));
-      const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), k, d, table, 4);
-      _mm512_storeu_si512(e + i, v);
-      sum = _mm512_add_epi32(sum, v);
+    const __m512i m = _mm512_set1_epi8(static_cast<char>(_mm512_reduce_max_epi32(m32)));
+    // e in 32-bit lanes, and S from the planes' byte sums (vpsadbw): S = s0 + 2^8 s1 + 2^16 s2.
+    __m512i s0 = zero, s1 = zero, s2 = zero;
+    for (int64_t i = 0; i < L; i += 64) {
+      const __mmask64 k = mask64(L - i);
+      const __m512i d = _mm512_sub_epi8(m, _mm512_maskz_loadu_epi8(k, xr + i));
+      const __m512i b0 = _mm512_maskz_mov_epi8(k, lookup256(plane[0], d));
+      const __m512i b1 = _mm512_maskz_mov_epi8(k, lookup256(plane[1], d));
+      const __m512i b2 = _mm512_maskz_mov_epi8(k, lookup256(plane[2], d));
+      s0 = _mm512_add_epi64(s0, _mm512_sad_epu8(b0, zero));
+      s1 = _mm512_add_epi64(s1, _mm512_sad_epu8(b1, zero));
+      s2 = _mm512_add_epi64(s2, _mm512_sad_epu8(b2, zero));
+      for (int q = 0; q < 4; q++) {
+        const __m512i e0 = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(b0, q));
+        const __m512i e1 = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(b1, q));
+        const __m512i e2 = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(b2, q));
+        const __m512i ev = _mm512_or_si512(_mm512_or_si512(e0, _mm512_slli_epi32(e1, 8)), _mm512_slli_epi32(e2, 16));
+        _mm512_storeu_si512(e + i + 16 * q, ev);
+      }
     }
-    const int64_t S = _mm512_reduce_add_epi64(_mm512_cvtepu32_epi64(_mm512_castsi512_si256(sum))) +
-                      _mm512_reduce_add_epi64(_mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(sum, 1)));
-    const __m512d Sd = _mm512_set1_pd(static_cast<double>(S)), den = _mm512_set1_pd(2.0 * S);
+    const int64_t S = _mm512_reduce_add_epi64(s0) + (_mm512_reduce_add_epi64(s1) << 8) +
+                      (_mm512_reduce_add_epi64(s2) << 16);
+    const double den = 2.0 * static_cast<double>(S);
+    const __m512d Sd = _mm512_set1_pd(static_cast<double>(S)), dv = _mm512_set1_pd(den);
     const __m512d k510 = _mm512_set1_pd(510.0);
     uint8_t* yr = y + row * L;
     for (int64_t i = 0; i < L; i += 8) {
       const __m512d ev = _mm512_cvtepi32_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(e + i)));
-      storeCodes8(yr + i, floorPd(_mm512_div_pd(_mm512_fmadd_pd(ev, k510, Sd), den)), L - i);
+      storeCodes8(yr + i, floorPd(_mm512_div_pd(_mm512_fmadd_pd(ev, k510, Sd), dv)), L - i);
     }
   }
   return nullptr;
@@ -122,7 +154,8 @@ __attribute__((target(NORM8_TARGET))) const char* layernorm8(Mem& mem, const int
       q1 = _mm512_add_epi64(q1, _mm512_mul_epi32(odd, odd));
     }
     const int64_t Q = _mm512_reduce_add_epi64(_mm512_add_epi64(q0, q1));
-    const int64_t sigma = isqrt64(Q / D + eps);
+    // floor(Q / D) by one double division: exact, as Q < 2^53 (see the top of this file).
+    const int64_t sigma = isqrt64(static_cast<int64_t>(__builtin_floor(static_cast<double>(Q) / static_cast<double>(D))) + eps);
     const __m512d sg = _mm512_set1_pd(static_cast<double>(sigma));
     const __m512d den = _mm512_set1_pd(2.0 * static_cast<double>(sigma));
     const __m512d k2048 = _mm512_set1_pd(2048.0);
@@ -152,14 +185,11 @@ __attribute__((target(NORM8_TARGET))) const char* lut8(Mem& mem, const int32_t* 
   const uint8_t* table = mem.span(addr(r, 1), 256);
   uint8_t* y = mem.span(addr(r, 2), n);
   if (!mem.ok) return "a lut operand lies outside the memory";
-  const __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
-  const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
+  const Table256 t{_mm512_loadu_si512(table), _mm512_loadu_si512(table + 64),
+                   _mm512_loadu_si512(table + 128), _mm512_loadu_si512(table + 192)};
   for (int64_t i = 0; i < n; i += 64) {
     const __mmask64 k = mask64(n - i);
-    const __m512i v = _mm512_maskz_loadu_epi8(k, x + i);
-    const __m512i low = _mm512_permutex2var_epi8(t0, v, t1);
-    const __m512i high = _mm512_permutex2var_epi8(t2, v, t3);
-    _mm512_mask_storeu_epi8(y + i, k, _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), low, high));
+    _mm512_mask_storeu_epi8(y + i, k, lookup256(t, _mm512_maskz_loadu_epi8(k, x + i)));
   }
   return nullptr;
 }
