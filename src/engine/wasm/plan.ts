@@ -70,11 +70,14 @@ export function layoutConstants(model: Model, base: number): ConstLayout {
       const w = c(1);
       const packed = new Int16Array(M * Kp);
       for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) packed[m * Kp + k] = w[m * K + k];
+      const mult = expand(c(3), M);
+      const shift = expand(c(4), M);
       derived.set(i, {
         w: put(blobOf(packed)),
-        mult: put(blobOf(expand(c(3), M))),
-        shift: put(blobOf(expand(c(4), M))),
+        mult: put(blobOf(mult)),
+        shift: put(blobOf(shift)),
         ...bytePacked(w, M, K),
+        rq: put(blobOf(requantSplats(mult, shift))),
       });
     } else if (op.type === 'matmul') {
       const bInfo = model.tensors[op.inputs[1]];
@@ -135,6 +138,23 @@ export function layoutConstants(model: Model, base: number): ConstLayout {
       }
     }
     return { w8: put(blobOf(bytes)), wsum: put(blobOf(sums)), Kq };
+  }
+  /**
+   * Per output channel, 4 x 4 i32 for the fused requantization of assembly/requant.ts (rqSplit):
+   * m, m << 16 (m in the high i16 of a lane), 2^15 m + lo and hi, where 2^(S-1) = hi 2^16 + lo,
+   * each splatted over 4 lanes. All fit an i32: m < 2^15 and S <= 40.
+   */
+  function requantSplats(mult: Int32Array, shift: Int32Array): Int32Array {
+    const out = new Int32Array(mult.length * 16);
+    for (let m = 0; m < mult.length; m++) {
+      const round = shift[m] > 0 ? 2 ** (shift[m] - 1) : 0;
+      const at = m * 16;
+      out.fill(mult[m], at, at + 4);
+      out.fill(mult[m] * 2 ** 16, at + 4, at + 8);
+      out.fill(2 ** 15 * mult[m] + (round % 2 ** 16), at + 8, at + 12);
+      out.fill(Math.floor(round / 2 ** 16), at + 12, at + 16);
+    }
+    return out;
   }
   /** The same for a constant matmul b (K x N per slice): word (k >> 2) * Np + j holds b[k..k+3][j]. */
   function byteColumns(w: TensorData, slices: number, K: number, N: number, Np: number) {
@@ -302,6 +322,20 @@ export function layoutBatch(model: Model, consts: ConstLayout, batch: number): B
         const Wp = padded ? sw * ceil8(OW) + (KW - 1) * dw : 0;
         const colBytes = direct ? 0 : align(Kp * Pp * 2);
         const accBytes = align(Mg * Pp * 4);
+        // A direct conv's pair planes (assembly/depthwise.ts): NC row classes (one for sh <= 2)
+        // of HR rows of Wq elements per phase, a gap of 8 after each plane, a slack of Wq + 16,
+        // then its two tap tables (at least 6 entries each); its padded plane (Hx x Wx, i16, 32
+        // elements of slack) and its byte row buffer.
+        const kyLast = (KH - 1) & ~1;
+        const NC = sh <= 2 ? 1 : sh;
+        const HR = OH + Math.floor((kyLast * dh) / sh);
+        const Wq = OW + Math.floor(((KW - 1) * dw) / sw);
+        const pitch = HR * Wq + 8;
+        const Hx = (HR - 1) * sh + NC - 1 + dh + 1;
+        const Wx = sw * Wq;
+        const taps = Math.max(6, (kyLast / 2 + 1) * KW);
+        const xpBytes = Math.max(Cg * Hp * Wp * 2, direct ? Hx * Wx * 2 + 64 : 0);
+        const qBytes = align((sw * NC * pitch + Wq + 16) * 4 + taps * 8);
         const d = consts.derived.get(i)!;
         record(1, i, () => {
           words.push(addr(op.inputs[0]), d.w, addr(op.inputs[2]), d.mult, d.shift, y);
@@ -310,8 +344,14 @@ export function layoutBatch(model: Model, consts: ConstLayout, batch: number): B
           pushScratch(0, colBytes);
           pushScratch(colBytes, accBytes);
           words.push(Kp, Pp);
-          pushScratch(colBytes + accBytes, Cg * Hp * Wp * 2);
-          words.push(Hp, Wp, direct, d.w8, d.wsum, d.Kq);
+          pushScratch(colBytes + accBytes, xpBytes);
+          words.push(Hp, Wp, direct, d.w8, d.wsum, d.Kq, d.rq);
+          if (direct) {
+            const at = colBytes + accBytes + align(xpBytes);
+            pushScratch(at, qBytes);
+            words.push(HR, Wq, NC, pitch, Hx, Wx);
+            pushScratch(at + qBytes, Math.ceil((OH * Wq) / 16) * 16 + 16);
+          }
         });
         return;
       }

@@ -1,15 +1,19 @@
 // conv as one GEMM per sample and group: C[m][p] = W[m][k] · col[k][p] with k = (c, ky, kx) and
 // p = (oy, ox); col is the zero-point-centred input, 0 at padding taps, in the pair layout of
-// gemm.ts.
+// gemm.ts. The GEMM requantizes its tiles in registers (gemmRequant.ts) unless the host takes it.
 //
-// With a horizontal stride of 1 or 2 each tap's row of outputs reads a run of input (every second
-// element for stride 2), so the input is first copied, centred and zero-padded, into an i16 plane
-// (xp) wide enough that every tap reads 8 outputs at a time with no bounds checks; two taps' runs
-// are then interleaved into pairs by one shuffle. Depthwise convs (one input plane per output
-// channel, few outputs per group) skip the GEMM: their taps are summed straight from the plane.
-// Other strides take a scalar im2col.
+// A 1x1 conv at stride 1 without padding pairs its input planes directly. With a horizontal
+// stride of 1 or 2 each tap's row of outputs reads a run of input (every second element for
+// stride 2), so the input is first copied, centred and zero-padded, into an i16 plane (xp) wide
+// enough that every tap reads 8 outputs at a time with no bounds checks; two taps' runs are then
+// interleaved into pairs by one shuffle. Depthwise convs (one input plane per output channel,
+// few outputs per group) skip the GEMM: depthwise.ts sums their taps from pair planes. Other
+// strides take a scalar im2col.
 import { A, P } from './arith';
-import { gemm, opHook, pairsHigh, pairsLow, requantRow } from './gemm';
+import { depthwiseConv } from './depthwise';
+import { opHook, pairsHigh, pairsLow, requantRow } from './gemm';
+import { gemmRequant } from './gemmRequant';
+import { gemmHook } from './tiles';
 
 /**
  * xp[c][r][u] = x[c][r - pt][u - pl] - zx inside the input, else 0, for c < Cg, r < Hp, u < Wp:
@@ -109,57 +113,24 @@ function im2colPadded(
 }
 
 /**
- * Depthwise conv from one padded plane: acc[m][oy * OW + ox] = Σ_(ky,kx) w[m][ky * KW + kx] *
- * xp[oy*sh + ky*dh][ox*sw + kx*dw] for the Mg output channels of the plane, 8 outputs at a time
- * in registers (exact i16 x i16 products, summed in i32), rows overshooting like im2colPadded.
+ * col (pair layout, Pp columns) of a 1x1 stride-1 unpadded conv straight from the Cg input planes
+ * of H * W = Pn bytes: col[k][p] = x[k][p] - zx, 8 columns of two planes per step. An odd Cg's
+ * last pair repeats its plane (its weight is 0). The last step reads up to 7 bytes past a plane
+ * (still inside memory: scratch and the plan follow every tensor); those columns are never
+ * requantized.
  */
-function depthwise(
-  xp: usize,
-  w: usize,
-  acc: usize,
-  Mg: i32,
-  KH: i32,
-  KW: i32,
-  OH: i32,
-  OW: i32,
-  sh: i32,
-  sw: i32,
-  dh: i32,
-  dw: i32,
-  Wp: i32,
-  Kp: i32,
-  Pp: i32,
-): void {
-  const rowStep = (<usize>(sh * Wp)) << 1;
-  const tapRow = (<usize>(dh * Wp)) << 1;
-  const tapCol = (<usize>dw) << 1;
-  for (let m = 0; m < Mg; m++) {
-    const wr = w + ((<usize>(m * Kp)) << 1);
-    const a = acc + ((<usize>(m * Pp)) << 2);
-    let row = xp;
-    for (let oy = 0; oy < OH; oy++) {
-      for (let ox = 0; ox < OW; ox += 8) {
-        let lo = i32x4.splat(0);
-        let hi = i32x4.splat(0);
-        let q = row + ((<usize>(ox * sw)) << 1);
-        let wt = wr;
-        for (let ky = 0; ky < KH; ky++) {
-          let qk = q;
-          for (let kx = 0; kx < KW; kx++) {
-            const x = taps8(qk, sw);
-            const wv = v128.load16_splat(wt);
-            lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(x, wv));
-            hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(x, wv));
-            qk += tapCol;
-            wt += 2;
-          }
-          q += tapRow;
-        }
-        const d = a + ((<usize>(oy * OW + ox)) << 2);
-        v128.store(d, lo);
-        v128.store(d, hi, 16);
-      }
-      row += rowStep;
+function pairsFromPlanes(plane0: usize, col: usize, Cg: i32, Pn: i32, zx: i32, Pp: i32): void {
+  const zxv = i16x8.splat(<i16>zx);
+  for (let k = 0; k < Cg; k += 2) {
+    const s0 = plane0 + <usize>(k * Pn);
+    const s1 = k + 1 < Cg ? s0 + <usize>Pn : s0;
+    let d = col + ((<usize>((k >> 1) * Pp)) << 2);
+    for (let p = 0; p < Pn; p += 8) {
+      const a = i16x8.sub(v128.load8x8_u(s0 + <usize>p), zxv);
+      const b = i16x8.sub(v128.load8x8_u(s1 + <usize>p), zxv);
+      v128.store(d, pairsLow(a, b));
+      v128.store(d, pairsHigh(a, b), 16);
+      d += 32;
     }
   }
 }
@@ -219,7 +190,9 @@ function im2colScalar(
 /**
  * conv (1). Record: x, w (i16 [M][Kp]), bias, mult, shift, y, N, C, H, W, M, OH, OW, Cg, KH, KW,
  * sh, sw, pt, pl, dh, dw, group, zx, zy, qmin, qmax, col, acc, Kp, Pp, xp, Hp, Wp (Hp = 0: the
- * scalar im2col), direct (1: the depthwise kernel, no GEMM).
+ * scalar im2col), direct (1: the depthwise kernel, no GEMM), w8, wsum, Kq (the native kernels'
+ * byte weights), rq (plan.ts's requantSplats), then for a direct conv (depthwise.ts) its pair
+ * planes q, HR, Wq, NC, their pitch, its padded plane's Hx and Wx, and its byte row buffer tb.
  */
 export function conv(r: usize): void {
   const x = A(r, 0);
@@ -257,37 +230,46 @@ export function conv(r: usize): void {
   const Hp = P(r, 32);
   const Wp = P(r, 33);
   const direct = P(r, 34);
+  const rq = A(r, 38);
   const Mg = M / group;
   const Pn = OH * OW;
   const HW = H * W;
   const K = Cg * KH * KW;
   if (opHook(1, r, <f64>N * <f64>M * <f64>K * <f64>Pn)) return;
+  if (direct) {
+    depthwiseConv(r);
+    return;
+  }
+  // A 1x1 conv at stride 1 without padding reads its planes as they are.
+  const flat = KH === 1 && KW === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && OH === H && OW === W;
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < group; g++) {
       const plane = x + <usize>((n * C + g * Cg) * HW);
       const wg = w + ((<usize>(g * Mg * Kp)) << 1);
-      if (direct) {
-        padPlanes(plane, xp, 1, H, W, Hp, Wp, pt, pl, zx);
-        depthwise(xp, wg, acc, Mg, KH, KW, OH, OW, sh, sw, dh, dw, Wp, Kp, Pp);
+      if (flat) {
+        pairsFromPlanes(plane, col, Cg, Pn, zx, Pp);
+      } else if (Hp > 0) {
+        padPlanes(plane, xp, Cg, H, W, Hp, Wp, pt, pl, zx);
+        im2colPadded(xp, col, K, KH, KW, Hp, Wp, OH, OW, sh, sw, dh, dw, Pp);
       } else {
-        if (Hp > 0) {
-          padPlanes(plane, xp, Cg, H, W, Hp, Wp, pt, pl, zx);
-          im2colPadded(xp, col, K, KH, KW, Hp, Wp, OH, OW, sh, sw, dh, dw, Pp);
-        } else {
-          im2colScalar(plane, col, Cg, H, W, KH, KW, OH, OW, sh, sw, pt, pl, dh, dw, zx, Pp);
-        }
-        gemm(wg, col, acc, Mg, Kp, Pp);
+        im2colScalar(plane, col, Cg, H, W, KH, KW, OH, OW, sh, sw, pt, pl, dh, dw, zx, Pp);
       }
+      const o = (<usize>(g * Mg)) << 2;
+      const yg = y + <usize>((n * M + g * Mg) * Pn);
+      if (!gemmHook(wg, col, acc, Mg, Kp, Pp)) {
+        gemmRequant(wg, col, yg, bias + o, rq + o * 16, shift + o, Mg, Kp, Pp, Pn, zy, qmin, qmax);
+        continue;
+      }
+      // The host computed the accumulators (the native GEMM kernels): requantize them here.
       for (let m = 0; m < Mg; m++) {
-        const mm = g * Mg + m;
-        const o = (<usize>mm) << 2;
+        const c = o + ((<usize>m) << 2);
         requantRow(
           acc + ((<usize>(m * Pp)) << 2),
-          y + <usize>((n * M + mm) * Pn),
+          yg + <usize>(m * Pn),
           Pn,
-          load<i32>(bias + o),
-          load<i32>(mult + o),
-          load<i32>(shift + o),
+          load<i32>(bias + c),
+          load<i32>(mult + c),
+          load<i32>(shift + c),
           zy,
           qmin,
           qmax,

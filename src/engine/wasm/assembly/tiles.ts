@@ -7,7 +7,7 @@
 // wrote C, exactly as the loops below would, or 0 to leave the work to them. Without native
 // kernels the host passes a function that returns 0, so the engine runs anywhere.
 @external('env', 'gemmHook')
-declare function gemmHook(a: usize, b: usize, c: usize, M: i32, Kp: i32, Np: i32): i32;
+export declare function gemmHook(a: usize, b: usize, c: usize, M: i32, Kp: i32, Np: i32): i32;
 
 export function gemm(a: usize, b: usize, c: usize, M: i32, Kp: i32, Np: i32): void {
   if (gemmHook(a, b, c, M, Kp, Np)) return;
