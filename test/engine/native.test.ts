@@ -296,3 +296,41 @@ describe('instructions of the built addon', () => {
     }
   });
 });
+
+describe('vnni512 on a CPU without VBMI', () => {
+  // A child process, since the addon reads VERINFER_NATIVE_NO_VBMI once: depthwise convs take the
+  // 16-bit kernel and softmax, layernorm and lookup tables stay in WebAssembly.
+  test('random models and named chains still equal the reference', {
+    skip: skip || (!paths.includes('vnni512') && 'no vnni512'),
+  }, () => {
+    const probe = `
+      const { runReference } = await import(${JSON.stringify(`${ROOT}src/engine/interpreter.ts`)});
+      const { createNativeBackend } = await import(${JSON.stringify(`${ROOT}src/engine/native/index.ts`)});
+      const m = await import(${JSON.stringify(`${ROOT}test/support/randomModel.ts`)});
+      const native = await createNativeBackend({ path: 'vnni512', minMacs: 0 });
+      const same = (a, b) => Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength)
+        .equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength));
+      let checked = 0;
+      const cases = [];
+      for (let seed = 1; seed <= 150; seed++) cases.push(m.randomCase(seed));
+      for (let k = 0; k < 12; k++) {
+        const rng = m.mulberry32(3e6 + k);
+        const model = m.namedChainModel({ rng, extreme: k % 3 === 0 }, k % 2);
+        cases.push({ model, input: m.randomInput(model, 1 + (k % 3), rng) });
+      }
+      for (const { model, input } of cases) {
+        const want = runReference(model, input).trace;
+        const got = native.runSync(model, input).trace;
+        want.forEach((w, i) => { if (!same(got[i], w)) throw new Error('op ' + i + ' of ' + model.name + ' differs'); });
+        checked += 1;
+      }
+      console.log(JSON.stringify({ checked }));
+    `;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
+      env: { ...process.env, VERINFER_NATIVE_NO_VBMI: '1' },
+      encoding: 'utf8',
+    });
+    assert.equal(out.status, 0, out.stderr);
+    assert.deepEqual(JSON.parse(out.stdout.trim().split('\n').pop() as string), { checked: 162 });
+  });
+});

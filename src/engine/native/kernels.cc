@@ -22,6 +22,7 @@
 #include <node_api.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <vector>

@@ -227,8 +227,11 @@ __attribute__((target(VNNI512_TARGET))) const char* matmul8(
 // reads of a row's last chunks run up to 32 sw + 3 dw bytes past the plane, inside the scratch's
 // 256 bytes of slack.
 
+// VERINFER_NATIVE_NO_VBMI=1 runs vnni512 as on an AVX-512 VNNI CPU without VBMI (the 16-bit
+// depthwise kernel, and softmax, layernorm and lookup tables in WebAssembly), for tests.
 bool hasVbmi() {
-  static const bool has = (__builtin_cpu_init(), __builtin_cpu_supports("avx512vbmi"));
+  static const bool has = (__builtin_cpu_init(), __builtin_cpu_supports("avx512vbmi")) &&
+                          !std::getenv("VERINFER_NATIVE_NO_VBMI");
   return has;
 }
 
