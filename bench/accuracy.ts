@@ -1,6 +1,7 @@
-// npm run eval:accuracy: how far each supported model's quantized outputs drift from float, per
-// calibration method: output probability error on the calibration set (the import's drift check)
-// and, for the example models, on their held-out sets; and the layer that adds the most error.
+// npm run eval:accuracy [-- --bias-correction]: how far each supported model's quantized outputs
+// drift from float, per calibration method: output probability error on the calibration set (the
+// import's drift check) and, for the example models, on their held-out sets; and the layer that
+// adds the most error.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CALIBRATION_METHODS, type FloatTensor, importOnnx, parseFloatInput } from '../src/onnx/index.ts';
@@ -70,23 +71,27 @@ console.log(
   '| model | method | calibration: max / mean probability error | held-out: samples, max / mean probability error, top-1 agreement | layer adding the most error |',
 );
 console.log('| --- | --- | ---: | ---: | --- |');
+// --bias-correction: each method once more with ImportOptions.biasCorrection.
+const corrections = process.argv.includes('--bias-correction') ? [false, true] : [false];
 for (const c of cases) {
-  for (const method of CALIBRATION_METHODS) {
-    const { report } = await importOnnx(c.bytes, c.calibration, {
-      name: c.name,
-      calibrationMethod: method,
-      inputKind: c.inputKind,
-      evaluation: c.heldOut,
-    });
-    const a = report.agreement;
-    const e = report.evaluation;
-    const held = e
-      ? `${e.samples}, ${f(e.maxProbabilityError)} / ${f(e.meanProbabilityError)}, ${(100 * e.top1Agreement).toFixed(2)}%`
-      : '–';
-    const w = report.worstLayers[0];
-    const worst = w ? `${w.op} (${w.type}, +${(100 * w.addedRmsError).toFixed(2)}% RMS of its range)` : '–';
-    console.log(
-      `| ${c.name} | ${method} | ${f(a.maxProbabilityError)} / ${f(a.meanProbabilityError)} | ${held} | ${worst} |`,
-    );
-  }
+  for (const method of CALIBRATION_METHODS)
+    for (const biasCorrection of corrections) {
+      const { report } = await importOnnx(c.bytes, c.calibration, {
+        name: c.name,
+        calibrationMethod: method,
+        inputKind: c.inputKind,
+        evaluation: c.heldOut,
+        biasCorrection,
+      });
+      const a = report.agreement;
+      const e = report.evaluation;
+      const held = e
+        ? `${e.samples}, ${f(e.maxProbabilityError)} / ${f(e.meanProbabilityError)}, ${(100 * e.top1Agreement).toFixed(2)}%`
+        : '–';
+      const w = report.worstLayers[0];
+      const worst = w ? `${w.op} (${w.type}, +${(100 * w.addedRmsError).toFixed(2)}% RMS of its range)` : '–';
+      console.log(
+        `| ${c.name} | ${method}${biasCorrection ? ', bias correction' : ''} | ${f(a.maxProbabilityError)} / ${f(a.meanProbabilityError)} | ${held} | ${worst} |`,
+      );
+    }
 }

@@ -4,6 +4,7 @@ import { type Backend, referenceBackend } from '../engine/interpreter.ts';
 import { countParameters } from '../engine/parameters.ts';
 import { validateGraph, validateModel } from '../engine/validate.ts';
 import { AccuracyDriftError, InputError, OnnxFormatError, VerinferError } from '../errors/base.ts';
+import { type BiasCorrection, correctBiases } from './biasCorrection.ts';
 import { CALIBRATION_METHODS, type CalibrationMethod, calibrate } from './calibrate.ts';
 import { type DerivedInputs, derivedFeeds, deriveInputs } from './deriveInputs.ts';
 import {
@@ -57,6 +58,12 @@ export interface ImportOptions {
    * input_ids, attention_mask and token_type_ids): see deriveInputs.ts.
    */
   derivedInputs?: DerivedInputs;
+  /**
+   * Shift each conv's and dense layer's int32 bias so that its mean output per channel matches
+   * the float model's on the calibration samples (src/onnx/biasCorrection.ts). Default false:
+   * it changes the integer biases, and so the model ID.
+   */
+  biasCorrection?: boolean;
 }
 
 /** Per-layer error is measured on at most this many calibration samples (it re-runs both models). */
@@ -74,6 +81,8 @@ export interface ImportReport {
   /** Where the float outputs came from. */
   floatReference: 'onnxruntime' | 'evaluator';
   calibrationMethod: CalibrationMethod;
+  /** Present when bias correction ran: on how many samples, and how many ops it changed. */
+  biasCorrection?: BiasCorrection;
   /** Output probability error against the allowed bound. */
   drift: DriftCheck;
   /**
@@ -239,6 +248,10 @@ export async function importOnnx(
     }
     model.meta.labels = [...options.labels];
   }
+  const corrected =
+    options.biasCorrection === true
+      ? guard('bias correction', () => correctBiases(dyn, model, built.valueNames, samples))
+      : undefined;
   if (options.checkStepCosts === false) {
     validateGraph(model);
     warnings.push(
@@ -359,6 +372,7 @@ export async function importOnnx(
       ...(evalAgree ? { evaluation: evalAgree } : {}),
       floatReference,
       calibrationMethod: method,
+      ...(corrected ? { biasCorrection: corrected } : {}),
       drift: drift.check,
       layers,
       worstLayers: worst,

@@ -29,6 +29,7 @@ interface ImportOptions {
   maskFromPad?: string;
   constantInput: string[];
   positionInput: string[];
+  biasCorrection?: boolean;
 }
 
 /** A number option within [lo, hi], or an InputError naming the flag. */
@@ -153,6 +154,10 @@ export function registerModelImport(model: Command): void {
       collect,
       [],
     )
+    .option(
+      '--bias-correction',
+      'shift each conv and dense bias so its mean output per channel matches float on the calibration samples',
+    )
     .option('--json', 'print the report as JSON')
     .action(async (onnxPath: string, opts: ImportOptions) => {
       // --out is checked and locked first: a bad --out fails now, not after a long import.
@@ -219,6 +224,7 @@ async function importInto(
       strict: opts.strict === true,
       perTensorWeights: opts.perTensorWeights === true,
       derivedInputs,
+      biasCorrection: opts.biasCorrection === true,
       onProgress: (stage, done, total) => progress.update(stage, done, total),
     });
   } finally {
@@ -253,7 +259,8 @@ async function importInto(
   );
   console.log(
     `drift       output probability off by up to ${r.agreement.maxProbabilityError.toFixed(4)} ` +
-      `(mean ${r.agreement.meanProbabilityError.toFixed(5)}; allowed ${r.drift.threshold}; ${r.calibrationMethod} calibration)`,
+      `(mean ${r.agreement.meanProbabilityError.toFixed(5)}; allowed ${r.drift.threshold}; ${r.calibrationMethod} calibration` +
+      `${r.biasCorrection ? `, bias correction on ${r.biasCorrection.ops} ops` : ''})`,
   );
   if (r.worstLayers.length > 0) {
     console.log('worst layers  added RMS / total RMS / max error, relative to the float range; op');
