@@ -72,7 +72,8 @@ export function checkDrift(
         `Quantized outputs drift from the float model on the ${what} samples: output probability off by up to ` +
         `${fmt(a.maxProbabilityError)} (mean ${fmt(a.meanProbabilityError)}; output value error up to ${fmt(a.maxAbsError)}), ` +
         `above the allowed ${threshold}. Worst layers: ${layerList(worst)}. ` +
-        'Try another calibration method (mse or percentile), calibration samples closer to real inputs, or a higher allowed drift.';
+        'The usual cause is 8-bit activation rounding adding up over many layers (docs/accuracy.md). ' +
+        'Try another calibration method (mse or percentile), --bias-correction, calibration samples closer to real inputs, or a higher allowed drift.';
       if (strict) throw new AccuracyDriftError(message);
       warnings.push(message);
     }
