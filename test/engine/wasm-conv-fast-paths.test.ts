@@ -15,26 +15,13 @@ import type { Tensor } from '../../src/engine/tensor.ts';
 import { createWasmBackend } from '../../src/engine/wasm/index.ts';
 import { layoutBatch, layoutConstants } from '../../src/engine/wasm/plan.ts';
 import { ModelBuilder, mulberry32, type Rng } from '../support/randomModel.ts';
+import { assertSameTrace } from '../support/traces.ts';
 
 const wasm = createWasmBackend();
 const CASES = 300;
 
-function bytes(t: Tensor): Buffer {
-  return Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-}
-
 function assertSame(model: Model, input: Tensor, context: string): void {
-  const want = runReference(model, input);
-  const got = wasm.runSync(model, input);
-  for (let i = 0; i < want.trace.length; i++) {
-    const a = bytes(want.trace[i]);
-    const b = bytes(got.trace[i]);
-    if (!a.equals(b)) {
-      let k = 0;
-      while (a[k] === b[k]) k++;
-      assert.fail(`${context}, op ${i} (${model.ops[i].type}): byte ${k} is ${b[k]}, not ${a[k]}`);
-    }
-  }
+  assertSameTrace(model, runReference(model, input).trace, wasm.runSync(model, input).trace, context);
 }
 
 /** Word 34 (direct: the depthwise kernel) of the model's single conv record. */

@@ -4,33 +4,19 @@
 // shifts 0 and 40, gamma ±2^15; four rows at a time), softmax four rows at a time, 2x2 stride-2
 // and global pools, the 16-lane add, a K = N = 1 matmul by one gate value per run, and transposes
 // in 16 x 16 byte blocks.
-import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Model } from '../../src/engine/graph.ts';
 import { runReference } from '../../src/engine/interpreter.ts';
 import type { Tensor } from '../../src/engine/tensor.ts';
 import { createWasmBackend } from '../../src/engine/wasm/index.ts';
 import { ModelBuilder, mulberry32, type Rng } from '../support/randomModel.ts';
+import { assertSameTrace } from '../support/traces.ts';
 
 const wasm = createWasmBackend();
 const CASES = 300;
 
-function bytes(t: Tensor): Buffer {
-  return Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-}
-
 function assertSame(model: Model, input: Tensor, context: string): void {
-  const want = runReference(model, input);
-  const got = wasm.runSync(model, input);
-  for (let i = 0; i < want.trace.length; i++) {
-    const a = bytes(want.trace[i]);
-    const b = bytes(got.trace[i]);
-    if (!a.equals(b)) {
-      let k = 0;
-      while (a[k] === b[k]) k++;
-      assert.fail(`${context}, op ${i} (${model.ops[i].type}): byte ${k} is ${b[k]}, not ${a[k]}`);
-    }
-  }
+  assertSameTrace(model, runReference(model, input).trace, wasm.runSync(model, input).trace, context);
 }
 
 /** Bytes whose rows of `len` each lie in a window of width `range`, with 0 and 255 among the picks. */

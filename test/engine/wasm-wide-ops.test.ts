@@ -1,11 +1,9 @@
 // The WebAssembly engine's vector paths on shapes wider than the random models reach: pools over
 // planes of up to 64 columns (16 outputs at a time), layernorm rows of up to 2048 and softmax rows
 // of up to 1400, each against the reference interpreter byte for byte.
-import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Model } from '../../src/engine/graph.ts';
 import { runReference } from '../../src/engine/interpreter.ts';
-import type { Tensor } from '../../src/engine/tensor.ts';
 import { createWasmBackend } from '../../src/engine/wasm/index.ts';
 import {
   addLayerNorm,
@@ -15,29 +13,16 @@ import {
   mulberry32,
   randomInput,
 } from '../support/randomModel.ts';
+import { assertSameTrace } from '../support/traces.ts';
 
 const wasm = createWasmBackend();
 const CASES = 150;
-
-function bytes(t: Tensor): Buffer {
-  return Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-}
 
 function assertSame(model: Model, seed: number): void {
   const rng = mulberry32(seed);
   const mode = rng.pick(['random', 'random', 'zeros', 'max'] as const);
   const input = randomInput(model, rng.int(1, 2), rng, mode);
-  const want = runReference(model, input);
-  const got = wasm.runSync(model, input);
-  for (let i = 0; i < want.trace.length; i++) {
-    const a = bytes(want.trace[i]);
-    const b = bytes(got.trace[i]);
-    if (!a.equals(b)) {
-      let k = 0;
-      while (a[k] === b[k]) k++;
-      assert.fail(`seed ${seed}, op ${i} (${model.ops[i].type}): byte ${k} is ${b[k]}, not ${a[k]}`);
-    }
-  }
+  assertSameTrace(model, runReference(model, input).trace, wasm.runSync(model, input).trace, `seed ${seed}`);
 }
 
 function poolModel(seed: number): Model {

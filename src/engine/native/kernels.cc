@@ -187,6 +187,28 @@ bool integerArg(napi_env env, napi_value v, int64_t lo, int64_t hi, int64_t* out
   return true;
 }
 
+// The bytes of an ArrayBuffer argument, or false.
+bool arrayBufferArg(napi_env env, napi_value v, void** data, size_t* length) {
+  bool is = false;
+  return napi_is_arraybuffer(env, v, &is) == napi_ok && is &&
+         napi_get_arraybuffer_info(env, v, data, length) == napi_ok;
+}
+
+// The bytes of a Uint8Array argument, or false. An empty view may have no data pointer; it is
+// given one that is never read.
+bool uint8ArrayArg(napi_env env, napi_value v, const uint8_t** data, size_t* length) {
+  static const uint8_t none = 0;
+  bool is = false;
+  napi_typedarray_type type;
+  void* p = nullptr;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, v, &type, length, &p, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array)
+    return false;
+  *data = p ? static_cast<const uint8_t*>(p) : &none;
+  return true;
+}
+
 // gemm(buffer, a, b, c, M, Kp, Np, path): C at byte offset c = A at a times B at b, as above.
 // Every offset and size is checked against the buffer, so a bad call throws instead of reading
 // or writing outside it.
@@ -195,13 +217,10 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   napi_value argv[8];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 8)
     return fail(env, "gemm takes (buffer, a, b, c, M, Kp, Np, path).");
-  bool isBuffer = false;
-  napi_is_arraybuffer(env, argv[0], &isBuffer);
-  if (!isBuffer) return fail(env, "gemm: the first argument must be an ArrayBuffer.");
   void* data = nullptr;
   size_t length = 0;
-  if (napi_get_arraybuffer_info(env, argv[0], &data, &length) != napi_ok)
-    return fail(env, "gemm: cannot read the ArrayBuffer.");
+  if (!arrayBufferArg(env, argv[0], &data, &length))
+    return fail(env, "gemm: the first argument must be an ArrayBuffer.");
   const int64_t LIM = int64_t{1} << 40;
   int64_t a, b, c, M, Kp, Np, path;
   if (!integerArg(env, argv[1], 0, LIM, &a) || !integerArg(env, argv[2], 0, LIM, &b) ||
@@ -241,13 +260,10 @@ napi_value Op(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 4)
     return fail(env, "op takes (buffer, code, record, path).");
-  bool isBuffer = false;
-  napi_is_arraybuffer(env, argv[0], &isBuffer);
-  if (!isBuffer) return fail(env, "op: the first argument must be an ArrayBuffer.");
   void* data = nullptr;
   size_t length = 0;
-  if (napi_get_arraybuffer_info(env, argv[0], &data, &length) != napi_ok)
-    return fail(env, "op: cannot read the ArrayBuffer.");
+  if (!arrayBufferArg(env, argv[0], &data, &length))
+    return fail(env, "op: the first argument must be an ArrayBuffer.");
   int64_t code, r, path;
   if (!integerArg(env, argv[1], 1, 9, &code) || !integerArg(env, argv[2], 0, int64_t{1} << 40, &r) ||
       !integerArg(env, argv[3], 0, 3, &path))
@@ -297,21 +313,14 @@ napi_value TensorRoots(napi_env env, napi_callback_info info) {
   uint64_t total = 0;
   for (uint32_t i = 0; i < count; i++) {
     napi_value item;
-    bool isTyped = false;
-    napi_typedarray_type type;
     size_t length = 0;
-    void* data = nullptr;
-    if (napi_get_element(env, argv[0], i, &item) != napi_ok ||
-        napi_is_typedarray(env, item, &isTyped) != napi_ok || !isTyped ||
-        napi_get_typedarray_info(env, item, &type, &length, &data, nullptr, nullptr) != napi_ok ||
-        type != napi_uint8_array)
+    const uint8_t* data = nullptr;
+    if (napi_get_element(env, argv[0], i, &item) != napi_ok || !uint8ArrayArg(env, item, &data, &length))
       return fail(env, "tensorRoots: every entry must be a Uint8Array.");
     if (length >= (size_t{1} << 31)) return fail(env, "tensorRoots: a tensor has at most 2^31 - 1 bytes.");
     total += length;
     if (total >= (uint64_t{1} << 36)) return fail(env, "tensorRoots: at most 2^36 bytes at once.");
-    // An empty view may have no data pointer; it is never read.
-    static const uint8_t none = 0;
-    src[i] = data ? static_cast<const uint8_t*>(data) : &none;
+    src[i] = data;
     len[i] = static_cast<int64_t>(length);
   }
   void* out = nullptr;
@@ -329,13 +338,9 @@ napi_value MerkleRoot(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 1)
     return fail(env, "merkleRoot takes (leaves).");
-  bool isTyped = false;
-  napi_is_typedarray(env, argv[0], &isTyped);
-  napi_typedarray_type type;
   size_t length = 0;
-  void* data = nullptr;
-  if (!isTyped || napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
-      type != napi_uint8_array)
+  const uint8_t* data = nullptr;
+  if (!uint8ArrayArg(env, argv[0], &data, &length))
     return fail(env, "merkleRoot: the argument must be a Uint8Array.");
   if (length == 0 || length % 32 != 0 || length > (size_t{32} << 24))
     return fail(env, "merkleRoot: the leaves must be 1 to 2^24 hashes of 32 bytes.");
@@ -344,7 +349,7 @@ napi_value MerkleRoot(napi_env env, napi_callback_info info) {
   napi_value result;
   if (napi_create_arraybuffer(env, 32, &out, &result) != napi_ok)
     return fail(env, "merkleRoot: cannot allocate the result.");
-  merkleRoot8(static_cast<const uint8_t*>(data), static_cast<int64_t>(length / 32), static_cast<uint8_t*>(out));
+  merkleRoot8(data, static_cast<int64_t>(length / 32), static_cast<uint8_t*>(out));
   return result;
 }
 
