@@ -5,6 +5,7 @@
 // must run natively, as one call per op, and equal the reference and the WebAssembly engine, at
 // extreme values and with per-channel multipliers and shifts (both requantization routes).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import type { Model } from '../../src/engine/graph.ts';
 import { runReference } from '../../src/engine/interpreter.ts';
@@ -257,5 +258,60 @@ describe('native whole-op conv and matmul', () => {
       () => addon.op(buf, 1, 0, 0),
       (e: Error & { code?: string }) => e.code === 'VERINFER_NATIVE_ARGUMENT',
     );
+  });
+
+  test('random records of every op code and path either run or throw, and never crash', { skip }, () => {
+    // A child process, so that a crash is a failed exit status instead of a dead test runner.
+    const probe = `
+      const { loadNative, choosePath } = await import(${JSON.stringify(new URL('../../src/engine/native/index.ts', import.meta.url).href)});
+      const { mulberry32 } = await import(${JSON.stringify(new URL('../support/randomModel.ts', import.meta.url).href)});
+      const status = await loadNative();
+      const rng = mulberry32(77);
+      const buf = new ArrayBuffer(1 << 16);
+      const words = new Int32Array(buf, 0, 64);
+      const bytes = new Uint8Array(buf);
+      // Small sizes, addresses inside and just outside the buffer, and any int32 at times.
+      const word = () => rng.pick([
+        rng.int(0, 4), rng.int(0, 70), rng.int(1, 300), 256 * rng.int(1, 255), 65536 - rng.int(0, 64),
+        65536 + rng.int(0, 4096), -rng.int(1, 5), rng.int(-(2 ** 31), 2 ** 31 - 1), 2 ** 24, 1 << 30,
+      ]);
+      let ran = 0, refused = 0;
+      for (const path of status.paths) {
+        const number = choosePath(status, path).number;
+        for (let k = 0; k < 3000; k++) {
+          for (let i = 256; i < bytes.length; i++) bytes[i] = (i * 131 + k) & 255;
+          for (let i = 0; i < 64; i++) words[i] = word();
+          const code = rng.pick([1, 2, 4, 8, 9]);
+          // Half the lut, softmax and layernorm records are plausible: operands at addresses
+          // inside the buffer (overlapping each other at times), small sizes near the buffer's
+          // end, and for softmax a table the kernel accepts.
+          const at = () => rng.int(256, (1 << 16) - 1);
+          if (code === 4 && rng.bool(0.5)) words.set([at(), at(), at(), rng.int(0, 4096)]);
+          if (code === 8 && rng.bool(0.5)) {
+            const table = 4096 * rng.int(1, 15);
+            const t = new Int32Array(buf, table, 256);
+            for (let d = 0; d < 256; d++) t[d] = d === 0 ? 65536 : rng.int(0, 65536);
+            words.set([at(), table, at(), rng.int(1, 8), rng.int(1, 700), at()]);
+          }
+          if (code === 9 && rng.bool(0.5)) {
+            words.set([at(), 4 * rng.int(64, 16000), 4 * rng.int(64, 16000), at(), rng.int(1, 8), rng.int(1, 300)]);
+            words.set([rng.int(0, 255), rng.int(0, 255), rng.int(0, 2 ** 20), 0, rng.int(0, 32767), rng.int(0, 40), 0, 255, at()], 6);
+            // gamma within the kernel's bound, so that some of these run.
+            new Int32Array(buf, words[1], 300).fill(rng.int(-32768, 32768));
+          }
+          try {
+            if (status.addon.op(buf, code, 0, number)) ran += 1; else refused += 1;
+          } catch (e) {
+            if (e.code !== 'VERINFER_NATIVE_ARGUMENT') throw e;
+            refused += 1;
+          }
+        }
+      }
+      console.log(JSON.stringify({ total: ran + refused, ran }));
+    `;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
+    assert.equal(out.status, 0, `the probe died: ${out.signal ?? ''} ${out.stderr}`);
+    const result = JSON.parse(out.stdout.trim().split('\n').pop() as string);
+    assert.equal(result.total, 3000 * (status.loaded ? status.paths.length : 0));
   });
 });
