@@ -31,20 +31,20 @@ describe('native backend vs reference on random models', () => {
     }, async () => {
       const native = await createNativeBackend({ path, minMacs: 0 });
       const gemmOnly = await createNativeBackend({ path, minMacs: 0, wholeOps: false });
-      const cases = [];
-      for (let seed = SEED; seed < SEED + RUNS; seed++) {
-        const c = randomCase(seed);
-        cases.push({
-          ...c,
-          where: `seed ${seed} (${c.kind}; VERINFER_FUZZ_SEED=${seed} VERINFER_FUZZ_RUNS=1)`,
-        });
+      // Cases are made one at a time and each model's engine state is released after it, so that
+      // long runs (VERINFER_FUZZ_RUNS=200000) never hold more than one WebAssembly memory per backend.
+      function* cases() {
+        for (let seed = SEED; seed < SEED + RUNS; seed++) {
+          const c = randomCase(seed);
+          yield { ...c, where: `seed ${seed} (${c.kind}; VERINFER_FUZZ_SEED=${seed} VERINFER_FUZZ_RUNS=1)` };
+        }
+        for (let k = 0; k < 40; k++) {
+          const rng = mulberry32(2e6 + k);
+          const model = namedChainModel({ rng, extreme: k % 4 === 0 }, (k % 2) as 0 | 1);
+          yield { model, input: randomInput(model, 1 + (k % 4), rng), where: `named chain ${k}` };
+        }
       }
-      for (let k = 0; k < 40; k++) {
-        const rng = mulberry32(2e6 + k);
-        const model = namedChainModel({ rng, extreme: k % 4 === 0 }, (k % 2) as 0 | 1);
-        cases.push({ model, input: randomInput(model, 1 + (k % 4), rng), where: `named chain ${k}` });
-      }
-      for (const { model, input, where } of cases) {
+      for (const { model, input, where } of cases()) {
         const want = runReference(model, input);
         const got = native.runSync(model, input);
         const viaGemm = gemmOnly.runSync(model, input);
@@ -64,6 +64,8 @@ describe('native backend vs reference on random models', () => {
           bytes(honest.checkpoint).equals(bytes(want.trace[honest.checkpointIndex])),
           `${where}: checkpoint`,
         );
+        await native.release(model);
+        await gemmOnly.release(model);
       }
     });
   }
