@@ -237,3 +237,57 @@ test(`im2col convs with the fused requantization, strides 1 to 3 (${CASES} seede
     assertSame(model, input(model, r, batch), `seed ${seed} (${K}x${K} s${s} Cg ${Cg} Mg ${Mg})`);
   }
 });
+
+test('accumulators at exactly 2^31 - 1 and -(2^31 - 1) on every requantization route', () => {
+  // Every tap contributes (x - zx) w = 255 * 128 with the same sign, and the bias fills the rest:
+  // the sum, times a multiplier of 1, is the extreme the validator allows. At shift 1 the single
+  // i32 route would overflow its rounding step, so it must not be taken there.
+  for (const [kernel, C, group] of [
+    [[3, 3], 1, 1],
+    [[1, 1], 1, 1],
+    [[3, 3], 4, 4],
+    [[1, 1], 8, 1],
+    [[3, 3], 3, 1],
+  ] as [[number, number], number, number][]) {
+    for (const sign of [1, -1]) {
+      for (const shift of [0, 1, 2, 15, 16, 17, 31]) {
+        const taps = (C / group) * kernel[0] * kernel[1];
+        const M = group === 1 ? 2 : C;
+        const b = new ModelBuilder();
+        // zx = 255 and x = 0: x - zx = -255, so w = -128 * sign makes every product +32640 * sign.
+        const x = b.input('u8', [1, C, 6, 7], 255, 0.05);
+        const bias = sign * (2 ** 31 - 1 - taps * 255 * 128);
+        b.op(
+          {
+            type: 'conv',
+            inputs: [
+              x,
+              b.constant(new Int8Array(M * taps).fill(-128 * sign), [M, C / group, ...kernel]),
+              b.constant(new Int32Array(M).fill(bias), [M]),
+              b.constant(new Int32Array(M).fill(1), [M]),
+              b.constant(new Int32Array(M).fill(shift), [M]),
+            ],
+            strides: [1, 1],
+            pads: kernel[0] === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0],
+            dilations: [1, 1],
+            group,
+            qmin: 0,
+            qmax: 255,
+          },
+          r8(shift),
+        );
+        const model = b.build('conv-extreme');
+        assertSame(
+          model,
+          { dtype: 'u8', shape: [1, C, 6, 7], data: new Uint8Array(C * 42), zeroPoint: 255 },
+          `${kernel.join('x')} C ${C} group ${group} sign ${sign} shift ${shift}`,
+        );
+      }
+    }
+  }
+});
+
+/** An output zero point that keeps some outputs inside the byte range. */
+function r8(shift: number): number {
+  return shift >= 16 ? 128 : 0;
+}

@@ -145,10 +145,11 @@ function rqLanes(
 
 /**
  * Whether every accumulator of the channel (bias plus its taps, x - zx in [-zx, 255 - zx]) times
- * mult stays below 2^31, so that rqSmall's single i32 product is exact (and S >= 1).
+ * mult stays below 2^31, so that rqSmall's single i32 product is exact, and S >= 2 (at S = 1
+ * rqSmall adds 1 to the product itself, which overflows when it is 2^31 - 1).
  */
 function fitsSmall(wp: usize, T: i32, bias: i32, mult: i32, S: i32, zx: i32): bool {
-  if (S < 1) return false;
+  if (S < 2) return false;
   let lo = <i64>bias;
   let hi = <i64>bias;
   for (let t = 0; t < T; t++) {

@@ -22,8 +22,9 @@ export function rqSplit(v: v128, mlo: v128, mhi: v128, lc: v128, rhi: v128, S: i
 }
 
 /**
- * zy + rshift(v * m, S) for S >= 1 when every |v| * m < 2^31 (the caller proves it): the
- * product is exact in i32, and floor((t + 2^(S-1)) / 2^S) = ((t >> (S - 1)) + 1) >> 1. A count
+ * zy + rshift(v * m, S) for S >= 2 when every |v| * m < 2^31 (the caller proves both): the
+ * product is exact in i32, and floor((t + 2^(S-1)) / 2^S) = ((t >> (S - 1)) + 1) >> 1, where
+ * t >> (S - 1) < 2^30 leaves room for the + 1 (at S = 1 it would not: t + 1 can be 2^31). A count
  * S - 1 >= 31 gives t >> 31 in {-1, 0} and then 0, the exact result for |t| < 2^31 <= 2^(S-1).
  */
 @inline
