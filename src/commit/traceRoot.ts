@@ -48,7 +48,7 @@ export function commitTrace(input: Tensor, trace: Tensor[]): TraceCommitment {
   // A reshape's output is the very same bytes as its input, so its root is hashed only once; the
   // distinct tensors are hashed in one call (tensorRoots).
   const seen = new Map<ArrayBufferLike, Map<string, number>>();
-  const distinct: Uint8Array[] = [input].map((t) => tensorBytes(t.dtype, t.data));
+  const distinct = [tensorBytes(input.dtype, input.data)];
   const slot = trace.map((t) => {
     const key = `${t.dtype}:${t.data.byteOffset}:${t.data.length}`;
     let byBuffer = seen.get(t.data.buffer);
@@ -76,11 +76,15 @@ export function commitTrace(input: Tensor, trace: Tensor[]): TraceCommitment {
 /** The honest path: hashes only the input, the output and the checkpoint of a run. */
 export function commitResult(input: Tensor, trace: readonly Tensor[]): ResultRoots {
   if (trace.length === 0) throw new RangeError('A run has at least one op output.');
-  return {
-    inputRoot: rootOfTensor(input),
-    outputRoot: rootOfTensor(trace[trace.length - 1]),
-    checkpointRoot: rootOfTensor(trace[checkpointIndex(trace.length)]),
-  };
+  return resultRoots(input, trace[trace.length - 1], trace[checkpointIndex(trace.length)]);
+}
+
+/** The three roots of a result, hashed in one tensorRoots call. */
+function resultRoots(input: Tensor, output: Tensor, checkpoint: Tensor): ResultRoots {
+  const [inputRoot, outputRoot, checkpointRoot] = tensorRoots(
+    [input, output, checkpoint].map((t) => tensorBytes(t.dtype, t.data)),
+  );
+  return { inputRoot, outputRoot, checkpointRoot };
 }
 
 /**
@@ -94,11 +98,7 @@ export function commitHonest(input: Tensor, run: HonestRunResult, opCount: numbe
     throw new RangeError(
       `The run's checkpoint is op ${run.checkpointIndex}; a ${opCount}-op model commits op ${k}.`,
     );
-  return {
-    inputRoot: rootOfTensor(input),
-    outputRoot: rootOfTensor(run.output),
-    checkpointRoot: rootOfTensor(run.checkpoint),
-  };
+  return resultRoots(input, run.output, run.checkpoint);
 }
 
 /** Proves that op k's output root is leaf k of the trace. */

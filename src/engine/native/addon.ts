@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { useHashing } from '../../commit/tensorRoot.ts';
 import { VerinferError } from '../../errors/base.ts';
+import { packLeaves } from '../wasm/hash.ts';
 
 /** The kernels' paths, the fastest first; the index is the addon's path number. */
 export const NATIVE_PATHS = ['vnni512', 'avxvnni', 'avx2', 'scalar'] as const;
@@ -123,15 +124,7 @@ async function load(env: NodeJS.ProcessEnv): Promise<NativeStatus> {
           const all = new Uint8Array(tensorRoots.call(addon, list));
           return list.map((_, i) => all.slice(32 * i, 32 * i + 32));
         },
-        merkleRoot: (leaves) => {
-          if (leaves.length === 0) throw new RangeError('A Merkle tree needs at least one leaf.');
-          const nodes = new Uint8Array(32 * leaves.length);
-          leaves.forEach((leaf, i) => {
-            if (leaf.length !== 32) throw new RangeError(`Leaf ${i} has ${leaf.length} bytes, not 32.`);
-            nodes.set(leaf, 32 * i);
-          });
-          return new Uint8Array(merkleRoot.call(addon, nodes));
-        },
+        merkleRoot: (leaves) => new Uint8Array(merkleRoot.call(addon, packLeaves(leaves))),
       });
     return { loaded: true, file, addon, paths };
   } catch (e) {

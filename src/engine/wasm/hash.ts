@@ -60,11 +60,8 @@ export function wasmTensorRoot(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(h.memory.buffer, out, 32).slice();
 }
 
-/**
- * The Merkle root of 32-byte hashes as src/commit/merkle.ts defines it (zero-padded to a power of
- * two, parent = keccak256(left ‖ right)), in one WebAssembly call.
- */
-export function wasmMerkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
+/** Merkle leaves (1 to 2^24 hashes of 32 bytes each) side by side, checked. */
+export function packLeaves(leaves: readonly Uint8Array[]): Uint8Array {
   if (leaves.length === 0) throw new RangeError('A Merkle tree needs at least one leaf.');
   if (leaves.length > 2 ** 24) throw new RangeError(`${leaves.length} leaves are too many to hash at once.`);
   const nodes = new Uint8Array(32 * leaves.length);
@@ -72,6 +69,15 @@ export function wasmMerkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
     if (leaf.length !== 32) throw new RangeError(`Leaf ${i} has ${leaf.length} bytes, not 32.`);
     nodes.set(leaf, 32 * i);
   });
+  return nodes;
+}
+
+/**
+ * The Merkle root of 32-byte hashes as src/commit/merkle.ts defines it (zero-padded to a power of
+ * two, parent = keccak256(left ‖ right)), in one WebAssembly call.
+ */
+export function wasmMerkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
+  const nodes = packLeaves(leaves);
   // The padding's zero hashes follow the leaves: place puts its extra room right after them.
   const { h, src } = place(nodes, treeScratchBytes(1024 * leaves.length) - nodes.length);
   h.merkleRoot(src, leaves.length);
